@@ -1,0 +1,37 @@
+"""The twin: terrain, surface, buildings, trees and networks of one scene, in EPSG:7415."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from stadstwin.crs import INTERNAL_CRS
+from stadstwin.model.buildings import Buildings
+from stadstwin.model.networks import NetworkTable
+from stadstwin.model.raster import Raster
+from stadstwin.model.trees import Trees
+
+
+@dataclass(frozen=True, eq=False)
+class Twin:
+    """Everything the analyses work on for one scene (or one variant of it).
+
+    dtm      ground level (maaiveld) [m NAP]
+    dsm      highest surface incl. buildings and trees [m NAP], or None
+    chm      canopy height above ground [m], or None
+    surface  ``Surface`` codes per cell (carriageway, pavement, verge, water, building), or None
+    """
+
+    name: str
+    dtm: Raster
+    buildings: Buildings = field(default_factory=Buildings.empty)
+    trees: Trees = field(default_factory=Trees.empty)
+    networks: NetworkTable = field(default_factory=NetworkTable.empty)
+    dsm: Raster | None = None
+    chm: Raster | None = None
+    surface: Raster | None = None
+    crs: str = INTERNAL_CRS
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) of the terrain [m]."""
+        return self.dtm.bounds
