@@ -71,13 +71,15 @@ class Raster:
         """(x, y) [m] of every cell centre, each shaped like the raster."""
         rows, cols = self.shape
         col, row = np.meshgrid(np.arange(cols) + 0.5, np.arange(rows) + 0.5)
-        x, y = self.transform * (col, row)
-        return np.asarray(x), np.asarray(y)
+        t = self.transform
+        return t.c + t.a * col, t.f + t.e * row
 
     def fractional_index(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row, col) of points as fractional cell indices; cell (0, 0) spans [0, 1)."""
-        col, row = ~self.transform * (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
-        return np.asarray(row), np.asarray(col)
+        t = self.transform
+        col = (np.asarray(x, dtype=np.float64) - t.c) / t.a
+        row = (np.asarray(y, dtype=np.float64) - t.f) / t.e
+        return row, col
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Bilinear interpolation between cell centres at points (x, y) [m]; NaN outside or at nodata."""

@@ -1,0 +1,22 @@
+"""Shared test fixtures: where the real sample data lies, and when its absence is a failure."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; skips when absent, fails when STADSTWIN_REQUIRE_DATA is set (CI)."""
+    if not SHARED_DATA.is_dir():
+        message = f"real sample data not found at {SHARED_DATA} (see ../shared/data/README.md)"
+        if os.environ.get("STADSTWIN_REQUIRE_DATA"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED_DATA

@@ -1,0 +1,47 @@
+"""The command line: help, version and scene validation with exit codes and readable errors."""
+
+import textwrap
+
+from typer.testing import CliRunner
+
+from stadstwin import __version__
+from stadstwin.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_only_working_commands():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    assert "scene" in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert __version__ in result.output
+
+
+def test_scene_validate_ok(tmp_path, shared_data):
+    (tmp_path / "scene.toml").write_text(textwrap.dedent(f"""
+        name = "delft"
+        [extent]
+        xmin = 84808
+        ymin = 447413
+        xmax = 85000
+        ymax = 447641
+        [sources]
+        klic = ["{shared_data / 'klic' / 'Levering_22O000518_1.zip'}"]
+    """))
+    result = runner.invoke(app, ["scene", "validate", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "Levering_22O000518_1.zip" in result.output
+    assert "scene is valid" in result.output
+
+
+def test_scene_validate_error_is_one_line_without_traceback(tmp_path):
+    (tmp_path / "scene.toml").write_text('name = "x"\n')
+    result = runner.invoke(app, ["scene", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "extent: Field required" in result.output
+    assert "Traceback" not in result.output
