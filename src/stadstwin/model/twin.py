@@ -8,6 +8,7 @@ from stadstwin.crs import INTERNAL_CRS
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.networks import NetworkTable
 from stadstwin.model.raster import Raster
+from stadstwin.model.reservations import Reservations
 from stadstwin.model.trees import Trees
 
 
@@ -19,6 +20,7 @@ class Twin:
     dsm      highest surface incl. buildings and trees [m NAP], or None
     chm      canopy height above ground [m], or None
     surface  ``Surface`` codes per cell (carriageway, pavement, verge, water, building), or None
+    reservations  subsurface prisms claimed by plans
     """
 
     name: str
@@ -26,6 +28,7 @@ class Twin:
     buildings: Buildings = field(default_factory=Buildings.empty)
     trees: Trees = field(default_factory=Trees.empty)
     networks: NetworkTable = field(default_factory=NetworkTable.empty)
+    reservations: Reservations = field(default_factory=Reservations.empty)
     dsm: Raster | None = None
     chm: Raster | None = None
     surface: Raster | None = None
