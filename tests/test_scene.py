@@ -143,7 +143,7 @@ def test_variants_load_with_id_from_file_name(tmp_path):
         (('phase = "ontwerp"', 'phase = "bouw"'), "phase"),
         (("end = 2027-06-30", "end = 2026-06-30"), "lies before start"),
         (('type = "Polygon"', 'type = "LineString"'), "area"),
-        (("[84810, 447500], [84810, 447420]", "[84810, 447500], [84900, 447420], [84810, 447420]"), "invalid polygon: .*Self-intersection"),
+        (("[84810, 447500], [84810, 447420]", "[84810, 447500], [84900, 447420], [84810, 447420]"), "invalid Polygon: .*Self-intersection"),
         (('theme = "warmtetransitie"', 'thema = "warmte"'), "thema: unknown key"),
     ],
 )

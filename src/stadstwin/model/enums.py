@@ -21,6 +21,7 @@ class DepthSource(IntEnum):
     MEASURED_BELOW_GROUND = 1  # a DiepteTovMaaiveld point, converted with the DTM
     STANDARD_DEPTH = 2  # the network's IMKL standaardDieptelegging
     PROFILE_DEFAULT = 3  # the minimum-cover rule for its kind (nothing was delivered)
+    DESIGN = 4  # a planned asset at the depth its plan variant sets (construction tolerance)
 
 
 class Surface(IntEnum):

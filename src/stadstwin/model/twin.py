@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from stadstwin.crs import INTERNAL_CRS
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.networks import NetworkTable
+from stadstwin.model.operating import OperatingPoint
 from stadstwin.model.raster import Raster
 from stadstwin.model.reservations import Reservations
 from stadstwin.model.trees import Trees
@@ -21,6 +22,7 @@ class Twin:
     chm      canopy height above ground [m], or None
     surface  ``Surface`` codes per cell (carriageway, pavement, verge, water, building), or None
     reservations  subsurface prisms claimed by plans
+    operating     operating point per network feature id (loads, fluid temperatures)
     """
 
     name: str
@@ -32,6 +34,7 @@ class Twin:
     dsm: Raster | None = None
     chm: Raster | None = None
     surface: Raster | None = None
+    operating: dict[str, OperatingPoint] = field(default_factory=dict)
     crs: str = INTERNAL_CRS
 
     @property

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from stadstwin.errors import SceneError
 from stadstwin.model.enums import Phase
+from stadstwin.model.geojson import parse_geometry
 from stadstwin.model.toml_file import read_toml, validation_problems
 
 
@@ -49,16 +50,8 @@ class Variant(BaseModel):
     @field_validator("area")
     @classmethod
     def _polygon(cls, area: dict[str, Any] | None) -> dict[str, Any] | None:
-        if area is None:
-            return None
-        try:
-            geometry = shapely.geometry.shape(area)
-        except Exception as exc:  # shapely raises several types for malformed GeoJSON
-            raise ValueError(f"not a GeoJSON geometry: {exc}") from None
-        if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            raise ValueError(f"must be a Polygon or MultiPolygon, got {geometry.geom_type}")
-        if not geometry.is_valid:
-            raise ValueError(f"invalid polygon: {shapely.is_valid_reason(geometry)}")
+        if area is not None:
+            parse_geometry(area, ("Polygon", "MultiPolygon"))
         return area
 
     @property
