@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,11 +28,16 @@ def read_toml(path: Path) -> dict[str, Any]:
     return data
 
 
-def validation_problems(exc: ValidationError) -> str:
-    """One line per pydantic error: ``key.path: message``."""
+def dotted(loc: tuple) -> str:
+    """A pydantic error location as ``key.path``."""
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def validation_problems(exc: ValidationError, locate: Callable[[tuple], str] = dotted) -> str:
+    """One line per pydantic error: ``key.path: message``; ``locate`` names the location."""
     lines = []
     for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        key = locate(err["loc"])
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         else:

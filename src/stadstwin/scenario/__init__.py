@@ -1,0 +1,1 @@
+"""Plan variants applied to a twin, analyses on base and variant, and their comparison."""
