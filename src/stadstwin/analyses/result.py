@@ -1,0 +1,37 @@
+"""What every analysis returns: scalar metrics, findings as GeoJSON features, rasters and figures.
+
+The scenario layer diffs ``metrics`` between variants, the service serves ``findings`` and
+``rasters``, the reports embed ``figures``. Everything here pickles, so results can be cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from stadstwin.model.raster import Raster
+from stadstwin.model.twin import Twin
+from stadstwin.rules import Rules
+
+
+@dataclass(eq=False)
+class AnalysisResult:
+    """The outcome of one analysis on one twin.
+
+    metrics   scalar effects, named with their unit (e.g. ``hours_above_limit_h``)
+    findings  GeoJSON Feature dicts (EPSG:7415 coordinates) with a ``severity`` property
+    rasters   named result rasters (e.g. ``sun_hours``, ``pet_mean``)
+    figures   named PNG images (bytes)
+    """
+
+    analysis: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    rasters: dict[str, Raster] = field(default_factory=dict)
+    figures: dict[str, bytes] = field(default_factory=dict)
+
+
+class Analysis(Protocol):
+    """An analysis: a twin and its rules in, a result out. ``settings`` are JSON-like options."""
+
+    def __call__(self, twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisResult: ...
