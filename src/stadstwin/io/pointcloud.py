@@ -1,0 +1,266 @@
+"""AHN-style point clouds (LAS/LAZ) → DTM, DSM, canopy height model and roof heights per footprint.
+
+The files are streamed in chunks (``laspy.open(...).chunk_iterator``), never read whole, and every
+chunk is binned into the scene grid by the numba kernel of ``engines.rasterize`` in one pass:
+
+- DTM: mean (or minimum) of ground points (class 2) per cell, then gap filled (under buildings,
+  water) by ``engines.gap_fill``;
+- DSM: highest return per cell, noise (classes 7, 18) excluded, then gap filled;
+- CHM: highest vegetation point (class 1 "other", as vegetation is left unclassified in AHN3, and
+  classes 3–5 where present) above the DTM, 0 in cells that hold building points (class 6) or no
+  vegetation, clipped at 0;
+- per footprint (optional): 50th / 70th percentile and maximum of the building points (class 6)
+  inside it, as 3DBAG gives roof heights (plus the 90th, the default LoD1 roof of 3dfier), and the ground level as the median of the DTM cells in a
+  ring of ``GROUND_RING`` metres around it.
+
+Point-in-footprint is exact (``shapely.contains_xy`` per footprint on the chunk's building points,
+pre-selected by a sorted-x window of the footprint's bounding box); a rasterised footprint-id grid
+was measured to be no faster at 0.1 m and misassigns edge points.
+
+CRS: taken from the file (WKT or GeoTIFF keys); a file without one is refused unless a CRS to assume
+is given. x, y in another CRS are reprojected to RD New; z is taken as NAP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Literal
+
+import laspy
+import lazrs
+import numpy as np
+import shapely
+from pyproj import CRS
+
+from stadstwin.crs import parse_crs, to_internal
+from stadstwin.engines.footprint_heights import footprint_percentiles
+from stadstwin.engines.gap_fill import fill_gaps
+from stadstwin.engines.rasterize import accumulate_points, empty_accumulators
+from stadstwin.errors import CRSError, InputError
+from stadstwin.model.raster import Raster
+
+GROUND, SURFACE, VEGETATION, BUILDING = range(4)
+GROUND_CLASSES = (2,)
+NOISE_CLASSES = (7, 18)
+VEGETATION_CLASSES = (1, 3, 4, 5)
+BUILDING_CLASSES = (6,)
+ROOF_PERCENTILES = np.array([50.0, 70.0, 90.0, 100.0])
+GROUND_RING = 3.0  # m around a footprint whose DTM cells give its ground level
+_POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
+
+Progress = Callable[[int, int], None]
+
+
+def _class_layers() -> np.ndarray:
+    table = np.zeros((256, 4), dtype=np.bool_)
+    table[list(GROUND_CLASSES), GROUND] = True
+    table[:, SURFACE] = True
+    table[list(NOISE_CLASSES), SURFACE] = False
+    table[list(VEGETATION_CLASSES), VEGETATION] = True
+    table[list(BUILDING_CLASSES), BUILDING] = True
+    return table
+
+
+@dataclass(frozen=True, eq=False)
+class FootprintHeights:
+    """Heights per footprint from the point cloud, in the order of the footprints given [m NAP].
+
+    roof_50p, roof_70p, roof_90p, roof_max  percentiles of building points inside (NaN: no points)
+    ground_z                      median of DTM cells in a ring around the footprint
+    point_count                   building points inside
+    """
+
+    roof_50p: np.ndarray
+    roof_70p: np.ndarray
+    roof_90p: np.ndarray
+    roof_max: np.ndarray
+    ground_z: np.ndarray
+    point_count: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class PointCloudRasters:
+    """What a point cloud gives the twin, on the scene grid.
+
+    dtm, dsm [m NAP], chm [m above the DTM]; ``points_read`` counts every point of every file,
+    ``points_in_grid`` those that fell inside the grid; ``footprints`` only when footprints were given.
+    """
+
+    dtm: Raster
+    dsm: Raster
+    chm: Raster
+    points_read: int
+    points_in_grid: int
+    footprints: FootprintHeights | None
+
+
+class _FootprintIndex:
+    """Exact point-in-footprint lookup for chunks of points, collecting z per footprint."""
+
+    def __init__(self, footprints: Sequence[shapely.Geometry]) -> None:
+        self.polygons = np.asarray(footprints, dtype=object)
+        if not np.all(np.isin(shapely.get_type_id(self.polygons), _POLYGONAL)):
+            raise ValueError("footprints must be shapely Polygon or MultiPolygon geometries")
+        shapely.prepare(self.polygons)
+        self.bounds = shapely.bounds(self.polygons)
+        self.ids: list[np.ndarray] = []
+        self.z: list[np.ndarray] = []
+
+    def add(self, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> None:
+        order = np.argsort(x, kind="stable")
+        xs, ys = x[order], y[order]
+        ids = np.full(len(x), -1, dtype=np.int64)
+        lo = np.searchsorted(xs, self.bounds[:, 0], side="left")
+        hi = np.searchsorted(xs, self.bounds[:, 2], side="right")
+        for k in np.nonzero(hi > lo)[0]:
+            window = np.arange(lo[k], hi[k])
+            window = window[(ys[window] >= self.bounds[k, 1]) & (ys[window] <= self.bounds[k, 3])]
+            inside = window[shapely.contains_xy(self.polygons[k], xs[window], ys[window])]
+            ids[order[inside]] = k
+        keep = ids >= 0
+        self.ids.append(ids[keep])
+        self.z.append(z[keep])
+
+    def heights(self, dtm: Raster) -> FootprintHeights:
+        ids = np.concatenate(self.ids) if self.ids else np.empty(0, dtype=np.int64)
+        z = np.concatenate(self.z) if self.z else np.empty(0)
+        values, counts = footprint_percentiles(ids, z, len(self.polygons), ROOF_PERCENTILES)
+        return FootprintHeights(*values.T, self._ground(dtm), counts)
+
+    def _ground(self, dtm: Raster) -> np.ndarray:
+        values = dtm.values()
+        cx, cy = dtm.cell_centres()
+        rings = shapely.difference(shapely.buffer(self.polygons, GROUND_RING), self.polygons)
+        ground = np.full(len(self.polygons), np.nan)
+        for k, ring in enumerate(rings):
+            xmin, ymin, xmax, ymax = shapely.bounds(ring)
+            row0, col0 = (int(np.floor(v)) for v in dtm.fractional_index(xmin, ymax))
+            row1, col1 = (int(np.ceil(v)) for v in dtm.fractional_index(xmax, ymin))
+            rows = slice(max(row0, 0), max(row1, 0))
+            cols = slice(max(col0, 0), max(col1, 0))
+            inside = shapely.contains_xy(ring, cx[rows, cols], cy[rows, cols])
+            ring_values = values[rows, cols][inside]
+            if np.any(np.isfinite(ring_values)):
+                ground[k] = np.nanmedian(ring_values)
+        return ground
+
+
+def _source(item: str | PathLike[str] | object, assumed_crs: str | None) -> tuple[Path, str | None]:
+    """(path, CRS to assume) of a path or of a scene ``SourceFile`` (which carries its own assumed CRS)."""
+    if hasattr(item, "path"):
+        return Path(item.path), getattr(item, "crs", None) or assumed_crs
+    return Path(item), assumed_crs  # type: ignore[arg-type]
+
+
+def _file_crs(header: laspy.LasHeader, path: Path, assumed_crs: str | None) -> CRS:
+    try:
+        crs = header.parse_crs()
+    except Exception as exc:  # laspy raises several types for malformed CRS records
+        raise CRSError(f"unreadable CRS record: {exc}", path=path,
+                       hint="fix the file's WKT/GeoKey VLR, or remove it and name the CRS in the scene") from exc
+    if crs is not None:
+        return crs
+    if assumed_crs is None:
+        raise CRSError("LAZ without CRS", path=path,
+                       hint="assume RD only when the scene says so: give this point cloud crs = \"EPSG:28992\"")
+    return parse_crs(assumed_crs, path=str(path))
+
+
+def _point_count(path: Path) -> int:
+    try:
+        with laspy.open(path) as reader:
+            return int(reader.header.point_count)
+    except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
+        raise InputError(f"not a readable LAS/LAZ file: {exc}", path=path,
+                         hint="check that the file is a complete .las/.laz download") from exc
+
+
+def read_pointclouds(
+    sources: Iterable[str | PathLike[str] | object],
+    grid: Raster,
+    *,
+    footprints: Sequence[shapely.Geometry] | None = None,
+    assumed_crs: str | None = None,
+    ground_statistic: Literal["mean", "min"] = "mean",
+    chunk_size: int = 1_000_000,
+    progress: Progress | None = None,
+) -> PointCloudRasters:
+    """Stream LAS/LAZ files (paths or scene ``SourceFile``s) into the cells of ``grid`` (a template raster).
+
+    ``assumed_crs`` is used for files without a CRS; ``footprints`` (RD New polygons) get roof
+    percentiles and a ground level. ``progress(points_done, points_total)`` is called after each chunk.
+    """
+    if ground_statistic not in ("mean", "min"):
+        raise ValueError(f"ground_statistic must be 'mean' or 'min', got {ground_statistic!r}")
+    files = [_source(item, assumed_crs) for item in sources]
+    if not files:
+        raise InputError("no point cloud files given")
+    totals = [_point_count(path) for path, _ in files]
+    for (path, _), total in zip(files, totals):
+        if total == 0:
+            raise InputError("the point cloud holds no points", path=path)
+    rows, cols = grid.shape
+    z_min, z_max, z_sum, count = empty_accumulators(4, rows, cols)
+    layers = _class_layers()
+    x0, y0 = grid.origin
+    index = None if footprints is None else _FootprintIndex(footprints)
+    done = inside = 0
+    for (path, assumed), total in zip(files, totals):
+        read = 0
+        try:
+            with laspy.open(path) as reader:
+                crs = _file_crs(reader.header, path, assumed)
+                for points in reader.chunk_iterator(chunk_size):
+                    x, y = to_internal(np.asarray(points.x), np.asarray(points.y), crs, path=str(path))
+                    z = np.asarray(points.z, dtype=np.float64)
+                    point_class = np.asarray(points.classification, dtype=np.uint8)
+                    inside += accumulate_points(x, y, z, point_class, layers, x0, y0, grid.cell_size,
+                                                z_min, z_max, z_sum, count)
+                    if index is not None:
+                        building = np.isin(point_class, BUILDING_CLASSES)
+                        index.add(x[building], y[building], z[building])
+                    read += len(points)
+                    done += len(points)
+                    if progress is not None:
+                        progress(done, sum(totals))
+        except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
+            raise InputError(f"cannot read points after {read:,} of {total:,}: {exc}", path=path,
+                             hint="the file is truncated or corrupt; download it again") from exc
+        if read != total:
+            raise InputError(f"the header announces {total:,} points but the file holds {read:,}", path=path,
+                             hint="the file is truncated or corrupt; download it again")
+    names = ", ".join(str(path) for path, _ in files)
+    if inside == 0:
+        raise InputError(f"no point lies inside the scene extent {grid.bounds}", path=names,
+                         hint="check the scene extent and the point cloud's CRS")
+    if not count[GROUND].any():
+        raise InputError("no ground points (class 2) inside the scene extent", path=names,
+                         hint="use a classified point cloud (AHN) or give a DTM GeoTIFF")
+    return _derive(grid, z_min, z_max, z_sum, count, ground_statistic, done, inside, index)
+
+
+def _derive(
+    grid: Raster, z_min: np.ndarray, z_max: np.ndarray, z_sum: np.ndarray, count: np.ndarray,
+    ground_statistic: str, done: int, inside: int, index: _FootprintIndex | None,
+) -> PointCloudRasters:
+    has = count > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ground = z_sum[GROUND] / count[GROUND] if ground_statistic == "mean" else z_min[GROUND].copy()
+    ground[~has[GROUND]] = np.nan
+    surface = np.where(has[SURFACE], z_max[SURFACE], np.nan)
+    dtm = fill_gaps(ground)
+    dsm = fill_gaps(surface)
+    canopy = np.where(has[VEGETATION] & ~has[BUILDING], z_max[VEGETATION] - dtm, 0.0)
+    chm = np.where(np.isnan(dtm), np.nan, np.clip(canopy, 0.0, None))
+    dtm_raster = Raster(dtm, grid.transform, grid.crs)
+    return PointCloudRasters(
+        dtm=dtm_raster,
+        dsm=Raster(dsm, grid.transform, grid.crs),
+        chm=Raster(chm, grid.transform, grid.crs),
+        points_read=done,
+        points_in_grid=inside,
+        footprints=None if index is None else index.heights(dtm_raster),
+    )
