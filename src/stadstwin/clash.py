@@ -1,0 +1,77 @@
+"""Underground clearance query: every pair of cable/pipe capsules closer than a clearance.
+
+A segment is a capsule: its axis from ``p0`` to ``p1`` (EPSG:7415 metres, z the axis height in
+NAP) swept by its outer radius. Pair-specific clearances (rule tables) are applied by the clash
+analysis on top of this query, with ``clearance`` the largest clearance of interest.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from stadstwin.engines.clearance import clearance_pairs_kernel
+
+__all__ = ["clearance_pairs"]
+
+
+def clearance_pairs(
+    p0: np.ndarray,
+    p1: np.ndarray,
+    radius: np.ndarray,
+    clearance: float,
+    group: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """All capsule pairs whose surface-to-surface distance is below ``clearance``.
+
+    p0, p1     (N, 3) float64 axis end points [m]; zero-length segments (spheres) are allowed
+    radius     (N,) float64 outer radius [m], ≥ 0
+    clearance  scalar [m]; 0 finds the hard clashes (overlapping or touching surfaces)
+    group      (N,) int labels of the asset each segment belongs to, or None; two segments of one
+               group that share an end point (exactly equal coordinates) are consecutive pieces of
+               one cable or pipe and are not reported
+
+    Returns ``pairs`` (K, 2) int64 with i < j, sorted lexicographically, and ``distance`` (K,)
+    float64 surface-to-surface [m] (axis distance − r_i − r_j, negative for overlap).
+    Raises ValueError for arrays of the wrong shape, non-finite values or negative radii.
+    """
+    p0 = _points("p0", p0)
+    p1 = _points("p1", p1)
+    n = p0.shape[0]
+    if p1.shape[0] != n:
+        raise ValueError(f"p0 and p1 must have the same number of rows, got {n} and {p1.shape[0]}")
+    radius = np.ascontiguousarray(radius, dtype=np.float64)
+    if radius.shape != (n,):
+        raise ValueError(f"radius must have shape ({n},) to match p0, got {radius.shape}")
+    if not np.isfinite(radius).all() or (radius < 0).any():
+        raise ValueError("radius must be finite and ≥ 0 m for every segment")
+    clearance = float(clearance)
+    if not np.isfinite(clearance):
+        raise ValueError(f"clearance must be a finite number of metres, got {clearance}")
+    if group is None:
+        labels = np.zeros(n, np.int64)
+    else:
+        labels = np.asarray(group)
+        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(f"group must be an integer array of shape ({n},), got {labels.dtype} {labels.shape}")
+        labels = np.ascontiguousarray(labels, dtype=np.int64)
+    return clearance_pairs_kernel(p0, p1, radius, clearance, labels, group is not None,
+                                  _cell_size(p0, p1, radius, clearance))
+
+
+def _points(name: str, points: np.ndarray) -> np.ndarray:
+    points = np.ascontiguousarray(points, dtype=np.float64)
+    if points.ndim != 2 or points.shape[1] != 3:
+        raise ValueError(f"{name} must have shape (N, 3) (x, y, z in metres), got {points.shape}")
+    if not np.isfinite(points).all():
+        bad = int(np.flatnonzero(~np.isfinite(points).all(axis=1))[0])
+        raise ValueError(f"{name} holds NaN or infinite coordinates, first at row {bad}")
+    return points
+
+
+def _cell_size(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, clearance: float) -> float:
+    """Grid cell side [m]: the median plan-view extent of the padded boxes (at least 1 mm)."""
+    if p0.shape[0] == 0:
+        return 1.0
+    step = max(1, p0.shape[0] // 4096)
+    extent = np.abs(p1[::step, :2] - p0[::step, :2]).max(axis=1) + 2 * radius[::step] + max(clearance, 0.0)
+    return max(float(np.median(extent)), 1e-3)
