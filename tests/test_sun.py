@@ -1,0 +1,54 @@
+"""Solar position against the SPA paper's worked example and against pvlib."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pvlib import solarposition
+
+from stadstwin.sun import solar_position
+
+
+def test_spa_paper_example():
+    # Reda & Andreas (2004), table A5.1: Golden, Colorado, 17 Oct 2003 12:30:30 MST
+    times = pd.DatetimeIndex(["2003-10-17 12:30:30"], tz="Etc/GMT+7")
+    zenith, azimuth = solar_position(times, 39.742476, -105.1786, 1830.14, 82000.0, 11.0)
+    assert zenith[0] == pytest.approx(50.11162, abs=1e-3)
+    assert azimuth[0] == pytest.approx(194.34024, abs=1e-3)
+
+
+def test_against_pvlib_over_a_year_in_amsterdam():
+    times = pd.date_range("2026-01-01", "2026-12-31 23:00", freq="97min", tz="Europe/Amsterdam")
+    zenith, azimuth = solar_position(times, 52.37, 4.90, elevation=2.0)
+    ref = solarposition.get_solarposition(times, 52.37, 4.90, altitude=2.0, method="nrel_numpy",
+                                          pressure=101325.0, temperature=12.0)
+    np.testing.assert_allclose(zenith, ref["apparent_zenith"], atol=1e-3)
+    up = ref["apparent_zenith"].to_numpy() < 90.0
+    np.testing.assert_allclose(azimuth[up], ref["azimuth"].to_numpy()[up], atol=1e-3)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)),
+    st.floats(-89.0, 89.0), st.floats(-180.0, 180.0),
+)
+def test_ranges(when, lat, lon):
+    zenith, azimuth = solar_position([when], lat, lon)
+    assert 0.0 <= zenith[0] <= 180.0
+    assert 0.0 <= azimuth[0] < 360.0
+
+
+def test_timezone_does_not_change_the_instant():
+    utc = solar_position(datetime(2026, 6, 21, 12, tzinfo=timezone.utc), 52.0, 5.0)
+    local = solar_position(pd.Timestamp("2026-06-21 14:00", tz="Europe/Amsterdam"), 52.0, 5.0)
+    np.testing.assert_allclose(utc, local, atol=1e-9)
+
+
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError, match="timezone-aware"):
+        solar_position(pd.DatetimeIndex(["2026-06-21 12:00"]), 52.0, 5.0)
