@@ -1,0 +1,135 @@
+"""KLIC deliveries (IMKL 2.0 and 1.2) → ``NetworkTable`` of cable and pipe axes in EPSG:7415.
+
+``read_imkl(path)`` reads a KLIC delivery zip or its GI xml (see ``imkl_parse``), gives every cable,
+pipe and container (Kabelbed, Mantelbuis, Duct) its utility kind from the network's thema, its
+outer diameter (delivered, else the rules' default for the kind), owner (bronhoudercode), status,
+and an axis height per vertex with its source and uncertainty (see ``imkl_depth``). Rows carry the
+IMKL gml ids. ``parse_imkl`` gives the lower-level ``ImklDelivery`` records (counts per class,
+depth points, ExtraGeometrie, appurtenances, duct–pipe–cable nesting).
+
+Thema: an unknown thema code raises ``InputError`` (the kind decides clearances and heat; guessing is
+unsafe); a nil thema, or a feature whose network is missing, becomes ``Utility.OTHER`` with an
+``ImklWarning``. A nil ``currentStatus`` is taken as existing (the conservative reading).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from stadstwin.errors import InputError
+from stadstwin.io.imkl_depth import DEFAULT_TOLERANCE, DEPTH_UNCERTAINTY, DepthResolver, VertexDepths
+from stadstwin.io.imkl_parse import ImklDelivery, ImklWarning, LinearFeature, parse_imkl
+from stadstwin.model.enums import Status, Surface
+from stadstwin.model.networks import NetworkTable
+from stadstwin.model.raster import Raster
+from stadstwin.model.utilities import THEMA_TO_UTILITY, Utility, utility_from_thema
+from stadstwin.rules.tables import Rules, load_rules
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "DEPTH_UNCERTAINTY",
+    "ImklDelivery",
+    "ImklWarning",
+    "STATUS_FROM_CONDITION",
+    "VertexDepths",
+    "network_table",
+    "parse_imkl",
+    "read_imkl",
+]
+
+#: INSPIRE ConditionOfFacilityValue (IMKL currentStatus) → Status.
+STATUS_FROM_CONDITION: dict[str, Status] = {
+    "functional": Status.EXISTING,
+    "projected": Status.PLANNED,
+    "underConstruction": Status.PLANNED,
+    "disused": Status.ABANDONED,
+    "decommissioned": Status.ABANDONED,
+    "abandoned": Status.ABANDONED,
+}
+
+
+def read_imkl(
+    path: str | Path,
+    *,
+    ground: Raster | float = 0.0,
+    rules: Rules | None = None,
+    depth_tolerance: float = DEFAULT_TOLERANCE,
+) -> NetworkTable:
+    """Read a KLIC delivery zip or IMKL GI xml into a ``NetworkTable`` (axis z in m NAP).
+
+    ``ground`` is a DTM raster [m NAP] or a constant ground level [m NAP]; depths below ground and
+    standard/profile depths are converted with it. ``depth_tolerance`` [m] is how far horizontally a
+    depth point or 3D geometry may lie from a line to count for it. Raises ``InputError``/``CRSError``.
+    """
+    return network_table(parse_imkl(path), ground=ground, rules=rules, depth_tolerance=depth_tolerance)
+
+
+def network_table(
+    delivery: ImklDelivery,
+    *,
+    ground: Raster | float = 0.0,
+    rules: Rules | None = None,
+    depth_tolerance: float = DEFAULT_TOLERANCE,
+) -> NetworkTable:
+    """The ``NetworkTable`` of a parsed delivery; see ``read_imkl``."""
+    rules = rules or load_rules()
+    kinds = {f.gml_id: _utility(delivery, f) for f in delivery.features}
+    diameters = {f.gml_id: f.diameter or rules.utilities[kinds[f.gml_id].key].outer_diameter
+                 for f in delivery.features}
+    cover = rules.cover_matrix()[:, Surface.UNKNOWN]  # surface unknown → the strictest cover
+    if isinstance(ground, Raster):
+        ground_at = ground.sample
+    else:
+        level = float(ground)
+        ground_at = lambda x, y: np.full(len(x), level)  # noqa: E731
+    depths = DepthResolver(
+        delivery, ground_at,
+        radius=lambda f: 0.5 * diameters[f.gml_id],
+        cover=lambda f: float(cover[kinds[f.gml_id]]),
+        tolerance=depth_tolerance,
+    ).resolve()
+    rows = [(f, v) for f in delivery.features for v in depths[f.gml_id]]
+    if not rows:
+        return NetworkTable.empty()
+    return NetworkTable.from_polylines(
+        [v.vertices for _, v in rows],
+        outer_diameter=[diameters[f.gml_id] for f, _ in rows],
+        utility=[kinds[f.gml_id] for f, _ in rows],
+        owner=[f.owner for f, _ in rows],
+        status=[_status(f) for f, _ in rows],
+        depth_source=np.concatenate([v.source for _, v in rows]),
+        depth_uncertainty=np.concatenate([v.uncertainty for _, v in rows]),
+        feature_id=[f.gml_id for f, _ in rows],
+    )
+
+
+def _utility(delivery: ImklDelivery, feature: LinearFeature) -> Utility:
+    network = delivery.networks.get(feature.network)
+    if network is None:
+        warnings.warn(f"{delivery.path}: {feature.gml_id}: network {feature.network!r} not in the delivery; "
+                      "utility kind set to OTHER", ImklWarning, stacklevel=3)
+        return Utility.OTHER
+    if network.thema is None:
+        warnings.warn(f"{delivery.path}: {network.gml_id}: thema is nil; utility kind set to OTHER",
+                      ImklWarning, stacklevel=3)
+        return Utility.OTHER
+    try:
+        return utility_from_thema(network.thema)
+    except KeyError:
+        raise InputError(
+            f"unknown IMKL thema {network.thema!r} (on {feature.gml_id})", path=delivery.path,
+            feature=network.gml_id, hint=f"known thema values: {', '.join(sorted(THEMA_TO_UTILITY))}",
+        ) from None
+
+
+def _status(feature: LinearFeature) -> Status:
+    if feature.status is None:
+        return Status.EXISTING
+    try:
+        return STATUS_FROM_CONDITION[feature.status]
+    except KeyError:
+        raise InputError(f"unknown currentStatus {feature.status!r}", feature=feature.gml_id,
+                         hint=f"known values: {', '.join(STATUS_FROM_CONDITION)}") from None

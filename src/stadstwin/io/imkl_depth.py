@@ -1,0 +1,234 @@
+"""Axis height (z, m NAP) per vertex of IMKL cables and pipes, with its source and uncertainty.
+
+IMKL's mandatory geometry is 2D. Per vertex, best first:
+
+1. 3D: a 2.5D/3D ``ExtraGeometrie`` of the feature (or a 3D centreline) within ``tolerance``
+   horizontally → ``MEASURED_NAP``. IMKL adds z to each coordinate of the 2D representation, and the
+   2D representation of a cable or pipe is its centreline, so that z is taken as the **axis**.
+2. Depth points of the same network within ``tolerance`` of the line: ``DiepteNAP`` (dieptePeil is
+   the NAP level of the measured point → ``MEASURED_NAP``) or ``DiepteTovMaaiveld`` (dieptePeil is the
+   depth below the local ground → ``MEASURED_BELOW_GROUND``, converted with ``ground``). A depth point
+   holds along the line within ± ``tolerance`` of its projection; vertices are inserted at the ends of
+   that stretch so it shows as measured segments.
+3. The network's ``standaardDieptelegging`` → ``STANDARD_DEPTH``.
+4. The minimum cover of the kind from the rules, surface unknown → strictest → ``PROFILE_DEFAULT``.
+
+IMKL (dataspecificatie, "Diepte"): dieptePeil is the distance from the reference (NAP or ground) to
+the **top** (bovenkant) of the object unless ``diepteAangrijpingspunt`` says otherwise (e.g. the inner
+bottom of a sewer); standaardDieptelegging is read the same way (depth of the top). The axis is then
+top − radius (or bottom + radius). A cable or pipe nested in a Kabelbed/Mantelbuis/Duct lies inside
+it: it takes the container's axis unless its own depth is more certain, with the container's
+uncertainty plus the play (container radius − own radius).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from stadstwin.errors import InputError
+from stadstwin.io.imkl_parse import DepthPoint, ImklDelivery, ImklWarning, LinearFeature
+from stadstwin.model.enums import DepthSource
+
+#: 1-sigma-like axis-height uncertainty [m] per source when the delivery states none.
+#: Measured: the best IMKL accuracy class (tot10cm); a stated ``diepteNauwkeurigheid`` (tot20cm,
+#: tot50cm, ...) replaces it. Standard depth: a network-wide nominal value, laying practice varies
+#: about ±0.3 m around it. Profile default: the minimum cover is a lower bound; real cover is
+#: commonly up to ~0.5 m more.
+DEPTH_UNCERTAINTY: dict[DepthSource, float] = {
+    DepthSource.MEASURED_NAP: 0.10,
+    DepthSource.MEASURED_BELOW_GROUND: 0.10,
+    DepthSource.STANDARD_DEPTH: 0.30,
+    DepthSource.PROFILE_DEFAULT: 0.50,
+}
+
+DEFAULT_TOLERANCE = 1.0  # m, horizontal distance within which a depth point or 3D geometry applies
+_SAME_VERTEX = 1e-3  # m, closer than this an inserted vertex is merged with an existing one
+
+
+@dataclass(frozen=True)
+class VertexDepths:
+    """One centreline with its axis heights: vertices (k, 3) [m, z NAP], source (k,) int8, uncertainty (k,) [m]."""
+
+    vertices: np.ndarray
+    source: np.ndarray
+    uncertainty: np.ndarray
+
+
+def reference_offset(reference: str) -> float:
+    """Axis minus measured point, in radii: top (bovenkant) −1, bottom (onderkant, binnenonderkant) +1."""
+    code = reference.lower()
+    if "onder" in code:
+        return 1.0
+    if "midden" in code or "hart" in code:
+        return 0.0
+    if "boven" not in code:
+        warnings.warn(f"unknown diepteAangrijpingspunt {reference!r}; taken as the top (IMKL default)",
+                      ImklWarning, stacklevel=3)
+    return -1.0
+
+
+def _project(points: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For (m, 2) points and a (k, 2) polyline: horizontal distance, segment index, parameter t ∈ [0, 1]."""
+    a = line[:-1, :2]
+    ab = line[1:, :2] - a
+    length2 = np.maximum(np.einsum("ij,ij->i", ab, ab), 1e-24)
+    ap = points[:, None, :2] - a[None]
+    t = np.clip(np.einsum("mij,ij->mi", ap, ab) / length2, 0.0, 1.0)
+    d = np.linalg.norm(ap - t[..., None] * ab[None], axis=2)
+    seg = np.argmin(d, axis=1)
+    rows = np.arange(len(points))
+    return d[rows, seg], seg, t[rows, seg]
+
+
+def _arc_length(line: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(line[:, :2], axis=0), axis=1))])
+
+
+def _insert_vertices(line: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """The polyline with extra vertices at arc lengths ``at`` [m] (unless one is already there)."""
+    s = _arc_length(line)
+    new = np.array([v for v in np.unique(np.clip(at, 0.0, s[-1])) if np.min(np.abs(s - v)) > _SAME_VERTEX])
+    if not len(new):
+        return line
+    merged = np.sort(np.concatenate([s, new]))
+    return np.column_stack([np.interp(merged, s, line[:, i]) for i in range(line.shape[1])])
+
+
+class DepthResolver:
+    """Computes ``VertexDepths`` for every centreline of a delivery.
+
+    ``ground(x, y)`` gives ground level [m NAP]; ``radius`` and ``cover`` give the outer radius and
+    minimum cover [m] of a feature (from the delivered diameter or the rules).
+    """
+
+    def __init__(
+        self,
+        delivery: ImklDelivery,
+        ground: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        radius: Callable[[LinearFeature], float],
+        cover: Callable[[LinearFeature], float],
+        tolerance: float = DEFAULT_TOLERANCE,
+    ) -> None:
+        if not tolerance >= 0.0:
+            raise ValueError(f"depth tolerance must be >= 0 m, got {tolerance}")
+        self.delivery = delivery
+        self.ground = ground
+        self.radius = radius
+        self.cover = cover
+        self.tolerance = tolerance
+        self._points_by_network: dict[str | None, list[DepthPoint]] = {}
+        for p in delivery.depth_points:
+            self._points_by_network.setdefault(p.network, []).append(p)
+
+    def resolve(self) -> dict[str, list[VertexDepths]]:
+        """Per feature id, the axis heights of each of its centrelines; containers before their contents."""
+        container = self.delivery.container_of()
+        by_id = {f.gml_id: f for f in self.delivery.features}
+
+        def nesting(fid: str) -> int:
+            n, seen = 0, {fid}
+            while fid in container and container[fid] not in seen:
+                fid = container[fid]
+                seen.add(fid)
+                n += 1
+            return n
+
+        out: dict[str, list[VertexDepths]] = {}
+        for feature in sorted(self.delivery.features, key=lambda f: nesting(f.gml_id)):
+            lines = [self._own(feature, line) for line in feature.lines]
+            parent = by_id.get(container.get(feature.gml_id, ""))
+            if parent is not None and out.get(parent.gml_id):
+                play = max(self.radius(parent) - self.radius(feature), 0.0)
+                lines = [self._inherit(v, out[parent.gml_id], play) for v in lines]
+            out[feature.gml_id] = lines
+        return out
+
+    def _ground(self, xy: np.ndarray, feature: LinearFeature) -> np.ndarray:
+        z = np.asarray(self.ground(xy[:, 0], xy[:, 1]), dtype=np.float64)
+        if np.isnan(z).any():
+            x, y = xy[np.isnan(z)][0]
+            raise InputError(f"no ground level at x={x:.2f}, y={y:.2f}", path=self.delivery.path,
+                             feature=feature.gml_id, hint="give a DTM that covers the delivery, or a constant ground")
+        return z
+
+    def _own(self, feature: LinearFeature, line: np.ndarray) -> VertexDepths:
+        r = self.radius(feature)
+        if line.shape[1] == 3:  # a 3D centreline: z is the axis in NAP
+            n = len(line)
+            return VertexDepths(line.copy(), np.full(n, DepthSource.MEASURED_NAP, np.int8),
+                                np.full(n, DEPTH_UNCERTAINTY[DepthSource.MEASURED_NAP]))
+        network = self.delivery.networks.get(feature.network)
+        points = self._points_by_network.get(feature.network, []) + (
+            self._points_by_network.get(None, []) if feature.network is not None else [])
+        matches = self._matching_points(line, points)
+        if matches:
+            line = _insert_vertices(line, np.concatenate([[s - self.tolerance, s + self.tolerance]
+                                                          for s, _ in matches]))
+        xy = line[:, :2]
+        ground = self._ground(xy, feature)
+        n = len(xy)
+        if network is not None and network.standard_depth is not None:
+            source = np.full(n, DepthSource.STANDARD_DEPTH, np.int8)
+            z = ground - network.standard_depth - r
+        else:
+            source = np.full(n, DepthSource.PROFILE_DEFAULT, np.int8)
+            z = ground - self.cover(feature) - r
+        uncertainty = np.full(n, DEPTH_UNCERTAINTY[DepthSource(int(source[0]))])
+        if matches:
+            s = _arc_length(line)
+            distance = np.array([np.abs(s - s_point) for s_point, _ in matches])  # (points, vertices)
+            nearest = np.argmin(distance, axis=0)
+            for i in np.flatnonzero(distance[nearest, np.arange(n)] <= self.tolerance + _SAME_VERTEX):
+                point = matches[nearest[i]][1]
+                top_to_axis = reference_offset(point.reference) * r
+                if point.imkl_class == "DiepteNAP":
+                    z[i], source[i] = point.value + top_to_axis, DepthSource.MEASURED_NAP
+                else:
+                    z[i], source[i] = ground[i] - point.value + top_to_axis, DepthSource.MEASURED_BELOW_GROUND
+                uncertainty[i] = point.accuracy or DEPTH_UNCERTAINTY[DepthSource(int(source[i]))]
+        self._apply_3d(feature, xy, z, source, uncertainty)
+        return VertexDepths(np.column_stack([xy, z]), source, uncertainty)
+
+    def _matching_points(self, line: np.ndarray, points: list[DepthPoint]) -> list[tuple[float, DepthPoint]]:
+        """(arc length of the projection [m], point) for every depth point within tolerance of the line."""
+        if not points:
+            return []
+        xy = np.array([p.xy for p in points])
+        d, seg, t = _project(xy, line)
+        s = _arc_length(line)
+        along = s[seg] + t * (s[seg + 1] - s[seg])
+        return [(float(along[i]), points[i]) for i in np.flatnonzero(d <= self.tolerance)]
+
+    def _apply_3d(self, feature: LinearFeature, xy: np.ndarray, z: np.ndarray, source: np.ndarray,
+                  uncertainty: np.ndarray) -> None:
+        for ref in feature.extra_geometry:
+            extra = self.delivery.extra_geometries.get(ref)
+            for part in extra.coordinates_3d() if extra else ():
+                if len(part) == 1:
+                    d = np.linalg.norm(xy - part[0, :2], axis=1)
+                    z_part = np.full(len(xy), part[0, 2])
+                else:
+                    d, seg, t = _project(xy, part)
+                    z_part = part[seg, 2] + t * (part[seg + 1, 2] - part[seg, 2])
+                hit = d <= self.tolerance
+                z[hit] = z_part[hit]
+                source[hit] = DepthSource.MEASURED_NAP
+                uncertainty[hit] = DEPTH_UNCERTAINTY[DepthSource.MEASURED_NAP]
+
+    def _inherit(self, own: VertexDepths, parent: list[VertexDepths], play: float) -> VertexDepths:
+        """Take the container's axis (the feature lies inside it) unless the feature's own depth is more certain."""
+        z, source, uncertainty = own.vertices[:, 2].copy(), own.source.copy(), own.uncertainty.copy()
+        for p in parent:
+            if len(p.vertices) < 2:
+                continue
+            d, seg, t = _project(own.vertices, p.vertices)
+            z_parent = p.vertices[seg, 2] + t * (p.vertices[seg + 1, 2] - p.vertices[seg, 2])
+            src_parent = np.maximum(p.source[seg], p.source[seg + 1])
+            unc_parent = np.maximum(p.uncertainty[seg], p.uncertainty[seg + 1]) + play
+            better = (d <= self.tolerance + play) & (src_parent <= source)
+            z[better], source[better], uncertainty[better] = z_parent[better], src_parent[better], unc_parent[better]
+        return VertexDepths(np.column_stack([own.vertices[:, :2], z]), source, uncertainty)
