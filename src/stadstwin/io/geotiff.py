@@ -1,0 +1,72 @@
+"""Elevation rasters (GeoTIFF, e.g. AHN DTM/DSM tiles) in, Cloud-Optimised GeoTIFFs out.
+
+Reading resamples band 1 onto the scene grid with ``rasterio.warp.reproject`` (bilinear), nodata
+becoming NaN; heights are taken as NAP (no vertical datum shift). A raster without CRS is refused
+unless a CRS to assume is given. Writing produces a COG tagged with RD New (EPSG:28992, what GIS
+users expect of a height raster; the values are NAP heights) or, on request, EPSG:7415.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.errors import RasterioError
+from rasterio.warp import Resampling, reproject
+
+from stadstwin.crs import RD_NEW, parse_crs
+from stadstwin.errors import CRSError, InputError
+from stadstwin.model.raster import Raster
+
+
+def read_elevation(
+    path: str | PathLike[str], grid: Raster, *, assumed_crs: str | None = None,
+) -> Raster:
+    """Band 1 of the GeoTIFF at ``path`` [m NAP], bilinearly resampled onto ``grid``; NaN where it has no data."""
+    path = Path(path)
+    try:
+        with rasterio.open(path) as source:
+            if source.count < 1:
+                raise InputError("the raster has no bands", path=path)
+            crs = _source_crs(source.crs, path, assumed_crs)
+            band = source.read(1, masked=True).astype(np.float64).filled(np.nan)
+            transform = source.transform
+    except RasterioError as exc:
+        raise InputError(f"not a readable GeoTIFF: {exc}", path=path,
+                         hint="check that the file is a complete GeoTIFF download") from exc
+    if not np.isfinite(band).any():
+        raise InputError("the raster holds only nodata/NaN cells", path=path,
+                         hint="check the nodata value, or use another tile")
+    out = np.full(grid.shape, np.nan)
+    reproject(band, out, src_transform=transform, src_crs=crs, src_nodata=np.nan,
+              dst_transform=grid.transform, dst_crs=RD_NEW, dst_nodata=np.nan, resampling=Resampling.bilinear)
+    if not np.isfinite(out).any():
+        raise InputError(f"the raster does not cover the scene extent {grid.bounds}", path=path,
+                         hint="check the scene extent and the raster's CRS")
+    return Raster(out, grid.transform, grid.crs)
+
+
+def _source_crs(crs: rasterio.crs.CRS | None, path: Path, assumed_crs: str | None) -> str:
+    if crs is not None:
+        return crs.to_wkt()
+    if assumed_crs is None:
+        raise CRSError("GeoTIFF without CRS", path=path,
+                       hint="assume RD only when the scene says so: give this raster crs = \"EPSG:28992\"")
+    return parse_crs(assumed_crs, path=str(path)).to_wkt()
+
+
+def write_cog(raster: Raster, path: str | PathLike[str], *, crs: str = RD_NEW) -> Path:
+    """Write ``raster`` as a Cloud-Optimised GeoTIFF (float32, deflate, NaN nodata); ``crs`` EPSG:28992 or 7415."""
+    if parse_crs(crs).to_epsg() not in (28992, 7415):
+        raise CRSError(f"COG output is in EPSG:28992 or EPSG:7415, not {crs}", path=str(path))
+    path = Path(path)
+    profile = {
+        "driver": "COG", "width": raster.shape[1], "height": raster.shape[0], "count": 1,
+        "dtype": "float32", "crs": crs, "transform": raster.transform, "nodata": np.nan,
+        "compress": "deflate", "blocksize": 256,
+    }
+    with rasterio.open(path, "w", **profile) as target:
+        target.write(raster.values().astype(np.float32), 1)
+    return path
