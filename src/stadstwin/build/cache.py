@@ -43,39 +43,52 @@ def source_paths(scene: Scene) -> list[Path]:
 def twin_key(scene: Scene) -> str:
     """Content key of the twin a scene builds into."""
     definition = scene.model_dump(mode="json", exclude={"root"})
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(f"stadstwin {__version__}\n".encode())
-    digest.update(json.dumps(definition, sort_keys=True).encode())
-    for path in source_paths(scene):
-        digest.update(file_digest(path).encode())
-    return digest.hexdigest()
+    return content_key(json.dumps(definition, sort_keys=True), *(file_digest(p) for p in source_paths(scene)))
 
 
 def cache_path(scene: Scene, key: str) -> Path:
     return scene.root / CACHE_FOLDER / f"twin-{key}.pickle"
 
 
-def load_cached(scene: Scene, key: str) -> Twin | None:
-    """The cached twin for ``key``, or None when there is none (or it cannot be read)."""
-    path = cache_path(scene, key)
+def content_key(*parts: str) -> str:
+    """BLAKE2b key of text parts and the stadstwin version."""
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (f"stadstwin {__version__}", *parts):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def read_pickle(path: Path, expected: type) -> object | None:
+    """The object pickled at ``path`` if it is an ``expected``; None when absent or unreadable."""
     if not path.is_file():
         return None
     try:
         with path.open("rb") as f:
-            twin = pickle.load(f)
+            value = pickle.load(f)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
         return None
-    return twin if isinstance(twin, Twin) else None
+    return value if isinstance(value, expected) else None
+
+
+def write_pickle(path: Path, value: object) -> Path:
+    """Pickle ``value`` to ``path`` atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
+        pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary = Path(f.name)
+    os.replace(temporary, path)
+    return path
+
+
+def load_cached(scene: Scene, key: str) -> Twin | None:
+    """The cached twin for ``key``, or None when there is none (or it cannot be read)."""
+    return read_pickle(cache_path(scene, key), Twin)  # type: ignore[return-value]
 
 
 def store(scene: Scene, key: str, twin: Twin) -> Path:
-    """Write the twin to the cache atomically and drop older entries of this scene."""
-    path = cache_path(scene, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
-        pickle.dump(twin, f, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary = Path(f.name)
-    os.replace(temporary, path)
+    """Write the twin to the cache and drop older twins of this scene."""
+    path = write_pickle(cache_path(scene, key), twin)
     for old in path.parent.glob("twin-*.pickle"):
         if old != path:
             old.unlink(missing_ok=True)

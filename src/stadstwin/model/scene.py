@@ -23,6 +23,7 @@ from pydantic import (
 
 from stadstwin.crs import parse_crs
 from stadstwin.errors import CRSError, SceneError
+from stadstwin.model.assessment import Criterion
 from stadstwin.model.toml_file import read_toml, validation_problems
 from stadstwin.model.variant import Variant
 from stadstwin.rules import Rules, load_rules
@@ -144,6 +145,7 @@ class Scene(_Strict):
     rules: dict[str, Any] = {}
     soil: SoilSettings = SoilSettings()
     climate: ClimateSettings = ClimateSettings()
+    assessment: list[Criterion] | None = None
     root: Path = Field(default=Path("."), exclude=True)
 
     @field_validator("crs")

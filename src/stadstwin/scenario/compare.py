@@ -1,0 +1,177 @@
+"""Run analyses on a base and its plan variants, cache the results by content, and compare them.
+
+A variant's twin is the base twin with its edits applied; its key hashes the base twin's key and the
+variant's definition. A result's key hashes the twin key, the analysis name and its settings, so an
+analysis on an unchanged twin with unchanged settings is loaded, not recomputed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.result import Analysis, AnalysisResult
+from stadstwin.build.cache import CACHE_FOLDER, content_key, read_pickle, twin_key, write_pickle
+from stadstwin.build.twin_builder import build_twin
+from stadstwin.errors import SceneError
+from stadstwin.model.assessment import Criterion
+from stadstwin.model.scene import Scene
+from stadstwin.model.twin import Twin
+from stadstwin.model.variant import Variant
+from stadstwin.rules import Rules
+from stadstwin.scenario.apply import apply_variant
+from stadstwin.scenario.assessment import Verdict, default_frame, rank, verdict
+
+#: The id that names the unchanged scene among the variants.
+BASE = "base"
+
+#: ``progress(message, done, total)`` over the analysis runs of a comparison.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(eq=False)
+class VariantRun:
+    """One variant's twin and the results of every analysis on it."""
+
+    variant: Variant
+    twin: Twin
+    key: str
+    results: dict[str, AnalysisResult] = field(default_factory=dict)
+
+    def metric(self, name: str) -> float | None:
+        """A metric as ``<analysis>.<metric>``, or None when that analysis did not report it."""
+        analysis, metric = name.split(".", 1)
+        result = self.results.get(analysis)
+        return None if result is None else result.metrics.get(metric)
+
+
+@dataclass(eq=False)
+class Comparison:
+    """Variants compared with the first one (the reference) on an assessment frame."""
+
+    scene: str
+    frame: list[Criterion]
+    runs: list[VariantRun]
+    verdicts: dict[str, list[Verdict]]
+    ranking: list[tuple[str, float]]
+    computed: int
+    reused: int
+
+    @property
+    def reference(self) -> VariantRun:
+        return self.runs[0]
+
+
+class ResultCache:
+    """Analysis results pickled under their content key in a folder."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def get(self, key: str) -> AnalysisResult | None:
+        if self.folder is None:
+            return None
+        return read_pickle(self.folder / f"{key}.pickle", AnalysisResult)  # type: ignore[return-value]
+
+    def put(self, key: str, result: AnalysisResult) -> None:
+        if self.folder is not None:
+            write_pickle(self.folder / f"{key}.pickle", result)
+
+
+def base_variant(scene_name: str) -> Variant:
+    """The unchanged scene as a variant without edits."""
+    return Variant(id=BASE, name=f"{scene_name} (bestaand)")
+
+
+def variant_key(base_key: str, variant: Variant) -> str:
+    """Content key of a variant's twin."""
+    if variant.id == BASE and not variant.edits:
+        return base_key
+    return content_key(base_key, variant.model_dump_json())
+
+
+def compare_twins(
+    base: Twin,
+    base_key: str,
+    variants: list[Variant],
+    rules: Rules,
+    *,
+    analyses: Mapping[str, Analysis],
+    settings: Mapping[str, dict[str, Any]] | None = None,
+    frame: list[Criterion] | None = None,
+    cache: ResultCache | None = None,
+    origins: Mapping[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Apply each variant to ``base``, run every analysis on each (or load it), and compare with the first."""
+    if len(variants) < 2:
+        raise SceneError("a comparison needs at least two variants")
+    settings = settings or {}
+    cache = cache or ResultCache(None)
+    origins = origins or {}
+    runs = []
+    for variant in variants:
+        twin = base if variant.id == BASE and not variant.edits else apply_variant(
+            base, variant, rules, origin=origins.get(variant.id, ""))
+        runs.append(VariantRun(variant, twin, variant_key(base_key, variant)))
+    computed = reused = 0
+    total = len(runs) * len(analyses)
+    for run in runs:
+        for name, analysis in analyses.items():
+            options = settings.get(name, {})
+            key = content_key(run.key, name, json.dumps(options, sort_keys=True, default=str))
+            if progress is not None:
+                progress(f"{name} on {run.variant.id}", computed + reused, total)
+            result = cache.get(key)
+            if result is None:
+                result = analysis(run.twin, rules, options)
+                cache.put(key, result)
+                computed += 1
+            else:
+                reused += 1
+            run.results[name] = result
+    if progress is not None:
+        progress("done", total, total)
+    frame = frame if frame is not None else default_frame()
+    reference = runs[0]
+    verdicts = {
+        run.variant.id: [verdict(c, reference.metric(c.metric), run.metric(c.metric)) for c in frame]
+        for run in runs[1:]
+    }
+    values = {run.variant.id: {c.metric: v for c in frame if (v := run.metric(c.metric)) is not None} for run in runs}
+    return Comparison(base.name, frame, runs, verdicts, rank(frame, values), computed, reused)
+
+
+def compare(
+    scene: Scene | str | Path,
+    variant_ids: list[str],
+    *,
+    analyses: Mapping[str, Analysis] | None = None,
+    settings: Mapping[str, dict[str, Any]] | None = None,
+    use_cache: bool = True,
+    progress: Progress | None = None,
+) -> Comparison:
+    """Compare variants of a scene (``base`` names the unchanged scene) on every available analysis."""
+    if not isinstance(scene, Scene):
+        scene = Scene.load(scene)
+    known = {path.stem: path for path in scene.variant_paths()}
+    variants, origins = [], {}
+    for vid in variant_ids:
+        if vid == BASE:
+            variants.append(base_variant(scene.name))
+        elif vid in known:
+            variants.append(Variant.load(known[vid]))
+            origins[vid] = str(known[vid])
+        else:
+            raise SceneError(f"unknown variant {vid!r}", path=scene.path,
+                             hint=f"variants of this scene: {', '.join([BASE, *known]) }")
+    base = build_twin(scene, use_cache=use_cache)
+    cache = ResultCache(scene.root / CACHE_FOLDER / "results" if use_cache else None)
+    return compare_twins(
+        base, twin_key(scene), variants, scene.load_rules(), analyses=ANALYSES if analyses is None else analyses,
+        settings=settings, frame=scene.assessment, cache=cache, origins=origins, progress=progress,
+    )
