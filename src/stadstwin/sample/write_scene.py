@@ -1,0 +1,127 @@
+"""``scenes/demo/scene.toml`` and its plan variants (``variants/*.toml`` with a GeoJSON beside each).
+
+Variants carry plan metadata only (``edits = []``); the intended heat-network pair or new trees lie
+in ``variants/<id>.geojson`` so that the scenario layer can turn them into edits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from stadstwin.sample.district import District, Route
+from stadstwin.sample.write_trees import tree_collection
+
+HEAT_PIPE = {"utility": "district_heating", "nominal": "DN150", "outer_diameter_mm": 250, "depth_m": 1.0}
+PARTIES = {
+    "warmtetransitie": ["Gemeente Utrecht", "Eneco Warmte & Koude", "Stedin", "Vitens"],
+    "klimaatadaptatie": ["Gemeente Utrecht", "Stedin", "KPN"],
+}
+
+
+def _toml_path(path: Path, scene_folder: Path) -> str:
+    return json.dumps(Path(os.path.relpath(path, scene_folder)).as_posix())
+
+
+def write_scene(district: District, scene_folder: Path, sources: dict[str, object]) -> Path:
+    """Write scene.toml; ``sources`` maps pointclouds / cityjson / klic / trees / bgt to written files."""
+    scene_folder.mkdir(parents=True, exist_ok=True)
+    x0, y0, x1, y1 = district.extent
+
+    def rel(path: Path) -> str:
+        return _toml_path(path, scene_folder)
+
+    bgt = "\n".join(f"{layer} = {rel(path)}" for layer, path in sources["bgt"].items())
+    text = f"""# Demo district written by `stadstwin sample` (seed {district.seed}, scale {district.scale}).
+name = "demo"
+description = "Synthetic Dutch district near Utrecht: {len(district.buildings)} buildings, street grid in the standard profile, all main utilities"
+crs = "EPSG:7415"
+cell_size = 0.5
+
+[extent]
+xmin = {x0:.1f}
+ymin = {y0:.1f}
+xmax = {x1:.1f}
+ymax = {y1:.1f}
+
+[sources]
+pointclouds = [{rel(sources["pointclouds"])}]
+cityjson = [{rel(sources["cityjson"])}]
+klic = [{rel(sources["klic"])}]
+trees = {rel(sources["trees"])}
+
+[sources.bgt]
+{bgt}
+
+[soil]
+soil = "sand_moist"
+
+[climate]
+date = 2026-07-25
+"""
+    path = scene_folder / "scene.toml"
+    path.write_text(text, encoding="utf-8")
+    variants = scene_folder / "variants"
+    variants.mkdir(exist_ok=True)
+    for route in district.routes:
+        _write_variant(route, variants)
+    return path
+
+
+def _polygon(bounds: tuple[float, float, float, float]) -> str:
+    x0, y0, x1, y1 = bounds
+    ring = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+    return "[[" + ", ".join(f"[{x:.1f}, {y:.1f}]" for x, y in ring) + "]]"
+
+
+def _write_variant(route: Route, folder: Path) -> None:
+    if route.lines:
+        what = "\n".join(
+            f"#   {role}: {' -> '.join(f'({x:.1f}, {y:.1f})' for x, y in coords)}" for role, coords in route.lines
+        )
+        intent = f"# Intended heat-network pair (DN150, casing 250 mm, 1.0 m deep), RD New:\n{what}"
+        collection = {
+            "type": "FeatureCollection",
+            "name": route.id,
+            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {"id": f"{route.id}-{role}", "role": role, "status": "planned", **HEAT_PIPE},
+                    "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
+                }
+                for role, coords in route.lines
+            ],
+        }
+        asset_types = '["warmtenet"]'
+    else:
+        intent = f"# Intended: {len(route.trees)} new street trees (12 m high, 8 m crown when grown)"
+        collection = tree_collection(route.trees, route.id)
+        asset_types = '["bomen"]'
+    (folder / f"{route.id}.geojson").write_text(json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8")
+    parties = json.dumps(PARTIES[route.theme], ensure_ascii=False)
+    (folder / f"{route.id}.toml").write_text(
+        f"""# Plan variant of the demo district; the edits are in {route.id}.geojson beside this file.
+{intent}
+name = "{route.name}"
+phase = "ontwerp"
+theme = "{route.theme}"
+asset_types = {asset_types}
+parties = {parties}
+edits = []
+
+[area]
+type = "Polygon"
+coordinates = {_polygon(route.area)}
+
+[planning.ontwerp]
+start = 2027-01-01
+end = 2027-06-30
+
+[planning.realisatie]
+start = 2028-03-01
+end = 2028-10-31
+""",
+        encoding="utf-8",
+    )
