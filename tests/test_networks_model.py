@@ -87,7 +87,7 @@ def sample_table(owner_names=("Liander", "Vitens"), offset=0.0):
         lines, outer_diameter=[0.05, 0.11], utility=[Utility.ELECTRICITY_LV, Utility.WATER],
         owner=list(owner_names), status=[Status.EXISTING, Status.PLANNED],
         depth_source=[DepthSource.PROFILE_DEFAULT, DepthSource.MEASURED_NAP],
-        depth_uncertainty=[0.5, 0.1], feature_id=["e1", "w1"],
+        depth_uncertainty=[0.5, 0.1], feature_id=["e1", "w1"], container=["bed-1", ""],
     )
 
 
@@ -98,7 +98,7 @@ def test_npz_round_trip(tmp_path):
     back = NetworkTable.load(path)
     assert back.owners == table.owners
     for name in ("p0", "p1", "outer_diameter", "utility", "owner", "status", "depth_source",
-                 "depth_uncertainty", "feature_id", "asset"):
+                 "depth_uncertainty", "feature_id", "asset", "container"):
         np.testing.assert_array_equal(getattr(back, name), getattr(table, name))
         assert getattr(back, name).dtype == getattr(table, name).dtype
 
@@ -117,6 +117,7 @@ def test_select_and_describe():
     table = sample_table()
     water = table.select(table.utility == Utility.WATER)
     assert list(water.feature_id) == ["w1"]
+    assert list(table.container) == ["bed-1", "bed-1", ""]
     assert water.owners == table.owners
     assert table.describe()["utility"] == {"electricity_lv": 2, "water": 1}
     assert table.describe()["status"] == {"existing": 2, "planned": 1}

@@ -27,6 +27,7 @@ _PER_SEGMENT = (
     "depth_uncertainty",
     "feature_id",
     "asset",
+    "container",
 )
 
 
@@ -43,6 +44,8 @@ class NetworkTable:
     depth_uncertainty  (N,) float64    [m], 1-sigma-like bound on the axis height
     feature_id         (N,) str        source feature id (IMKL id, variant edit id)
     asset              (N,) int64      index of the polyline the segment belongs to
+    container          (N,) str        feature id of the outermost Kabelbed/Mantelbuis/Duct the
+                                       segment lies in, "" when it lies in the soil
     owners             tuple[str]      organisation names
     """
 
@@ -56,6 +59,7 @@ class NetworkTable:
     depth_uncertainty: np.ndarray
     feature_id: np.ndarray
     asset: np.ndarray
+    container: np.ndarray
     owners: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -92,7 +96,7 @@ class NetworkTable:
     def empty(cls) -> "NetworkTable":
         """A table with no segments."""
         return cls.from_polylines([], outer_diameter=[], utility=[], owner=[], status=[],
-                                  depth_source=[], depth_uncertainty=[], feature_id=[])
+                                  depth_source=[], depth_uncertainty=[], feature_id=[], container=[])
 
     @classmethod
     def from_polylines(
@@ -106,10 +110,11 @@ class NetworkTable:
         depth_source: Sequence[int] | np.ndarray,
         depth_uncertainty: Sequence[float] | np.ndarray,
         feature_id: Sequence[str],
+        container: Sequence[str] | None = None,
     ) -> "NetworkTable":
         """Split polylines ((k, 3) axis vertices each, k ≥ 2) into segments, vectorised.
 
-        Every attribute is given per polyline (length M). ``depth_source`` and
+        Every attribute is given per polyline (length M); ``container`` defaults to "" (in the soil). ``depth_source`` and
         ``depth_uncertainty`` may instead be given per vertex (length = total vertex count);
         a segment then takes the less certain of its two ends.
         """
@@ -150,6 +155,7 @@ class NetworkTable:
             depth_uncertainty=per_segment(depth_uncertainty, np.float64, "depth_uncertainty", True),
             feature_id=per_segment(feature_id, str, "feature_id"),
             asset=asset,
+            container=per_segment([""] * m if container is None else container, str, "container"),
             owners=tuple(str(o) for o in owner_names),
         )
 
