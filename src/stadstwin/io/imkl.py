@@ -20,7 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from stadstwin.errors import InputError
-from stadstwin.io.imkl_depth import DEFAULT_TOLERANCE, DEPTH_UNCERTAINTY, DepthResolver, VertexDepths
+from stadstwin.io.imkl_depth import (
+    DEFAULT_TOLERANCE,
+    DEPTH_UNCERTAINTY,
+    DepthResolver,
+    VertexDepths,
+)
 from stadstwin.io.imkl_parse import ImklDelivery, ImklWarning, LinearFeature, parse_imkl
 from stadstwin.model.enums import Status, Surface
 from stadstwin.model.networks import NetworkTable
@@ -31,9 +36,9 @@ from stadstwin.rules.tables import Rules, load_rules
 __all__ = [
     "DEFAULT_TOLERANCE",
     "DEPTH_UNCERTAINTY",
+    "STATUS_FROM_CONDITION",
     "ImklDelivery",
     "ImklWarning",
-    "STATUS_FROM_CONDITION",
     "VertexDepths",
     "network_table",
     "parse_imkl",
@@ -64,7 +69,9 @@ def read_imkl(
     standard/profile depths are converted with it. ``depth_tolerance`` [m] is how far horizontally a
     depth point or 3D geometry may lie from a line to count for it. Raises ``InputError``/``CRSError``.
     """
-    return network_table(parse_imkl(path), ground=ground, rules=rules, depth_tolerance=depth_tolerance)
+    return network_table(
+        parse_imkl(path), ground=ground, rules=rules, depth_tolerance=depth_tolerance
+    )
 
 
 def network_table(
@@ -77,16 +84,19 @@ def network_table(
     """The ``NetworkTable`` of a parsed delivery; see ``read_imkl``."""
     rules = rules or load_rules()
     kinds = {f.gml_id: _utility(delivery, f) for f in delivery.features}
-    diameters = {f.gml_id: f.diameter or rules.utilities[kinds[f.gml_id].key].outer_diameter
-                 for f in delivery.features}
+    diameters = {
+        f.gml_id: f.diameter or rules.utilities[kinds[f.gml_id].key].outer_diameter
+        for f in delivery.features
+    }
     cover = rules.cover_matrix()[:, Surface.UNKNOWN]  # surface unknown → the strictest cover
     if isinstance(ground, Raster):
         ground_at = ground.sample
     else:
         level = float(ground)
-        ground_at = lambda x, y: np.full(len(x), level)  # noqa: E731
+        ground_at = lambda x, y: np.full(len(x), level)
     depths = DepthResolver(
-        delivery, ground_at,
+        delivery,
+        ground_at,
         radius=lambda f: 0.5 * diameters[f.gml_id],
         cover=lambda f: float(cover[kinds[f.gml_id]]),
         tolerance=depth_tolerance,
@@ -109,19 +119,28 @@ def network_table(
 def _utility(delivery: ImklDelivery, feature: LinearFeature) -> Utility:
     network = delivery.networks.get(feature.network)
     if network is None:
-        warnings.warn(f"{delivery.path}: {feature.gml_id}: network {feature.network!r} not in the delivery; "
-                      "utility kind set to OTHER", ImklWarning, stacklevel=3)
+        warnings.warn(
+            f"{delivery.path}: {feature.gml_id}: network {feature.network!r} not in the delivery; "
+            "utility kind set to OTHER",
+            ImklWarning,
+            stacklevel=3,
+        )
         return Utility.OTHER
     if network.thema is None:
-        warnings.warn(f"{delivery.path}: {network.gml_id}: thema is nil; utility kind set to OTHER",
-                      ImklWarning, stacklevel=3)
+        warnings.warn(
+            f"{delivery.path}: {network.gml_id}: thema is nil; utility kind set to OTHER",
+            ImklWarning,
+            stacklevel=3,
+        )
         return Utility.OTHER
     try:
         return utility_from_thema(network.thema)
     except KeyError:
         raise InputError(
-            f"unknown IMKL thema {network.thema!r} (on {feature.gml_id})", path=delivery.path,
-            feature=network.gml_id, hint=f"known thema values: {', '.join(sorted(THEMA_TO_UTILITY))}",
+            f"unknown IMKL thema {network.thema!r} (on {feature.gml_id})",
+            path=delivery.path,
+            feature=network.gml_id,
+            hint=f"known thema values: {', '.join(sorted(THEMA_TO_UTILITY))}",
         ) from None
 
 
@@ -131,5 +150,8 @@ def _status(feature: LinearFeature) -> Status:
     try:
         return STATUS_FROM_CONDITION[feature.status]
     except KeyError:
-        raise InputError(f"unknown currentStatus {feature.status!r}", feature=feature.gml_id,
-                         hint=f"known values: {', '.join(STATUS_FROM_CONDITION)}") from None
+        raise InputError(
+            f"unknown currentStatus {feature.status!r}",
+            feature=feature.gml_id,
+            hint=f"known values: {', '.join(STATUS_FROM_CONDITION)}",
+        ) from None

@@ -66,8 +66,11 @@ def reference_offset(reference: str) -> float:
     if "midden" in code or "hart" in code:
         return 0.0
     if "boven" not in code:
-        warnings.warn(f"unknown diepteAangrijpingspunt {reference!r}; taken as the top (IMKL default)",
-                      ImklWarning, stacklevel=3)
+        warnings.warn(
+            f"unknown diepteAangrijpingspunt {reference!r}; taken as the top (IMKL default)",
+            ImklWarning,
+            stacklevel=3,
+        )
     return -1.0
 
 
@@ -91,7 +94,9 @@ def _arc_length(line: np.ndarray) -> np.ndarray:
 def _insert_vertices(line: np.ndarray, at: np.ndarray) -> np.ndarray:
     """The polyline with extra vertices at arc lengths ``at`` [m] (unless one is already there)."""
     s = _arc_length(line)
-    new = np.array([v for v in np.unique(np.clip(at, 0.0, s[-1])) if np.min(np.abs(s - v)) > _SAME_VERTEX])
+    new = np.array(
+        [v for v in np.unique(np.clip(at, 0.0, s[-1])) if np.min(np.abs(s - v)) > _SAME_VERTEX]
+    )
     if not len(new):
         return line
     merged = np.sort(np.concatenate([s, new]))
@@ -151,23 +156,32 @@ class DepthResolver:
         z = np.asarray(self.ground(xy[:, 0], xy[:, 1]), dtype=np.float64)
         if np.isnan(z).any():
             x, y = xy[np.isnan(z)][0]
-            raise InputError(f"no ground level at x={x:.2f}, y={y:.2f}", path=self.delivery.path,
-                             feature=feature.gml_id, hint="give a DTM that covers the delivery, or a constant ground")
+            raise InputError(
+                f"no ground level at x={x:.2f}, y={y:.2f}",
+                path=self.delivery.path,
+                feature=feature.gml_id,
+                hint="give a DTM that covers the delivery, or a constant ground",
+            )
         return z
 
     def _own(self, feature: LinearFeature, line: np.ndarray) -> VertexDepths:
         r = self.radius(feature)
         if line.shape[1] == 3:  # a 3D centreline: z is the axis in NAP
             n = len(line)
-            return VertexDepths(line.copy(), np.full(n, DepthSource.MEASURED_NAP, np.int8),
-                                np.full(n, DEPTH_UNCERTAINTY[DepthSource.MEASURED_NAP]))
+            return VertexDepths(
+                line.copy(),
+                np.full(n, DepthSource.MEASURED_NAP, np.int8),
+                np.full(n, DEPTH_UNCERTAINTY[DepthSource.MEASURED_NAP]),
+            )
         network = self.delivery.networks.get(feature.network)
         points = self._points_by_network.get(feature.network, []) + (
-            self._points_by_network.get(None, []) if feature.network is not None else [])
+            self._points_by_network.get(None, []) if feature.network is not None else []
+        )
         matches = self._matching_points(line, points)
         if matches:
-            line = _insert_vertices(line, np.concatenate([[s - self.tolerance, s + self.tolerance]
-                                                          for s, _ in matches]))
+            line = _insert_vertices(
+                line, np.concatenate([[s - self.tolerance, s + self.tolerance] for s, _ in matches])
+            )
         xy = line[:, :2]
         ground = self._ground(xy, feature)
         n = len(xy)
@@ -180,20 +194,29 @@ class DepthResolver:
         uncertainty = np.full(n, DEPTH_UNCERTAINTY[DepthSource(int(source[0]))])
         if matches:
             s = _arc_length(line)
-            distance = np.array([np.abs(s - s_point) for s_point, _ in matches])  # (points, vertices)
+            distance = np.array(
+                [np.abs(s - s_point) for s_point, _ in matches]
+            )  # (points, vertices)
             nearest = np.argmin(distance, axis=0)
-            for i in np.flatnonzero(distance[nearest, np.arange(n)] <= self.tolerance + _SAME_VERTEX):
+            for i in np.flatnonzero(
+                distance[nearest, np.arange(n)] <= self.tolerance + _SAME_VERTEX
+            ):
                 point = matches[nearest[i]][1]
                 top_to_axis = reference_offset(point.reference) * r
                 if point.imkl_class == "DiepteNAP":
                     z[i], source[i] = point.value + top_to_axis, DepthSource.MEASURED_NAP
                 else:
-                    z[i], source[i] = ground[i] - point.value + top_to_axis, DepthSource.MEASURED_BELOW_GROUND
+                    z[i], source[i] = (
+                        ground[i] - point.value + top_to_axis,
+                        DepthSource.MEASURED_BELOW_GROUND,
+                    )
                 uncertainty[i] = point.accuracy or DEPTH_UNCERTAINTY[DepthSource(int(source[i]))]
         self._apply_3d(feature, xy, z, source, uncertainty)
         return VertexDepths(np.column_stack([xy, z]), source, uncertainty)
 
-    def _matching_points(self, line: np.ndarray, points: list[DepthPoint]) -> list[tuple[float, DepthPoint]]:
+    def _matching_points(
+        self, line: np.ndarray, points: list[DepthPoint]
+    ) -> list[tuple[float, DepthPoint]]:
         """(arc length of the projection [m], point) for every depth point within tolerance of the line."""
         if not points:
             return []
@@ -203,8 +226,14 @@ class DepthResolver:
         along = s[seg] + t * (s[seg + 1] - s[seg])
         return [(float(along[i]), points[i]) for i in np.flatnonzero(d <= self.tolerance)]
 
-    def _apply_3d(self, feature: LinearFeature, xy: np.ndarray, z: np.ndarray, source: np.ndarray,
-                  uncertainty: np.ndarray) -> None:
+    def _apply_3d(
+        self,
+        feature: LinearFeature,
+        xy: np.ndarray,
+        z: np.ndarray,
+        source: np.ndarray,
+        uncertainty: np.ndarray,
+    ) -> None:
         for ref in feature.extra_geometry:
             extra = self.delivery.extra_geometries.get(ref)
             for part in extra.coordinates_3d() if extra else ():
@@ -221,7 +250,11 @@ class DepthResolver:
 
     def _inherit(self, own: VertexDepths, parent: list[VertexDepths], play: float) -> VertexDepths:
         """Take the container's axis (the feature lies inside it) unless the feature's own depth is more certain."""
-        z, source, uncertainty = own.vertices[:, 2].copy(), own.source.copy(), own.uncertainty.copy()
+        z, source, uncertainty = (
+            own.vertices[:, 2].copy(),
+            own.source.copy(),
+            own.uncertainty.copy(),
+        )
         for p in parent:
             if len(p.vertices) < 2:
                 continue
@@ -230,5 +263,9 @@ class DepthResolver:
             src_parent = np.maximum(p.source[seg], p.source[seg + 1])
             unc_parent = np.maximum(p.uncertainty[seg], p.uncertainty[seg + 1]) + play
             better = (d <= self.tolerance + play) & (src_parent <= source)
-            z[better], source[better], uncertainty[better] = z_parent[better], src_parent[better], unc_parent[better]
+            z[better], source[better], uncertainty[better] = (
+                z_parent[better],
+                src_parent[better],
+                unc_parent[better],
+            )
         return VertexDepths(np.column_stack([own.vertices[:, :2], z]), source, uncertainty)

@@ -54,8 +54,20 @@ _GML_NS = "http://www.opengis.net/gml/3.2"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 _XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 _GML_ID = f"{{{_GML_NS}}}id"
-_GEOMETRY_TAGS = {"Point", "LineString", "Curve", "MultiCurve", "Polygon", "MultiSurface", "Surface",
-                  "MultiPoint", "LinearRing", "Solid", "CompositeCurve", "OrientableCurve"}
+_GEOMETRY_TAGS = {
+    "Point",
+    "LineString",
+    "Curve",
+    "MultiCurve",
+    "Polygon",
+    "MultiSurface",
+    "Surface",
+    "MultiPoint",
+    "LinearRing",
+    "Solid",
+    "CompositeCurve",
+    "OrientableCurve",
+}
 _GI_FILE = re.compile(r"^GI_gebiedsinformatielevering_.*\.xml$", re.IGNORECASE)
 _UOM_METRES = {"m": 1.0, "dm": 0.1, "cm": 0.01, "mm": 0.001, "km": 1000.0}
 _DIAMETER_TAGS = ("kabelDiameter", "buisDiameter", "nominaleDiameter", "pipeDiameter", "ductWidth")
@@ -190,8 +202,9 @@ def _code(el: ET.Element | None) -> str | None:
 
 
 def _href(el: ET.Element) -> str | None:
-    value = None if _is_nil(el) else (el.get(_XLINK_HREF) or "").strip()
-    return value.lstrip("#") or None
+    if _is_nil(el):
+        return None
+    return (el.get(_XLINK_HREF) or "").strip().lstrip("#") or None
 
 
 def _children(feature: ET.Element, name: str) -> list[ET.Element]:
@@ -226,8 +239,9 @@ class _Reader:
         if srs_name is None:
             raise InputError(
                 "geometry without srsName and the delivery declares no default CRS",
-                path=self.path, feature=feature,
-                hint="add srsName=\"urn:ogc:def:crs:EPSG::28992\" to the geometry",
+                path=self.path,
+                feature=feature,
+                hint='add srsName="urn:ogc:def:crs:EPSG::28992" to the geometry',
             )
         if srs_name not in self._crs:
             self._crs[srs_name] = parse_crs(srs_name, path=self.path, feature=feature)
@@ -240,15 +254,23 @@ class _Reader:
         try:
             value = float(el.text)
         except ValueError:
-            raise InputError(f"{what} {el.text.strip()!r} is not a number", path=self.path, feature=feature) from None
+            raise InputError(
+                f"{what} {el.text.strip()!r} is not a number", path=self.path, feature=feature
+            ) from None
         uom = el.get("uom")
         if uom is None:
-            warnings.warn(f"{self.path}: {feature}: {what} has no uom; ignored", ImklWarning, stacklevel=4)
+            warnings.warn(
+                f"{self.path}: {feature}: {what} has no uom; ignored", ImklWarning, stacklevel=4
+            )
             return None
         unit = re.split(r"[:#/]", uom.strip())[-1].lower()
         if unit not in _UOM_METRES:
-            raise InputError(f"{what} has unsupported unit {uom!r}", path=self.path, feature=feature,
-                             hint=f"use one of {', '.join(_UOM_METRES)}")
+            raise InputError(
+                f"{what} has unsupported unit {uom!r}",
+                path=self.path,
+                feature=feature,
+                hint=f"use one of {', '.join(_UOM_METRES)}",
+            )
         return value * _UOM_METRES[unit]
 
     def geometry(self, prop: ET.Element, feature: str) -> tuple[np.ndarray, ...]:
@@ -258,9 +280,13 @@ class _Reader:
         geom = next((c for c in prop if _local(c.tag) in _GEOMETRY_TAGS), None)
         if geom is None:
             return ()
-        return tuple(self._coordinates(geom, geom.get("srsName"), geom.get("srsDimension"), feature))
+        return tuple(
+            self._coordinates(geom, geom.get("srsName"), geom.get("srsDimension"), feature)
+        )
 
-    def _coordinates(self, el: ET.Element, srs: str | None, dim: str | None, feature: str) -> Iterator[np.ndarray]:
+    def _coordinates(
+        self, el: ET.Element, srs: str | None, dim: str | None, feature: str
+    ) -> Iterator[np.ndarray]:
         srs = el.get("srsName", srs)
         dim = el.get("srsDimension", dim)
         name = _local(el.tag)
@@ -281,18 +307,26 @@ class _Reader:
         for child in rest:
             yield from self._coordinates(child, srs, dim, feature)
 
-    def _positions(self, el: ET.Element, srs: str | None, dim: str | None, feature: str) -> np.ndarray:
+    def _positions(
+        self, el: ET.Element, srs: str | None, dim: str | None, feature: str
+    ) -> np.ndarray:
         text = (el.text or "").replace(",", " ").split()
         try:
             values = np.array(text, dtype=np.float64)
         except ValueError:
-            raise InputError(f"coordinates are not numbers: {' '.join(text[:4])!r}...", path=self.path,
-                             feature=feature) from None
+            raise InputError(
+                f"coordinates are not numbers: {' '.join(text[:4])!r}...",
+                path=self.path,
+                feature=feature,
+            ) from None
         crs = self.crs(srs, feature)
         n = int(dim) if dim else (3 if len(crs.axis_info) == 3 else 2)
         if n not in (2, 3) or len(values) == 0 or len(values) % n:
-            raise InputError(f"{len(values)} coordinate values do not form {n}D positions",
-                             path=self.path, feature=feature)
+            raise InputError(
+                f"{len(values)} coordinate values do not form {n}D positions",
+                path=self.path,
+                feature=feature,
+            )
         xyz = values.reshape(-1, n)
         return self._to_rd(xyz, crs, srs or "", feature)
 
@@ -302,11 +336,18 @@ class _Reader:
         horizontal = crs.sub_crs_list[0] if crs.is_compound else crs
         x, y = xyz[:, 0], xyz[:, 1]
         # URN/URI srsNames use the authority axis order (GML); "EPSG:4326" style is x/y (lon, lat)
-        if srs.lower().startswith(("urn:", "http")) and horizontal.axis_info[0].direction in ("north", "south"):
+        if srs.lower().startswith(("urn:", "http")) and horizontal.axis_info[0].direction in (
+            "north",
+            "south",
+        ):
             x, y = y, x
         if xyz.shape[1] == 3:
-            raise CRSError(f"3D coordinates in {horizontal.name}: heights are only read in RD/NAP",
-                           path=self.path, feature=feature, hint="deliver 3D geometry in EPSG:7415")
+            raise CRSError(
+                f"3D coordinates in {horizontal.name}: heights are only read in RD/NAP",
+                path=self.path,
+                feature=feature,
+                hint="deliver 3D geometry in EPSG:7415",
+            )
         rx, ry = to_internal(x, y, crs, path=self.path)
         return np.column_stack([rx, ry])
 
@@ -326,7 +367,9 @@ def _open_sources(path: Path) -> list[tuple[str, IO[bytes] | Path]]:
     if path.is_dir():
         raise InputError("is a directory, expected a KLIC zip or GI xml", path=path)
     if path.stat().st_size == 0:
-        raise InputError("empty file", path=path, hint="expected a KLIC delivery zip or IMKL GI xml")
+        raise InputError(
+            "empty file", path=path, hint="expected a KLIC delivery zip or IMKL GI xml"
+        )
     with path.open("rb") as f:
         head = f.read(512)
     if head.startswith(b"PK"):
@@ -336,13 +379,19 @@ def _open_sources(path: Path) -> list[tuple[str, IO[bytes] | Path]]:
             raise InputError(f"broken zip: {exc}", path=path) from exc
         members = sorted(n for n in archive.namelist() if _GI_FILE.match(PurePosixPath(n).name))
         if not members:
-            raise InputError("zip holds no GI_gebiedsinformatielevering_*.xml", path=path,
-                             hint="pass the KLIC delivery zip as downloaded, or the GI xml itself")
+            raise InputError(
+                "zip holds no GI_gebiedsinformatielevering_*.xml",
+                path=path,
+                hint="pass the KLIC delivery zip as downloaded, or the GI xml itself",
+            )
         return [(f"{path}!{m}", archive.open(m)) for m in members]
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not stripped.startswith(b"<"):
-        raise InputError("not a KLIC zip or an XML file", path=path,
-                         hint="expected a KLIC delivery zip or IMKL GI xml")
+        raise InputError(
+            "not a KLIC zip or an XML file",
+            path=path,
+            hint="expected a KLIC delivery zip or IMKL GI xml",
+        )
     return [(str(path), path)]
 
 
@@ -373,7 +422,9 @@ def _parse_xml(label: str, source: IO[bytes] | Path, delivery: ImklDelivery | No
                 members_open += name in ("featureMember", "featureMembers")
                 continue
             if name == "Envelope" and not members_open and reader.default_srs is None:
-                reader.default_srs = el.get("srsName")  # the collection's boundedBy: the delivery's declared CRS
+                reader.default_srs = el.get(
+                    "srsName"
+                )  # the collection's boundedBy: the delivery's declared CRS
             elif name in ("featureMember", "featureMembers"):
                 members_open -= 1
                 for feature in el:
@@ -381,14 +432,20 @@ def _parse_xml(label: str, source: IO[bytes] | Path, delivery: ImklDelivery | No
                 root.clear()
     except ET.ParseError as exc:
         line, column = exc.position
-        raise InputError(f"broken XML at line {line}, column {column} ({exc})", path=label,
-                         hint="the file is truncated or not well-formed; download the delivery again") from None
+        raise InputError(
+            f"broken XML at line {line}, column {column} ({exc})",
+            path=label,
+            hint="the file is truncated or not well-formed; download the delivery again",
+        ) from None
     finally:
         if not isinstance(source, Path):
             source.close()
     if version is None:
-        raise InputError("no IMKL 2.0 or 1.2 namespace in the file", path=label,
-                         hint=f"IMKL namespaces are {', '.join(IMKL_NAMESPACES)}")
+        raise InputError(
+            "no IMKL 2.0 or 1.2 namespace in the file",
+            path=label,
+            hint=f"IMKL namespaces are {', '.join(IMKL_NAMESPACES)}",
+        )
     if delivery is None:
         delivery = ImklDelivery(path=label, version=version)
     state.finish(delivery)
@@ -401,8 +458,19 @@ class _Collector:
     def __init__(self, reader: _Reader) -> None:
         self.r = reader
         self.links: dict[str, tuple[np.ndarray, ...]] = {}
-        self.pending: list[tuple[str, str, str | None, list[str], float | None, str, str | None,
-                                 tuple[str, ...], tuple[str, ...]]] = []
+        self.pending: list[
+            tuple[
+                str,
+                str,
+                str | None,
+                list[str],
+                float | None,
+                str,
+                str | None,
+                tuple[str, ...],
+                tuple[str, ...],
+            ]
+        ] = []
         self.out = ImklDelivery(path=reader.path, version="")
 
     def add(self, feature: ET.Element) -> None:
@@ -416,11 +484,20 @@ class _Collector:
         elif name in LINEAR_CLASSES:
             self._linear(feature, name, fid, network)
         elif name == "Utiliteitsnet":
-            authority = next((c.text.strip() for c in feature.iter() if _local(c.tag) == "organisationName"
-                              and c.text and c.text.strip()), None)
+            authority = next(
+                (
+                    c.text.strip()
+                    for c in feature.iter()
+                    if _local(c.tag) == "organisationName" and c.text and c.text.strip()
+                ),
+                None,
+            )
             self.out.networks[fid] = Network(
-                fid, _code(_first(feature, "thema")),
-                self.r.measure(_first(feature, "standaardDieptelegging"), fid, "standaardDieptelegging"),
+                fid,
+                _code(_first(feature, "thema")),
+                self.r.measure(
+                    _first(feature, "standaardDieptelegging"), fid, "standaardDieptelegging"
+                ),
                 authority,
             )
         elif name in DEPTH_CLASSES:
@@ -439,10 +516,20 @@ class _Collector:
             arrays = self.r.geometry(prop, fid) if prop is not None else ()
             xy = (float(arrays[0][0, 0]), float(arrays[0][0, 1])) if arrays else None
             self.out.appurtenances.append(
-                Appurtenance(name, fid, network, xy, _code(_first(feature, "currentStatus"))))
+                Appurtenance(name, fid, network, xy, _code(_first(feature, "currentStatus")))
+            )
         elif name == "Beheerder":
-            code = next((c.text.strip() for c in feature.iter() if _local(c.tag) == "bronhoudercode" and c.text), None)
-            title = next((c.text.strip() for c in feature.iter() if _local(c.tag) == "naam" and c.text), None)
+            code = next(
+                (
+                    c.text.strip()
+                    for c in feature.iter()
+                    if _local(c.tag) == "bronhoudercode" and c.text
+                ),
+                None,
+            )
+            title = next(
+                (c.text.strip() for c in feature.iter() if _local(c.tag) == "naam" and c.text), None
+            )
             if code:
                 self.out.operators[code] = title or code
 
@@ -457,24 +544,44 @@ class _Collector:
         contents = tuple(h for c in feature if _local(c.tag) in _CONTENT_TAGS and (h := _href(c)))
         extra = tuple(h for c in _children(feature, "extraGeometrie") if (h := _href(c)))
         owner = bronhoudercode(fid)
-        self.pending.append((name, fid, network, links, diameter, owner, _code(_first(feature, "currentStatus")),
-                             extra, contents))
+        self.pending.append(
+            (
+                name,
+                fid,
+                network,
+                links,
+                diameter,
+                owner,
+                _code(_first(feature, "currentStatus")),
+                extra,
+                contents,
+            )
+        )
 
     def _depth(self, feature: ET.Element, name: str, fid: str, network: str | None) -> None:
         prop = _first(feature, "ligging")
         arrays = self.r.geometry(prop, fid) if prop is not None else ()
         value = self.r.measure(_first(feature, "dieptePeil"), fid, "dieptePeil")
         if not arrays or value is None:
-            warnings.warn(f"{self.r.path}: {fid}: {name} without position or dieptePeil; ignored",
-                          ImklWarning, stacklevel=3)
+            warnings.warn(
+                f"{self.r.path}: {fid}: {name} without position or dieptePeil; ignored",
+                ImklWarning,
+                stacklevel=3,
+            )
             return
         accuracy_code = _code(_first(feature, "diepteNauwkeurigheid"))
         match = re.fullmatch(r"tot(\d+)cm", accuracy_code or "")
-        self.out.depth_points.append(DepthPoint(
-            name, fid, network, (float(arrays[0][0, 0]), float(arrays[0][0, 1])), value,
-            _code(_first(feature, "diepteAangrijpingspunt")) or "bovenkant",
-            int(match.group(1)) / 100.0 if match else None,
-        ))
+        self.out.depth_points.append(
+            DepthPoint(
+                name,
+                fid,
+                network,
+                (float(arrays[0][0, 0]), float(arrays[0][0, 1])),
+                value,
+                _code(_first(feature, "diepteAangrijpingspunt")) or "bovenkant",
+                int(match.group(1)) / 100.0 if match else None,
+            )
+        )
 
     def finish(self, delivery: ImklDelivery) -> None:
         """Resolve links into centrelines and merge this file's records into ``delivery``."""
@@ -482,18 +589,33 @@ class _Collector:
             lines = []
             for link in links:
                 if link not in self.links:
-                    warnings.warn(f"{self.r.path}: {fid}: net:link {link!r} not in the delivery", ImklWarning,
-                                  stacklevel=3)
+                    warnings.warn(
+                        f"{self.r.path}: {fid}: net:link {link!r} not in the delivery",
+                        ImklWarning,
+                        stacklevel=3,
+                    )
                 lines.extend(a for a in self.links.get(link, ()) if len(a) >= 2)
             if not lines:
-                warnings.warn(f"{self.r.path}: {fid}: {name} has no centreline geometry; left out of the network table",
-                              ImklWarning, stacklevel=3)
+                warnings.warn(
+                    f"{self.r.path}: {fid}: {name} has no centreline geometry; left out of the network table",
+                    ImklWarning,
+                    stacklevel=3,
+                )
             authority = delivery.networks.get(network) or self.out.networks.get(network)
-            self.out.features.append(LinearFeature(
-                name, fid, network, tuple(lines), diameter,
-                owner or (authority.authority if authority and authority.authority else "unknown"),
-                status, extra, contents,
-            ))
+            self.out.features.append(
+                LinearFeature(
+                    name,
+                    fid,
+                    network,
+                    tuple(lines),
+                    diameter,
+                    owner
+                    or (authority.authority if authority and authority.authority else "unknown"),
+                    status,
+                    extra,
+                    contents,
+                )
+            )
         delivery.features += self.out.features
         delivery.networks |= self.out.networks
         delivery.depth_points += self.out.depth_points
