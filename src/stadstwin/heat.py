@@ -124,7 +124,8 @@ def pet(
     no external work) with the PET standard activity of 80 W above basal metabolism (``pet_steady``
     ``met`` = activity / 58.2) and 0.9 clo. ``posture`` is "sitting", "standing" or "standing,
     forced convection"; ``pressure`` in Pa. NaN for non-finite inputs, RH outside 0–100 %,
-    negative wind or where the heat balance has no solution.
+    negative wind or where the heat balance has no solution. Valid range: air vapour pressure
+    below about 50 hPa; above it MEMI itself has no steady solution (see ``engines.pet``).
     """
     if posture not in _POSTURES:
         raise ValueError(f"unknown posture {posture!r}; use one of {sorted(_POSTURES)}")
@@ -168,7 +169,7 @@ def split_global_radiation(
         )
     if np.any(ghi_a < 0.0) or not np.all(np.isfinite(ghi_a)):
         raise InputError("global radiation must be finite and ≥ 0 W/m²", feature="ghi")
-    split = irradiance.erbs(ghi_a, zenith_a, index.dayofyear.to_numpy())
+    split = irradiance.erbs(ghi_a, zenith_a, index.day_of_year.to_numpy())
     return np.asarray(split["dni"], dtype=np.float64), np.asarray(split["dhi"], dtype=np.float64)
 
 

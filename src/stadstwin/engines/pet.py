@@ -12,6 +12,11 @@ Walther & Goestchel (2018), as pythermalcomfort's ``pet_steady`` implements it:
 
 Person parameters travel as one float64 array built by :func:`person_parameters`. A point whose
 iteration does not converge gets NaN.
+
+Where the air's vapour pressure reaches the skin's (above about 50 hPa: hot and humid, e.g.
+38 °C at 75 %) MEMI's skin balance jumps and has no root; there this solver and ``pet_steady``
+each return the point where they stall (see :func:`body_temperatures`) and can differ by up to
+~1.5 K. Below 50 hPa both converge and agree to pet_steady's rounding (0.005 K).
 """
 
 from __future__ import annotations
@@ -40,8 +45,8 @@ POSTURE_STANDING = 1
 POSTURE_STANDING_FORCED_CONVECTION = 2
 
 _MAX_ITERATIONS = 100
-_TOLERANCE = 1e-9  # K
-_STALL_RESIDUAL = 1.0  # W/m², accepted where the balance jumps (see body_temperatures)
+_TOLERANCE = 1e-7  # K
+_JUMP_WIDTH = 0.01  # hPa, skin vs air vapour pressure where a stall is accepted
 
 
 @njit(cache=True, nogil=True)
@@ -231,9 +236,10 @@ def body_temperatures(
     """Steady core, skin and clothing temperatures [°C] in the actual environment.
 
     The skin evaporation term of MEMI jumps where the skin saturation vapour pressure equals the
-    air's (hot, humid air): there the balances have no exact root. Like ``pet_steady`` (whose
-    ``fsolve`` stops on its step size there) the iteration then keeps the point where it stalls,
-    provided the residual is below 1 W/m²; otherwise, and when it does not converge, NaN.
+    air's (hot, humid air): there the balances have no exact root and the skin temperature sticks
+    at the air's dew point. Like ``pet_steady`` (whose ``fsolve`` stops there without converging)
+    the iteration then keeps the point where it stalls, provided it stalled on that jump (skin and
+    air vapour pressure within 0.01 hPa); any other failure to converge gives NaN.
     """
     vapour = rh / 100.0 * saturation_vapour_pressure_pa(ta) / 100.0
     x = np.array([36.7, 34.0, 0.5 * (ta + tmrt)])
@@ -254,6 +260,8 @@ def body_temperatures(
                 jac[i, j] = (f_probe[i] - f[i]) / h
         if not _solve3(jac, -f, step):
             break
+        if max(abs(step[0]), abs(step[1]), abs(step[2])) < _TOLERANCE:
+            return x + step
         scale = 1.0
         while True:
             trial[:] = x + scale * step
@@ -267,9 +275,7 @@ def body_temperatures(
         x[:] = trial
         f[:] = f_probe
         norm = trial_norm
-        if scale * max(abs(step[0]), abs(step[1]), abs(step[2])) < _TOLERANCE:
-            return x
-    if norm < _STALL_RESIDUAL:
+    if abs(saturation_vapour_pressure_pa(x[1]) / 100.0 - vapour) < _JUMP_WIDTH:
         return x
     x[:] = math.nan
     return x

@@ -1,0 +1,268 @@
+"""Heat-stress kernels against independent references.
+
+UTCI and PET against pythermalcomfort (``utci`` and ``pet_steady``), Tmrt against longwave and
+shortwave balances worked out by hand here, and against the solweig package on a flat open
+raster when it is installed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pythermalcomfort.models import pet_steady
+from pythermalcomfort.models import utci as ptc_utci
+from pythermalcomfort.psychrometrics import p_sat
+
+from stadstwin.errors import InputError
+from stadstwin.heat import (
+    SURFACE_RADIATION,
+    mean_radiant_temperature,
+    pet,
+    split_global_radiation,
+    surface_heating,
+    utci,
+)
+from stadstwin.model.enums import Surface
+
+SIGMA = 5.67e-8
+
+
+def _peer_utci(ta, tmrt, va, rh):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ptc_utci(ta, tmrt, va, rh, round_output=False).utci
+
+
+# --- UTCI -------------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ta=st.floats(-50.0, 50.0),
+    delta=st.floats(-30.0, 70.0),
+    va=st.floats(0.5, 17.0),
+    rh=st.floats(0.0, 100.0),
+)
+def test_utci_matches_pythermalcomfort_over_valid_range(ta, delta, va, rh):
+    ours = utci(ta, ta + delta, va, rh)
+    peer = float(_peer_utci(ta, ta + delta, va, rh))
+    if math.isnan(peer):  # vapour pressure above 5 kPa: both refuse
+        assert math.isnan(ours)
+    else:
+        assert ours == pytest.approx(peer, abs=0.05)
+
+
+def test_utci_raster_keeps_shape_and_matches_points():
+    rng = np.random.default_rng(7)
+    ta = rng.uniform(-10, 40, (6, 7))
+    tmrt = ta + rng.uniform(-5, 40, (6, 7))
+    out = utci(ta, tmrt, 2.0, 60.0)
+    assert out.shape == (6, 7)
+    np.testing.assert_allclose(out, _peer_utci(ta, tmrt, 2.0, 60.0), atol=0.05)
+
+
+@pytest.mark.parametrize(
+    ("ta", "tmrt", "va", "rh"),
+    [(51.0, 51.0, 1.0, 10.0), (20.0, -11.0, 1.0, 50.0), (20.0, 91.0, 1.0, 50.0),
+     (20.0, 20.0, 0.4, 50.0), (20.0, 20.0, 17.5, 50.0), (20.0, 20.0, 1.0, 101.0),
+     (45.0, 45.0, 1.0, 100.0)],
+)
+def test_utci_is_nan_outside_applicability_limits(ta, tmrt, va, rh):
+    assert math.isnan(utci(ta, tmrt, va, rh))
+    assert math.isnan(float(_peer_utci(ta, tmrt, va, rh)))
+
+
+def test_utci_published_example():
+    # pythermalcomfort's documented example, rounded to 0.1 as there
+    assert round(utci(25.0, 25.0, 1.0, 50.0), 1) == 24.6
+
+
+# --- PET --------------------------------------------------------------------------------------
+
+
+def _pet_sample(n, seed):
+    """Conditions where MEMI's balance has a root: air vapour pressure below 50 hPa."""
+    rng = np.random.default_rng(seed)
+    ta = rng.uniform(-10.0, 42.0, 4 * n)
+    rh = rng.uniform(5.0, 95.0, 4 * n)
+    keep = np.flatnonzero(p_sat(ta) / 100.0 * rh / 100.0 < 50.0)[:n]
+    tmrt = ta + rng.uniform(-10.0, 45.0, 4 * n)
+    return ta[keep], tmrt[keep], rng.uniform(0.1, 8.0, 4 * n)[keep], rh[keep]
+
+
+@pytest.mark.parametrize("posture", ["sitting", "standing"])
+def test_pet_matches_pet_steady_defaults(posture):
+    ta, tmrt, va, rh = _pet_sample(20, seed=3 if posture == "sitting" else 4)
+    ours = pet(ta, tmrt, va, rh, posture=posture)
+    peer = pet_steady(ta, tmrt, va, rh, met=80.0 / 58.2, clo=0.9, position=posture).pet
+    np.testing.assert_allclose(ours, peer, atol=0.02)  # pet_steady rounds to 0.01
+
+
+def test_pet_matches_pet_steady_other_person():
+    ta, tmrt, va, rh = _pet_sample(12, seed=5)
+    kwargs = dict(age=60.0, weight=62.0, height=1.65)
+    ours = pet(ta, tmrt, va, rh, activity=100.0, clo=0.5, sex="female", posture="standing",
+               pressure=100000.0, **kwargs)
+    peer = pet_steady(ta, tmrt, va, rh, met=100.0 / 58.2, clo=0.5, sex="female",
+                      position="standing", p_atm=1000.0, **kwargs).pet
+    np.testing.assert_allclose(ours, peer, atol=0.02)  # pet_steady rounds to 0.01
+
+
+def test_pet_raster_shape_and_bad_person():
+    out = pet(np.full((3, 4), 25.0), 40.0, 1.0, 50.0)
+    assert out.shape == (3, 4) and np.all(np.isfinite(out))
+    assert math.isnan(pet(25.0, 40.0, 1.0, 120.0))
+    with pytest.raises(ValueError, match="posture"):
+        pet(25.0, 25.0, 1.0, 50.0, posture="lying")
+    with pytest.raises(ValueError, match="clo"):
+        pet(25.0, 25.0, 1.0, 50.0, clo=0.0)
+
+
+# --- Mean radiant temperature ----------------------------------------------------------------
+
+
+def _prata_sky_emissivity(ta, rh):
+    vapour = 6.107 * 10 ** (7.5 * ta / (237.3 + ta)) * rh / 100.0
+    w = 46.5 * vapour / (ta + 273.15)
+    return 1.0 - (1.0 + w) * math.exp(-math.sqrt(1.2 + 3.0 * w))
+
+
+def _flat(value, shape=(3, 4)):
+    return np.full(shape, value, dtype=np.float64)
+
+
+@pytest.mark.parametrize(("ta", "rh", "diffuse", "albedo", "eps_g"),
+                         [(25.0, 50.0, 0.0, 0.2, 0.95), (31.0, 35.0, 180.0, 0.15, 0.94),
+                          (5.0, 85.0, 60.0, 0.3, 0.98)])
+def test_tmrt_shaded_open_ground_at_air_temperature_matches_hand_balance(ta, rh, diffuse, albedo,
+                                                                         eps_g):
+    tk = ta + 273.15
+    l_down = _prata_sky_emissivity(ta, rh) * SIGMA * tk**4
+    l_up = eps_g * SIGMA * tk**4
+    # f_up·2 + f_side·4·½ = ½ of every up/down flux pair reaches the body (standing)
+    absorbed = 0.5 * 0.70 * (1 + albedo) * diffuse + 0.5 * 0.97 * (l_down + l_up)
+    expected = (absorbed / (0.97 * SIGMA)) ** 0.25 - 273.15
+    got = mean_radiant_temperature(_flat(0.0), _flat(1.0), ta, rh, 800.0, diffuse, 50.0,
+                                   albedo=albedo, emissivity=eps_g, ground_excess=15.0)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+
+
+def test_tmrt_black_enclosure_at_air_temperature_is_air_temperature():
+    got = mean_radiant_temperature(_flat(0.0), _flat(0.0), 22.0, 60.0, 0.0, 0.0, 30.0,
+                                   albedo=0.2, emissivity=1.0, wall_emissivity=1.0)
+    np.testing.assert_allclose(got, 22.0, atol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    direct=st.floats(0.0, 900.0),
+    extra=st.floats(1.0, 300.0),
+    svf=st.floats(0.0, 1.0),
+    altitude=st.floats(1.0, 89.0),
+    shadow=st.floats(0.05, 1.0),
+)
+def test_tmrt_rises_with_direct_sun_and_falls_with_shade(direct, extra, svf, altitude, shadow):
+    def tmrt(i, s):
+        return mean_radiant_temperature(_flat(s, (1, 1)), _flat(svf, (1, 1)), 28.0, 50.0, i,
+                                        100.0, altitude, surface=np.full((1, 1), 2),
+                                        ground_excess=12.0, wall_excess=6.0)[0, 0]
+
+    assert tmrt(direct + extra, shadow) > tmrt(direct, shadow)
+    assert tmrt(direct + extra, 0.0) < tmrt(direct + extra, shadow)
+
+
+def test_tmrt_surface_table_and_input_errors():
+    surface = np.array([[int(Surface.CARRIAGEWAY), int(Surface.VERGE)]])
+    by_table = mean_radiant_temperature(np.ones((1, 2)), np.ones((1, 2)), 30.0, 40.0, 700.0,
+                                        120.0, 55.0, surface=surface)
+    props = [SURFACE_RADIATION[Surface.CARRIAGEWAY], SURFACE_RADIATION[Surface.VERGE]]
+    by_hand = mean_radiant_temperature(
+        np.ones((1, 2)), np.ones((1, 2)), 30.0, 40.0, 700.0, 120.0, 55.0,
+        albedo=np.array([[p.albedo for p in props]]),
+        emissivity=np.array([[p.emissivity for p in props]]),
+    )
+    np.testing.assert_array_equal(by_table, by_hand)
+    with pytest.raises(InputError, match="shadow"):
+        mean_radiant_temperature(_flat(1.5), _flat(1.0), 30, 40, 700, 120, 55, surface=_flat(2))
+    with pytest.raises(InputError, match="surface"):
+        mean_radiant_temperature(_flat(1.0), _flat(1.0), 30, 40, 700, 120, 55, surface=_flat(9))
+    with pytest.raises(ValueError, match="svf"):
+        mean_radiant_temperature(_flat(1.0), np.ones((2, 2)), 30, 40, 700, 120, 55, albedo=0.2,
+                                 emissivity=0.95)
+
+
+def test_surface_heating_follows_solweig_wave():
+    asphalt = SURFACE_RADIATION[Surface.CARRIAGEWAY]
+    amplitude = asphalt.tg_k * 60.0 + asphalt.t_start
+    assert surface_heating(asphalt, 60.0, 15.0, 5.0) == pytest.approx(amplitude)
+    assert surface_heating(asphalt, 60.0, 10.0, 5.0) == pytest.approx(
+        amplitude * math.sin(0.5 * math.pi / 2))
+    assert surface_heating(asphalt, 60.0, 4.0, 5.0) == 0.0
+    assert surface_heating(SURFACE_RADIATION[Surface.WATER], 60.0, 13.0, 5.0) == 0.0
+
+
+def test_split_global_radiation_closes_on_global():
+    times = pd.date_range("2019-07-25 09:00", periods=4, freq="2h", tz="UTC")
+    ghi = np.array([550.0, 820.0, 760.0, 300.0])
+    zenith = np.array([45.0, 33.0, 38.0, 60.0])
+    dni, dhi = split_global_radiation(ghi, zenith, times)
+    np.testing.assert_allclose(dni * np.cos(np.radians(zenith)) + dhi, ghi, rtol=1e-9)
+    assert np.all(dhi > 0) and np.all(dni > 0)
+
+
+# --- Tmrt against solweig (Rust SOLWEIG by the UMEP developers) on a flat open raster ----------
+
+
+def _solweig_centre(tmp_path, name, weather_kwargs):
+    solweig = pytest.importorskip("solweig")
+    dsm = np.zeros((24, 24), dtype=np.float32)
+    surface = solweig.SurfaceData(dsm=dsm, pixel_size=1.0)
+    surface.compute_svf()
+    weather = solweig.Weather(**weather_kwargs)
+    out = tmp_path / name
+    solweig.calculate(
+        surface=surface, weather=[weather],
+        location=solweig.Location(latitude=52.1, longitude=5.1, utc_offset=2),
+        output_dir=str(out), use_anisotropic_sky=False, outputs=["tmrt", "ldown", "lup"],
+    )
+    rasterio = pytest.importorskip("rasterio")
+
+    def centre(kind):
+        (path,) = (out / kind).glob("*.tif")
+        with rasterio.open(path) as src:
+            return float(src.read(1)[12, 12])
+
+    return weather, centre("tmrt"), centre("ldown"), centre("lup")
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [
+        ("night", dict(datetime=datetime(2025, 7, 15, 1, 0), ta=18.0, rh=70.0, global_rad=0.0)),
+        ("overcast", dict(datetime=datetime(2025, 7, 15, 13, 0), ta=25.0, rh=50.0,
+                          global_rad=200.0, measured_direct_rad=0.0,
+                          measured_diffuse_rad=200.0)),
+    ],
+)
+def test_tmrt_agrees_with_solweig_on_flat_open_ground(tmp_path, name, kwargs):
+    weather, peer_tmrt, peer_ldown, peer_lup = _solweig_centre(tmp_path, name, kwargs)
+    ta, rh = kwargs["ta"], kwargs["rh"]
+    tk = ta + 273.15
+    # solweig's own cloud correction and ground heating, read back from its L↓ and L↑ (ε_g 0.95)
+    clear = _prata_sky_emissivity(ta, rh) * SIGMA * tk**4
+    cloud = (peer_ldown - clear) / (SIGMA * tk**4 - clear)
+    excess = (peer_lup / (0.95 * SIGMA)) ** 0.25 - tk
+    ours = mean_radiant_temperature(
+        _flat(1.0, (1, 1)), _flat(1.0, (1, 1)), ta, rh, 0.0, kwargs.get("measured_diffuse_rad", 0.0),
+        max(weather.sun_altitude, -90.0), albedo=0.15, emissivity=0.95, ground_excess=excess,
+        cloud_fraction=min(max(cloud, 0.0), 1.0),
+    )[0, 0]
+    # the side fluxes differ slightly (no wall/ground view-factor weighting here)
+    assert ours == pytest.approx(peer_tmrt, abs=1.5)
