@@ -327,6 +327,9 @@ def test_casing_pipe_with_3d_extra_geometry_gives_measured_nap(klic, tmp_path):
     )
     table = read_imkl(write(tmp_path, text[:start] + line3d + text[end:]), ground=1.0)
     assert np.all(table.depth_source == DepthSource.MEASURED_NAP)
+    casing_rows = table.feature_id == "nl.imkl-KL3131.M1"
+    assert set(table.container[casing_rows]) == {""}
+    assert set(table.container[~casing_rows]) == {"nl.imkl-KL3131.M1"}
     for fid in ("nl.imkl-KL3131.M1", "nl.imkl-KL3131.EK1", "nl.imkl-KL3131.EK2"):
         row = table.feature_id == fid
         np.testing.assert_allclose(table.p0[row, 2], -1.20)
@@ -348,6 +351,14 @@ def test_duct_pipe_cable_nesting(klic):
         "nl.imkl-KL3131.EK2": "nl.imkl-KL3131.M1",
     }
     table = read_imkl(path, ground=2.0)
+    expected = {
+        "nl.imkl-KL3131.K1": "",
+        "nl.imkl-KL3131.M1": "nl.imkl-KL3131.K1",
+        "nl.imkl-KL3131.M2": "nl.imkl-KL3131.K1",
+        "nl.imkl-KL3131.EK1": "nl.imkl-KL3131.K1",
+        "nl.imkl-KL3131.EK2": "nl.imkl-KL3131.K1",
+    }
+    assert dict(zip(table.feature_id, table.container)) == expected  # outermost container
     bed = table.feature_id == "nl.imkl-KL3131.K1"
     np.testing.assert_allclose(table.outer_diameter[bed], 0.75)  # ductWidth 75 cm
     cover = RULES.cover["electricity_lv"].carriageway  # LV cover is the same on every surface

@@ -101,6 +101,7 @@ def network_table(
         cover=lambda f: float(cover[kinds[f.gml_id]]),
         tolerance=depth_tolerance,
     ).resolve()
+    outermost = delivery.outermost_container_of()
     rows = [(f, v) for f in delivery.features for v in depths[f.gml_id]]
     if not rows:
         return NetworkTable.empty()
@@ -113,6 +114,7 @@ def network_table(
         depth_source=np.concatenate([v.source for _, v in rows]),
         depth_uncertainty=np.concatenate([v.uncertainty for _, v in rows]),
         feature_id=[f.gml_id for f, _ in rows],
+        container=[outermost.get(f.gml_id, "") for f, _ in rows],
     )
 
 
