@@ -43,6 +43,137 @@ def main(
     """stadstwin command line."""
 
 
+class _Bars:
+    """Rich progress bars for long steps, one bar per step name (a ``progress(step, done, total)`` callback)."""
+
+    def __init__(self, progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=max(total, 1))
+        self.progress.update(self.tasks[step], completed=done, total=max(total, 1))
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=False)
+
+
+@app.command()
+def sample(folder: Path = typer.Argument(..., help="Folder to write the demo district into."),
+           seed: int = typer.Option(0, help="Random seed (same seed, same files)."),
+           scale: int = typer.Option(1, min=1, max=50, help="Number of district blocks along each street (area grows with it).")) -> None:
+    """Write the synthetic demo district in real formats (LAZ, CityJSON, IMKL, GeoJSON, GeoPackage)."""
+    from stadstwin.sample import write_sample
+
+    scene = write_sample(folder, seed=seed, scale=scale)
+    console.print(f"demo district written; scene: [bold]{scene}[/]")
+
+
+@app.command()
+def build(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+          no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even if a cached twin exists.")) -> None:
+    """Build (and cache) the twin of a scene and print what it holds."""
+    import json
+
+    from stadstwin.build.summary import summarize
+    from stadstwin.build.twin_builder import build_twin
+
+    try:
+        with _progress() as progress:
+            twin = build_twin(scene, use_cache=not no_cache, progress=_Bars(progress))
+    except StadstwinError as exc:
+        fail(exc)
+    summary = summarize(twin)
+    table = Table(title=f"twin {twin.name}", show_header=False)
+    b = summary["bounds"]
+    table.add_row("extent", f"x {b[0]:.0f}–{b[2]:.0f}, y {b[1]:.0f}–{b[3]:.0f} m (EPSG:7415)")
+    for name, raster in summary["terrain"].items():
+        if raster:
+            table.add_row(name, f"{raster['shape'][0]}×{raster['shape'][1]} cells of {raster['cell_size_m']:g} m, "
+                                f"{raster['min']:.2f}–{raster['max']:.2f} m, gaps {raster['gap_fraction']:.1%}")
+    if summary["surface_shares"]:
+        table.add_row("surface", ", ".join(f"{k} {v:.0%}" for k, v in summary["surface_shares"].items()))
+    bl = summary["buildings"]
+    table.add_row("buildings", f"{bl['count']} ({bl['with_mesh']} with 3D mesh, {bl['without_height']} without height)")
+    table.add_row("trees", f"{summary['trees']['count']} ({summary['trees']['detected']} detected from the CHM)")
+    nw = summary["networks"]
+    table.add_row("networks", f"{nw['features']} features, {nw['segments']} segments, {nw['length_m']:.0f} m")
+    table.add_row("by utility", json.dumps(nw["utility"]))
+    table.add_row("depth sources", json.dumps(nw["depth_source"]))
+    table.add_row("owners", ", ".join(nw["owners"]) or "none")
+    console.print(table)
+
+
+@app.command()
+def compare(scene: Path = typer.Argument(..., help="Scene folder."),
+            variants: list[str] = typer.Argument(..., help="Variant ids; the first is the reference ('base' = unchanged)."),
+            out: Path = typer.Option(None, help="Report folder (default: SCENE/reports/A-vs-B)."),
+            no_cache: bool = typer.Option(False, "--no-cache", help="Recompute every analysis.")) -> None:
+    """Effects of plan variants against the first: verdict table, ranking and an HTML report."""
+    from stadstwin.model.scene import Scene
+    from stadstwin.scenario.compare import compare as run_compare
+    from stadstwin.scenario.report import write_report
+
+    try:
+        loaded = Scene.load(scene)
+        with _progress() as progress:
+            bars = _Bars(progress)
+            comparison = run_compare(loaded, variants, use_cache=not no_cache,
+                                     progress=lambda step, done, total: bars("analyses", done, total))
+    except StadstwinError as exc:
+        fail(exc)
+    for vid, rows in comparison.verdicts.items():
+        table = Table(title=f"{vid} against {comparison.reference.variant.id}")
+        for column in ("criterion", "reference", "variant", "change", "effect", "limit"):
+            table.add_column(column, justify="left" if column == "criterion" else "right")
+        colours = {"better": "green", "worse": "red", "same": "white", "n/a": "dim"}
+        for row in rows:
+            limit = "" if row.passes is None else ("passes" if row.passes else "[red]fails[/]")
+            table.add_row(row.criterion.label, f"{row.base:.3g}", f"{row.variant:.3g}", f"{row.change:+.3g}",
+                          f"[{colours[row.effect]}]{row.effect}[/]", limit)
+        console.print(table)
+    if len(comparison.runs) > 2:
+        console.print("ranking: " + ", ".join(f"{i}. {v} ({s:.2f})" for i, (v, s) in enumerate(comparison.ranking, 1)))
+    folder = out or loaded.root / "reports" / "-vs-".join(variants)
+    html_path, json_path = write_report(comparison, folder)
+    console.print(f"report: [bold]{html_path}[/] (JSON: {json_path}); "
+                  f"{comparison.computed} analyses computed, {comparison.reused} reused")
+
+
+@app.command()
+def study(path: Path = typer.Argument(..., help="Study file (simulations/NAME.toml)."),
+          scheduler: str = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
+          workers: int = typer.Option(2, min=1, help="Workers of the local cluster."),
+          threads: bool = typer.Option(False, "--threads", help="Local cluster of threads instead of processes.")) -> None:
+    """Run a batch effect study on Dask; resumes where an interrupted run stopped."""
+    from stadstwin.batch.report import write_study_report
+    from stadstwin.batch.runner import run_study
+    from stadstwin.batch.study import Study
+    from stadstwin.model.scene import Scene
+    from stadstwin.scenario.assessment import default_frame
+
+    try:
+        definition = Study.load(path)
+        with _progress() as progress:
+            bars = _Bars(progress)
+            run = run_study(definition, scheduler=scheduler, workers=workers, processes=not threads,
+                            progress=lambda done, total: bars("tasks", done, total))
+        frame = Scene.load(definition.scene_path).assessment or default_frame()
+    except StadstwinError as exc:
+        fail(exc)
+    report = write_study_report(definition, run.results, frame)
+    console.print(f"{run.computed} tasks computed, {run.resumed} resumed, {run.failed} failed; report: [bold]{report}[/]")
+    if run.failed:
+        failed = run.results[run.results["status"] == "error"]
+        for _, row in failed.iterrows():
+            errors.print(f"[red]task {row['variant']} failed:[/] {row['error']}")
+
+
 @scene_app.command("validate")
 def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml.")) -> None:
     """Check a scene: its TOML, source files, CRS, rule overrides and plan variants."""
