@@ -59,20 +59,29 @@ def test_utci_matches_pythermalcomfort_over_valid_range(ta, delta, va, rh):
         assert ours == pytest.approx(peer, abs=0.05)
 
 
-def test_utci_raster_keeps_shape_and_matches_points():
+def test_utci_raster_keeps_shape_and_matches_every_coefficient():
+    # 2000 points over the whole valid range; agreement to 1e-8 K leaves no coefficient wrong
     rng = np.random.default_rng(7)
-    ta = rng.uniform(-10, 40, (6, 7))
-    tmrt = ta + rng.uniform(-5, 40, (6, 7))
-    out = utci(ta, tmrt, 2.0, 60.0)
-    assert out.shape == (6, 7)
-    np.testing.assert_allclose(out, _peer_utci(ta, tmrt, 2.0, 60.0), atol=0.05)
+    ta = rng.uniform(-50, 50, (40, 50))
+    tmrt = ta + rng.uniform(-30, 70, (40, 50))
+    va = rng.uniform(0.5, 17, (40, 50))
+    rh = rng.uniform(0, 100, (40, 50))
+    out = utci(ta, tmrt, va, rh)
+    assert out.shape == (40, 50)
+    np.testing.assert_allclose(out, _peer_utci(ta, tmrt, va, rh), atol=1e-8)
 
 
 @pytest.mark.parametrize(
     ("ta", "tmrt", "va", "rh"),
-    [(51.0, 51.0, 1.0, 10.0), (20.0, -11.0, 1.0, 50.0), (20.0, 91.0, 1.0, 50.0),
-     (20.0, 20.0, 0.4, 50.0), (20.0, 20.0, 17.5, 50.0), (20.0, 20.0, 1.0, 101.0),
-     (45.0, 45.0, 1.0, 100.0)],
+    [
+        (51.0, 51.0, 1.0, 10.0),
+        (20.0, -11.0, 1.0, 50.0),
+        (20.0, 91.0, 1.0, 50.0),
+        (20.0, 20.0, 0.4, 50.0),
+        (20.0, 20.0, 17.5, 50.0),
+        (20.0, 20.0, 1.0, 101.0),
+        (45.0, 45.0, 1.0, 100.0),
+    ],
 )
 def test_utci_is_nan_outside_applicability_limits(ta, tmrt, va, rh):
     assert math.isnan(utci(ta, tmrt, va, rh))
@@ -107,11 +116,31 @@ def test_pet_matches_pet_steady_defaults(posture):
 
 def test_pet_matches_pet_steady_other_person():
     ta, tmrt, va, rh = _pet_sample(12, seed=5)
-    kwargs = dict(age=60.0, weight=62.0, height=1.65)
-    ours = pet(ta, tmrt, va, rh, activity=100.0, clo=0.5, sex="female", posture="standing",
-               pressure=100000.0, **kwargs)
-    peer = pet_steady(ta, tmrt, va, rh, met=100.0 / 58.2, clo=0.5, sex="female",
-                      position="standing", p_atm=1000.0, **kwargs).pet
+    kwargs = {"age": 60.0, "weight": 62.0, "height": 1.65}
+    ours = pet(
+        ta,
+        tmrt,
+        va,
+        rh,
+        activity=100.0,
+        clo=0.5,
+        sex="female",
+        posture="standing",
+        pressure=100000.0,
+        **kwargs,
+    )
+    peer = pet_steady(
+        ta,
+        tmrt,
+        va,
+        rh,
+        met=100.0 / 58.2,
+        clo=0.5,
+        sex="female",
+        position="standing",
+        p_atm=1000.0,
+        **kwargs,
+    ).pet
     np.testing.assert_allclose(ours, peer, atol=0.02)  # pet_steady rounds to 0.01
 
 
@@ -138,25 +167,47 @@ def _flat(value, shape=(3, 4)):
     return np.full(shape, value, dtype=np.float64)
 
 
-@pytest.mark.parametrize(("ta", "rh", "diffuse", "albedo", "eps_g"),
-                         [(25.0, 50.0, 0.0, 0.2, 0.95), (31.0, 35.0, 180.0, 0.15, 0.94),
-                          (5.0, 85.0, 60.0, 0.3, 0.98)])
-def test_tmrt_shaded_open_ground_at_air_temperature_matches_hand_balance(ta, rh, diffuse, albedo,
-                                                                         eps_g):
+@pytest.mark.parametrize(
+    ("ta", "rh", "diffuse", "albedo", "eps_g"),
+    [(25.0, 50.0, 0.0, 0.2, 0.95), (31.0, 35.0, 180.0, 0.15, 0.94), (5.0, 85.0, 60.0, 0.3, 0.98)],
+)
+def test_tmrt_shaded_open_ground_at_air_temperature_matches_hand_balance(
+    ta, rh, diffuse, albedo, eps_g
+):
     tk = ta + 273.15
     l_down = _prata_sky_emissivity(ta, rh) * SIGMA * tk**4
     l_up = eps_g * SIGMA * tk**4
     # f_up·2 + f_side·4·½ = ½ of every up/down flux pair reaches the body (standing)
     absorbed = 0.5 * 0.70 * (1 + albedo) * diffuse + 0.5 * 0.97 * (l_down + l_up)
     expected = (absorbed / (0.97 * SIGMA)) ** 0.25 - 273.15
-    got = mean_radiant_temperature(_flat(0.0), _flat(1.0), ta, rh, 800.0, diffuse, 50.0,
-                                   albedo=albedo, emissivity=eps_g, ground_excess=15.0)
+    got = mean_radiant_temperature(
+        _flat(0.0),
+        _flat(1.0),
+        ta,
+        rh,
+        800.0,
+        diffuse,
+        50.0,
+        albedo=albedo,
+        emissivity=eps_g,
+        ground_excess=15.0,
+    )
     np.testing.assert_allclose(got, expected, atol=1e-9)
 
 
 def test_tmrt_black_enclosure_at_air_temperature_is_air_temperature():
-    got = mean_radiant_temperature(_flat(0.0), _flat(0.0), 22.0, 60.0, 0.0, 0.0, 30.0,
-                                   albedo=0.2, emissivity=1.0, wall_emissivity=1.0)
+    got = mean_radiant_temperature(
+        _flat(0.0),
+        _flat(0.0),
+        22.0,
+        60.0,
+        0.0,
+        0.0,
+        30.0,
+        albedo=0.2,
+        emissivity=1.0,
+        wall_emissivity=1.0,
+    )
     np.testing.assert_allclose(got, 22.0, atol=1e-9)
 
 
@@ -170,9 +221,18 @@ def test_tmrt_black_enclosure_at_air_temperature_is_air_temperature():
 )
 def test_tmrt_rises_with_direct_sun_and_falls_with_shade(direct, extra, svf, altitude, shadow):
     def tmrt(i, s):
-        return mean_radiant_temperature(_flat(s, (1, 1)), _flat(svf, (1, 1)), 28.0, 50.0, i,
-                                        100.0, altitude, surface=np.full((1, 1), 2),
-                                        ground_excess=12.0, wall_excess=6.0)[0, 0]
+        return mean_radiant_temperature(
+            _flat(s, (1, 1)),
+            _flat(svf, (1, 1)),
+            28.0,
+            50.0,
+            i,
+            100.0,
+            altitude,
+            surface=np.full((1, 1), 2),
+            ground_excess=12.0,
+            wall_excess=6.0,
+        )[0, 0]
 
     assert tmrt(direct + extra, shadow) > tmrt(direct, shadow)
     assert tmrt(direct + extra, 0.0) < tmrt(direct + extra, shadow)
@@ -180,11 +240,18 @@ def test_tmrt_rises_with_direct_sun_and_falls_with_shade(direct, extra, svf, alt
 
 def test_tmrt_surface_table_and_input_errors():
     surface = np.array([[int(Surface.CARRIAGEWAY), int(Surface.VERGE)]])
-    by_table = mean_radiant_temperature(np.ones((1, 2)), np.ones((1, 2)), 30.0, 40.0, 700.0,
-                                        120.0, 55.0, surface=surface)
+    by_table = mean_radiant_temperature(
+        np.ones((1, 2)), np.ones((1, 2)), 30.0, 40.0, 700.0, 120.0, 55.0, surface=surface
+    )
     props = [SURFACE_RADIATION[Surface.CARRIAGEWAY], SURFACE_RADIATION[Surface.VERGE]]
     by_hand = mean_radiant_temperature(
-        np.ones((1, 2)), np.ones((1, 2)), 30.0, 40.0, 700.0, 120.0, 55.0,
+        np.ones((1, 2)),
+        np.ones((1, 2)),
+        30.0,
+        40.0,
+        700.0,
+        120.0,
+        55.0,
         albedo=np.array([[p.albedo for p in props]]),
         emissivity=np.array([[p.emissivity for p in props]]),
     )
@@ -194,8 +261,9 @@ def test_tmrt_surface_table_and_input_errors():
     with pytest.raises(InputError, match="surface"):
         mean_radiant_temperature(_flat(1.0), _flat(1.0), 30, 40, 700, 120, 55, surface=_flat(9))
     with pytest.raises(ValueError, match="svf"):
-        mean_radiant_temperature(_flat(1.0), np.ones((2, 2)), 30, 40, 700, 120, 55, albedo=0.2,
-                                 emissivity=0.95)
+        mean_radiant_temperature(
+            _flat(1.0), np.ones((2, 2)), 30, 40, 700, 120, 55, albedo=0.2, emissivity=0.95
+        )
 
 
 def test_surface_heating_follows_solweig_wave():
@@ -203,7 +271,8 @@ def test_surface_heating_follows_solweig_wave():
     amplitude = asphalt.tg_k * 60.0 + asphalt.t_start
     assert surface_heating(asphalt, 60.0, 15.0, 5.0) == pytest.approx(amplitude)
     assert surface_heating(asphalt, 60.0, 10.0, 5.0) == pytest.approx(
-        amplitude * math.sin(0.5 * math.pi / 2))
+        amplitude * math.sin(0.5 * math.pi / 2)
+    )
     assert surface_heating(asphalt, 60.0, 4.0, 5.0) == 0.0
     assert surface_heating(SURFACE_RADIATION[Surface.WATER], 60.0, 13.0, 5.0) == 0.0
 
@@ -228,9 +297,12 @@ def _solweig_centre(tmp_path, name, weather_kwargs):
     weather = solweig.Weather(**weather_kwargs)
     out = tmp_path / name
     solweig.calculate(
-        surface=surface, weather=[weather],
+        surface=surface,
+        weather=[weather],
         location=solweig.Location(latitude=52.1, longitude=5.1, utc_offset=2),
-        output_dir=str(out), use_anisotropic_sky=False, outputs=["tmrt", "ldown", "lup"],
+        output_dir=str(out),
+        use_anisotropic_sky=False,
+        outputs=["tmrt", "ldown", "lup"],
     )
     rasterio = pytest.importorskip("rasterio")
 
@@ -245,10 +317,21 @@ def _solweig_centre(tmp_path, name, weather_kwargs):
 @pytest.mark.parametrize(
     ("name", "kwargs"),
     [
-        ("night", dict(datetime=datetime(2025, 7, 15, 1, 0), ta=18.0, rh=70.0, global_rad=0.0)),
-        ("overcast", dict(datetime=datetime(2025, 7, 15, 13, 0), ta=25.0, rh=50.0,
-                          global_rad=200.0, measured_direct_rad=0.0,
-                          measured_diffuse_rad=200.0)),
+        (
+            "night",
+            {"datetime": datetime(2025, 7, 15, 1, 0), "ta": 18.0, "rh": 70.0, "global_rad": 0.0},
+        ),
+        (
+            "overcast",
+            {
+                "datetime": datetime(2025, 7, 15, 13, 0),
+                "ta": 25.0,
+                "rh": 50.0,
+                "global_rad": 200.0,
+                "measured_direct_rad": 0.0,
+                "measured_diffuse_rad": 200.0,
+            },
+        ),
     ],
 )
 def test_tmrt_agrees_with_solweig_on_flat_open_ground(tmp_path, name, kwargs):
@@ -260,8 +343,16 @@ def test_tmrt_agrees_with_solweig_on_flat_open_ground(tmp_path, name, kwargs):
     cloud = (peer_ldown - clear) / (SIGMA * tk**4 - clear)
     excess = (peer_lup / (0.95 * SIGMA)) ** 0.25 - tk
     ours = mean_radiant_temperature(
-        _flat(1.0, (1, 1)), _flat(1.0, (1, 1)), ta, rh, 0.0, kwargs.get("measured_diffuse_rad", 0.0),
-        max(weather.sun_altitude, -90.0), albedo=0.15, emissivity=0.95, ground_excess=excess,
+        _flat(1.0, (1, 1)),
+        _flat(1.0, (1, 1)),
+        ta,
+        rh,
+        0.0,
+        kwargs.get("measured_diffuse_rad", 0.0),
+        max(weather.sun_altitude, -90.0),
+        albedo=0.15,
+        emissivity=0.95,
+        ground_excess=excess,
         cloud_fraction=min(max(cloud, 0.0), 1.0),
     )[0, 0]
     # the side fluxes differ slightly (no wall/ground view-factor weighting here)

@@ -142,7 +142,11 @@ def pet(
         if not low < value <= high:
             raise ValueError(f"PET person/air parameter {name}={value} outside ({low}, {high}]")
     person = pet_engine.person_parameters(
-        float(age), sex == "male", float(weight), float(height), _POSTURES[posture],
+        float(age),
+        sex == "male",
+        float(weight),
+        float(height),
+        _POSTURES[posture],
         pressure / 100.0,
     )
     shape, (t, r, v, h) = _broadcast(ta=ta, tmrt=tmrt, va=va, rh=rh)
@@ -187,8 +191,13 @@ def surface_heating(
     CI_TgG; 1 for a clear day).
     """
     return surface_temperature_excess(
-        properties.tg_k, properties.t_start, math.radians(sun_altitude_max), solar_hour / 24.0,
-        sunrise_hour / 24.0, properties.tmax_hour / 24.0, clearness_correction,
+        properties.tg_k,
+        properties.t_start,
+        math.radians(sun_altitude_max),
+        solar_hour / 24.0,
+        sunrise_hour / 24.0,
+        properties.tmax_hour / 24.0,
+        clearness_correction,
     )
 
 
@@ -198,8 +207,11 @@ def surface_parameters(surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     known = {int(s) for s in Surface}
     unknown = set(np.unique(codes).tolist()) - known
     if unknown:
-        raise InputError(f"unknown surface codes {sorted(unknown)}", feature="surface",
-                         hint=f"use Surface codes {sorted(known)}")
+        raise InputError(
+            f"unknown surface codes {sorted(unknown)}",
+            feature="surface",
+            hint=f"use Surface codes {sorted(known)}",
+        )
     albedo = np.empty(codes.shape)
     emissivity = np.empty(codes.shape)
     for kind, props in SURFACE_RADIATION.items():
@@ -209,8 +221,9 @@ def surface_parameters(surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return albedo, emissivity
 
 
-def _raster(value: np.ndarray | float, shape: tuple[int, ...], name: str, low: float,
-            high: float) -> np.ndarray:
+def _raster(
+    value: np.ndarray | float, shape: tuple[int, ...], name: str, low: float, high: float
+) -> np.ndarray:
     array = np.asarray(value, dtype=np.float64)
     try:
         array = np.ascontiguousarray(np.broadcast_to(array, shape))
@@ -293,9 +306,24 @@ def mean_radiant_temperature(
         if not (math.isfinite(value) and low <= value <= high):
             raise InputError(f"{name}={value} outside [{low}, {high}]", feature=name)
     return mean_radiant_temperature_grid(
-        shadow_a, svf_a, albedo_a, emissivity_a, excess_a, float(ta), float(rh),
-        float(direct_normal), float(diffuse), math.radians(sun_altitude), float(wall_albedo),
-        float(wall_emissivity), float(wall_excess), float(wall_shaded_fraction),
-        float(cloud_fraction), float(absorptivity_shortwave), float(absorptivity_longwave),
-        STANDING_F_UP, STANDING_F_SIDE, STANDING_F_CYL,
+        shadow_a,
+        svf_a,
+        albedo_a,
+        emissivity_a,
+        excess_a,
+        float(ta),
+        float(rh),
+        float(direct_normal),
+        float(diffuse),
+        math.radians(sun_altitude),
+        float(wall_albedo),
+        float(wall_emissivity),
+        float(wall_excess),
+        float(wall_shaded_fraction),
+        float(cloud_fraction),
+        float(absorptivity_shortwave),
+        float(absorptivity_longwave),
+        STANDING_F_UP,
+        STANDING_F_SIDE,
+        STANDING_F_CYL,
     )

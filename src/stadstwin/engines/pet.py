@@ -57,7 +57,8 @@ def saturation_vapour_pressure_pa(t: float) -> float:
         return math.exp(
             -5674.5359 / tk
             + 6.3925247
-            + tk * (-0.9677843e-2 + tk * (0.62215701e-6 + tk * (0.20747825e-8 - 0.9484024e-12 * tk)))
+            + tk
+            * (-0.9677843e-2 + tk * (0.62215701e-6 + tk * (0.20747825e-8 - 0.9484024e-12 * tk)))
             + 4.1635019 * math.log(tk)
         )
     return math.exp(
@@ -176,21 +177,28 @@ def heat_balance(
     e_max = hc * LEWIS_RATIO * efficiency * (p_skin - vapour_pressure_hpa)
     if e_max == 0.0:
         e_max = 0.001
-    wettedness = sweat / e_max
-    if wettedness > 1.0:
-        wettedness = 1.0
+    wettedness = min(sweat / e_max, 1.0)
     vapour_resistance = (1.0 / (burton * hc) + clothing_resistance) / (LEWIS_RATIO * WOODCOCK_RATIO)
     diffusion = (1.0 - wettedness) * (p_skin - vapour_pressure_hpa) / vapour_resistance
     evaporation = -(diffusion + sweat)
 
     tr4 = (tmrt + 273.15) ** 4
     radiation_bare = (
-        a_dubois * f_eff * (1.0 - clothed_fraction) * SKIN_EMISSIVITY * STEFAN_BOLTZMANN
-        * (tr4 - (t_skin + 273.15) ** 4) / a_dubois
+        a_dubois
+        * f_eff
+        * (1.0 - clothed_fraction)
+        * SKIN_EMISSIVITY
+        * STEFAN_BOLTZMANN
+        * (tr4 - (t_skin + 273.15) ** 4)
+        / a_dubois
     )
     radiation_clothing = (
-        f_eff * clothing_area * CLOTHING_EMISSIVITY * STEFAN_BOLTZMANN
-        * (tr4 - (t_clothing + 273.15) ** 4) / a_dubois
+        f_eff
+        * clothing_area
+        * CLOTHING_EMISSIVITY
+        * STEFAN_BOLTZMANN
+        * (tr4 - (t_clothing + 273.15) ** 4)
+        / a_dubois
     )
     convection_bare = hc * (ta - t_skin) * (1.0 - clothed_fraction)
     convection_clothing = hc * (ta - t_clothing) * clothing_area / a_dubois
@@ -201,8 +209,13 @@ def heat_balance(
     residual[1] = radiation_bare + convection_bare + evaporation + core_to_skin - skin_to_clothing
     residual[2] = convection_clothing + radiation_clothing + skin_to_clothing
     return (
-        metabolism + respiration + radiation_bare + radiation_clothing
-        + convection_bare + convection_clothing + evaporation
+        metabolism
+        + respiration
+        + radiation_bare
+        + radiation_clothing
+        + convection_bare
+        + convection_clothing
+        + evaporation
     )
 
 
@@ -288,14 +301,28 @@ def reference_temperature(temperatures: np.ndarray, person: np.ndarray) -> float
     tx = temperatures[2]
     for _ in range(_MAX_ITERATIONS):
         f = heat_balance(
-            temperatures, tx, tx, REFERENCE_WIND, REFERENCE_VAPOUR_PRESSURE,
-            REFERENCE_ACTIVITY, REFERENCE_CLOTHING, person, residual,
+            temperatures,
+            tx,
+            tx,
+            REFERENCE_WIND,
+            REFERENCE_VAPOUR_PRESSURE,
+            REFERENCE_ACTIVITY,
+            REFERENCE_CLOTHING,
+            person,
+            residual,
         )
         h = 1e-6 * max(1.0, abs(tx))
         slope = (
             heat_balance(
-                temperatures, tx + h, tx + h, REFERENCE_WIND, REFERENCE_VAPOUR_PRESSURE,
-                REFERENCE_ACTIVITY, REFERENCE_CLOTHING, person, residual,
+                temperatures,
+                tx + h,
+                tx + h,
+                REFERENCE_WIND,
+                REFERENCE_VAPOUR_PRESSURE,
+                REFERENCE_ACTIVITY,
+                REFERENCE_CLOTHING,
+                person,
+                residual,
             )
             - f
         ) / h
@@ -314,7 +341,10 @@ def pet_point(
 ) -> float:
     """PET [°C] of one point; NaN for non-finite input, RH outside 0–100 % or no convergence."""
     if not (
-        math.isfinite(ta) and math.isfinite(tmrt) and math.isfinite(v) and v >= 0.0
+        math.isfinite(ta)
+        and math.isfinite(tmrt)
+        and math.isfinite(v)
+        and v >= 0.0
         and 0.0 <= rh <= 100.0
     ):
         return math.nan

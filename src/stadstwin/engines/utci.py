@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 UTCI_DEGREE = 6
+# fmt: off
 UTCI_COEFFICIENTS = np.array(
     [
         6.07562052e-01, -2.27712343e-02, 8.06470249e-04, -1.54271372e-04, -3.24651735e-06,
@@ -65,6 +66,7 @@ UTCI_COEFFICIENTS = np.array(
         8.82773108e-02, -3.01859306e-03, 1.04452989e-03, 2.47090539e-04, 1.48348065e-03,
     ]
 )
+# fmt: on
 
 TA_RANGE = (-50.0, 50.0)  # °C
 DELTA_TMRT_RANGE = (-30.0, 70.0)  # K
