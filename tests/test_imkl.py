@@ -583,6 +583,19 @@ def test_zip_without_gi_file(tmp_path):
         z.writestr("levering/LI_x.pdf", b"%PDF")
     with pytest.raises(InputError, match="no GI_gebiedsinformatielevering"):
         read_imkl(path)
+    truncated = tmp_path / "truncated_member.zip"
+    with zipfile.ZipFile(truncated, "w") as z:
+        z.writestr("l/GI_gebiedsinformatielevering_x.xml", doc(network("net"))[:300])
+    with pytest.raises(InputError, match=r"GI_gebiedsinformatielevering_x.xml: broken XML at line"):
+        read_imkl(truncated)
+    corrupt = tmp_path / "corrupt_member.zip"
+    with zipfile.ZipFile(corrupt, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("GI_gebiedsinformatielevering_x.xml", doc(network("net")) * 20)
+    data = bytearray(corrupt.read_bytes())
+    data[60:90] = bytes(30)  # inside the deflated member data
+    corrupt.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="broken"):
+        read_imkl(corrupt)
     broken = tmp_path / "broken.zip"
     broken.write_bytes(path.read_bytes()[:30])
     with pytest.raises(InputError, match="broken zip"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -305,7 +306,7 @@ class _Reader:
         if name in ("posList", "pos", "coordinates"):
             yield self._positions(el, srs, dim, feature)
             return
-        if name in ("segments",) or (name == "Curve"):
+        if name in ("segments", "Curve"):
             parts = [a for c in el for a in self._coordinates(c, srs, dim, feature)]
             if parts:
                 yield _join(parts)
@@ -372,8 +373,8 @@ def _join(parts: list[np.ndarray]) -> np.ndarray:
     return np.vstack(out)
 
 
-def _open_sources(path: Path) -> list[tuple[str, IO[bytes] | Path]]:
-    """(label, stream-or-path) of every GI xml in a delivery zip, or the xml file itself."""
+def _check_file(path: Path) -> bool:
+    """Refuse what is not a readable delivery; True for a zip, False for an XML file."""
     if not path.exists():
         raise InputError("file not found", path=path)
     if path.is_dir():
@@ -385,39 +386,44 @@ def _open_sources(path: Path) -> list[tuple[str, IO[bytes] | Path]]:
     with path.open("rb") as f:
         head = f.read(512)
     if head.startswith(b"PK"):
-        try:
-            archive = zipfile.ZipFile(path)
-        except zipfile.BadZipFile as exc:
-            raise InputError(f"broken zip: {exc}", path=path) from exc
-        members = sorted(n for n in archive.namelist() if _GI_FILE.match(PurePosixPath(n).name))
-        if not members:
-            raise InputError(
-                "zip holds no GI_gebiedsinformatielevering_*.xml",
-                path=path,
-                hint="pass the KLIC delivery zip as downloaded, or the GI xml itself",
-            )
-        return [(f"{path}!{m}", archive.open(m)) for m in members]
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped.startswith(b"<"):
+        return True
+    if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         raise InputError(
             "not a KLIC zip or an XML file",
             path=path,
             hint="expected a KLIC delivery zip or IMKL GI xml",
         )
-    return [(str(path), path)]
+    return False
 
 
 def parse_imkl(path: str | Path) -> ImklDelivery:
-    """Read a KLIC delivery zip or IMKL GI xml into an ``ImklDelivery``; raises ``InputError``."""
+    """Read a KLIC delivery zip or IMKL GI xml into an ``ImklDelivery``; raises ``InputError``.
+
+    Every ``GI_gebiedsinformatielevering_*.xml`` in a zip is read (a delivery holds one).
+    """
     path = Path(path)
-    delivery: ImklDelivery | None = None
-    for label, source in _open_sources(path):
-        delivery = _parse_xml(label, source, delivery)
-    assert delivery is not None
+    if not _check_file(path):
+        return _parse_xml(str(path), path, None)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = sorted(n for n in archive.namelist() if _GI_FILE.match(PurePosixPath(n).name))
+            if not members:
+                raise InputError(
+                    "zip holds no GI_gebiedsinformatielevering_*.xml",
+                    path=path,
+                    hint="pass the KLIC delivery zip as downloaded, or the GI xml itself",
+                )
+            delivery = None
+            for member in members:
+                with archive.open(member) as stream:
+                    delivery = _parse_xml(f"{path}!{member}", stream, delivery)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise InputError(f"broken zip: {exc}", path=path) from exc
     return delivery
 
 
 def _parse_xml(label: str, source: IO[bytes] | Path, delivery: ImklDelivery | None) -> ImklDelivery:
+    """Stream one GI xml into ``delivery`` (a new one when None)."""
     reader = _Reader(label)
     state = _Collector(reader)
     root: ET.Element | None = None
@@ -434,14 +440,13 @@ def _parse_xml(label: str, source: IO[bytes] | Path, delivery: ImklDelivery | No
                 members_open += name in ("featureMember", "featureMembers")
                 continue
             if name == "Envelope" and not members_open and reader.default_srs is None:
-                reader.default_srs = el.get(
-                    "srsName"
-                )  # the collection's boundedBy: the delivery's declared CRS
+                # the collection's own boundedBy: the CRS the delivery declares for itself
+                reader.default_srs = el.get("srsName")
             elif name in ("featureMember", "featureMembers"):
                 members_open -= 1
                 for feature in el:
                     state.add(feature)
-                root.clear()
+                root.clear()  # keep memory flat: processed members are dropped
     except ET.ParseError as exc:
         line, column = exc.position
         raise InputError(
@@ -449,9 +454,6 @@ def _parse_xml(label: str, source: IO[bytes] | Path, delivery: ImklDelivery | No
             path=label,
             hint="the file is truncated or not well-formed; download the delivery again",
         ) from None
-    finally:
-        if not isinstance(source, Path):
-            source.close()
     if version is None:
         raise InputError(
             "no IMKL 2.0 or 1.2 namespace in the file",
