@@ -49,7 +49,7 @@ def umep_mask(dsm, canopy, azimuth, altitude, transmissivity=0.03, cell_size=1.0
     vegdem2 = np.where(trunk > 0, trunk + dsm, 0.0)
     bush = np.logical_not(vegdem2 * vegdem) * vegdem
     amax = max(dsm.max(), vegdem.max()) - dsm.min()
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         out = umep_shadowing.shadowingfunction_20(
             dsm, vegdem, vegdem2, azimuth, altitude, 1.0 / cell_size, amax, bush, 1)
     return out["sh"] - (1.0 - out["vegsh"]) * (1.0 - transmissivity)

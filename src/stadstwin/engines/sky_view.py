@@ -11,8 +11,9 @@ The integral is the midpoint rule over ``n_directions`` equal azimuth sectors; c
 Per direction the raster is swept along parallel digital lines (one step per cell along the
 dominant axis, the other axis rounded half-up); along each line the upper convex hull of the
 obstacles ahead is kept, so each cell's horizon is the exact tangent to every obstacle on its line
-up to the raster edge (Dozier & Frew 1990 style, O(log n) per cell). An obstacle cell is a square
-prism: its top edge is taken at the near face, half a step before its centre.
+up to the raster edge (Dozier & Frew 1990 style, O(log n) per cell); lines run in parallel.
+An obstacle cell is a square prism: its top edge is taken at the near face, half a step before
+its centre.
 """
 
 from __future__ import annotations
@@ -22,64 +23,74 @@ from numba import njit, prange
 
 
 @njit(cache=True, nogil=True)
-def _slope(p_from: float, z_from: float, p_to: float, z_to: float) -> float:
-    return (z_to - z_from) / (p_to - p_from)
+def _steeper(p0: float, z0: float, pa: float, za: float, pb: float, zb: float) -> bool:
+    """True when point a is seen above point b from (p0, z0); both lie ahead (p > p0)."""
+    return (za - z0) * (pb - p0) > (zb - z0) * (pa - p0)
+
+
+@njit(cache=True, nogil=True)
+def _line_span(m: int, slope: float, n_u: int, n_v: int) -> tuple[int, int]:
+    """Range of u (widened by one) where line v = m + floor(slope·u + 1/2) lies in [0, n_v)."""
+    if slope == 0.0:
+        return (0, n_u - 1) if 0 <= m < n_v else (0, -1)
+    a = (-m - 0.5) / slope
+    b = (n_v - m - 0.5) / slope
+    lo, hi = (a, b) if slope > 0.0 else (b, a)
+    return max(0, int(np.floor(lo)) - 1), min(n_u - 1, int(np.ceil(hi)) + 1)
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _add_direction(
-    ground: np.ndarray, obstacle: np.ndarray, cell_size: float, azimuth: float, weight: float,
-    out: np.ndarray,
+    ground: np.ndarray, obstacle: np.ndarray, cell_size: float, d_row: float, d_col: float,
+    weight: float, out: np.ndarray,
 ) -> None:
-    """Add ``weight``·cos²(horizon) in ``azimuth`` [rad] to ``out`` for every cell."""
-    n_rows, n_cols = ground.shape
-    d_row = -np.cos(azimuth)
-    d_col = np.sin(azimuth)
-    columns_dominant = abs(d_col) >= abs(d_row)
-    if columns_dominant:
-        n_u, n_v, forward, slope, ds = n_cols, n_rows, d_col > 0, d_row / abs(d_col), 1.0 / abs(d_col)
-    else:
-        n_u, n_v, forward, slope, ds = n_rows, n_cols, d_row > 0, d_col / abs(d_row), 1.0 / abs(d_row)
-    step = ds * cell_size
-    shift_first = int(np.floor(0.5))
+    """Add ``weight``·cos²(horizon) toward the unit step (d_row, d_col) to ``out`` per cell.
+
+    The caller passes rasters oriented so that columns are the dominant axis (|d_col| >= |d_row|),
+    so each line walks memory along rows.
+    """
+    n_v, n_u = ground.shape
+    forward = d_col > 0
+    slope = d_row / abs(d_col)
+    step = cell_size / abs(d_col)
     shift_last = int(np.floor(slope * (n_u - 1) + 0.5))
-    m_low = -max(shift_first, shift_last)
-    m_high = n_v - 1 - min(shift_first, shift_last)
+    m_low = -max(0, shift_last)
+    m_high = n_v - 1 - min(0, shift_last)
     for line in prange(m_high - m_low + 1):
         m = m_low + line
         hull_p = np.empty(n_u, np.float64)
         hull_z = np.empty(n_u, np.float64)
         top = 0
-        for s in range(n_u):
+        u_first, u_last = _line_span(m, slope, n_u, n_v)
+        s_first = n_u - 1 - u_last if forward else u_first
+        s_last = n_u - 1 - u_first if forward else u_last
+        for s in range(s_first, s_last + 1):
             u = n_u - 1 - s if forward else s
             v = m + int(np.floor(slope * u + 0.5))
             if v < 0 or v >= n_v:
                 continue
-            if columns_dominant:
-                r, c = v, u
-            else:
-                r, c = u, v
             p0 = -s * step  # position along the look direction: cells swept earlier lie ahead
-            z0 = ground[r, c]
+            z0 = ground[v, u]
             tan_h = 0.0
             if top > 0:
                 lo = 0
-                hi = top - 1  # hull order: 0 nearest .. top-1 farthest (stack index top-1-j)
+                hi = top - 1  # hull order: j = 0 nearest .. top-1 farthest, stack index top-1-j
                 while lo < hi:
                     mid = (lo + hi) // 2
                     a = top - 1 - mid
-                    if _slope(p0, z0, hull_p[a - 1], hull_z[a - 1]) > _slope(p0, z0, hull_p[a], hull_z[a]):
+                    if _steeper(p0, z0, hull_p[a - 1], hull_z[a - 1], hull_p[a], hull_z[a]):
                         lo = mid + 1
                     else:
                         hi = mid
-                best = _slope(p0, z0, hull_p[top - 1 - lo], hull_z[top - 1 - lo])
+                a = top - 1 - lo
+                best = (hull_z[a] - z0) / (hull_p[a] - p0)
                 if best > tan_h:
                     tan_h = best
-            out[r, c] += weight / (1.0 + tan_h * tan_h)
+            out[v, u] += weight / (1.0 + tan_h * tan_h)
             p_new = p0 - 0.5 * step
-            z_new = obstacle[r, c]
-            while top >= 2 and _slope(p_new, z_new, hull_p[top - 1], hull_z[top - 1]) <= _slope(
-                p_new, z_new, hull_p[top - 2], hull_z[top - 2]
+            z_new = obstacle[v, u]
+            while top >= 2 and not _steeper(
+                p_new, z_new, hull_p[top - 1], hull_z[top - 1], hull_p[top - 2], hull_z[top - 2]
             ):
                 top -= 1
             hull_p[top] = p_new
@@ -93,10 +104,20 @@ def sky_view(ground: np.ndarray, obstacle: np.ndarray, cell_size: float, n_direc
 
     ``ground`` is the height of the receiving surface [m] and ``obstacle`` the height that blocks
     the sky (ground, buildings and opaque crowns) [m], both north-up; ``cell_size`` in metres.
+    Directions whose dominant axis is the rows run on transposed copies, so that every line
+    walks memory along a row.
     """
     out = np.zeros(ground.shape, np.float64)
+    ground_t = np.ascontiguousarray(ground.T)
+    obstacle_t = np.ascontiguousarray(obstacle.T)
+    out_t = np.zeros(ground_t.shape, np.float64)
     weight = 1.0 / n_directions
     for d in range(n_directions):
         azimuth = (d + 0.5) * 2.0 * np.pi / n_directions
-        _add_direction(ground, obstacle, cell_size, azimuth, weight, out)
-    return out.astype(np.float32)
+        d_row = -np.cos(azimuth)
+        d_col = np.sin(azimuth)
+        if abs(d_col) >= abs(d_row):
+            _add_direction(ground, obstacle, cell_size, d_row, d_col, weight, out)
+        else:
+            _add_direction(ground_t, obstacle_t, cell_size, d_col, d_row, weight, out_t)
+    return (out + out_t.T).astype(np.float32)
