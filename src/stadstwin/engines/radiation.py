@@ -34,6 +34,10 @@ Simplifications against full SOLWEIG, all deliberate and local to one cell:
 - As in SOLWEIG, L↑ is the ground's own emission; its reflection (1 − ε_g) L↓ is left out.
 - Cloud cover enters L↓ through the Crawford & Duchon (1999) blend ε = c + (1 − c) ε_clear with
   the cloud fraction c, as SOLWEIG does with 1 − clearness index.
+
+Against the solweig package (0.1.0b96, isotropic sky) on flat open ground this agrees within
+0.6 K at night and 1.2 K under diffuse-only sky; in sun it is ~3.6 K warmer because solweig's K↑
+there holds only α_g D (no ground reflection of the direct beam), while K↑ here includes it.
 """
 
 from __future__ import annotations
