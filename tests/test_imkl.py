@@ -370,6 +370,39 @@ def test_duct_pipe_cable_nesting(klic):
         assert np.all(table.depth_uncertainty[row] > DEPTH_UNCERTAINTY[DepthSource.PROFILE_DEFAULT])
 
 
+def test_cable_lies_in_a_short_casing_only_along_it(tmp_path):
+    """A 20 m cable through a 4 m casing (pipeDiameter 160 mm) with a DiepteNAP on the casing."""
+    casing_xml = (
+        '<us-net-common:pipeDiameter uom="urn:ogc:def:uom:OGC::mm">160</us-net-common:pipeDiameter>'
+        '<us-net-common:cables xlink:href="c1"/>'
+    )
+    text = doc(
+        "\n\n".join(
+            [
+                network("net", "laagspanning", "0.60"),
+                cable("m1", "net", "lm", cls="Mantelbuis", extra=casing_xml),
+                cable("c1", "net", "lc"),
+                link("lm", [(X0 + 8.0, Y0), (X0 + 12.0, Y0)]),
+                link("lc", LINE),
+                depth_point("d1", "net", (X0 + 10.0, Y0), -1.5, cls="DiepteNAP"),
+            ]
+        )
+    )
+    table = read_imkl(write(tmp_path, text), ground=0.5)
+    rows = table.feature_id == "c1"
+    starts = table.p0[rows, 0] - X0
+    np.testing.assert_allclose(starts, [0.0, 8.0, 9.0, 11.0, 12.0])
+    assert list(table.container[rows]) == ["", "m1", "m1", "m1", ""]
+    assert set(table.container[table.feature_id == "m1"]) == {""}
+    measured = rows & (table.depth_source == DepthSource.MEASURED_NAP)
+    np.testing.assert_allclose(table.p0[measured, 0] - X0, [9.0])
+    np.testing.assert_allclose(table.p0[measured, 2], -1.5 - 0.08)  # the casing's axis
+    lv = RULES.utilities["electricity_lv"].outer_diameter
+    np.testing.assert_allclose(table.depth_uncertainty[measured], 0.10 + 0.08 - lv / 2)
+    outside = rows & (table.p0[:, 0] == X0)
+    np.testing.assert_allclose(table.p0[outside, 2], 0.5 - 0.60 - lv / 2)
+
+
 def test_nil_reason_fragment(klic):
     path = klic / "voorbeelden" / "voorbeeld4_Utiliteitsnet_met_nilReason.xml"
     delivery = parse_imkl(path)

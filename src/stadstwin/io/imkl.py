@@ -15,6 +15,7 @@ unsafe); a nil thema, or a feature whose network is missing, becomes ``Utility.O
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -101,11 +102,10 @@ def network_table(
         cover=lambda f: float(cover[kinds[f.gml_id]]),
         tolerance=depth_tolerance,
     ).resolve()
-    outermost = delivery.outermost_container_of()
     rows = [(f, v) for f in delivery.features for v in depths[f.gml_id]]
     if not rows:
         return NetworkTable.empty()
-    return NetworkTable.from_polylines(
+    table = NetworkTable.from_polylines(
         [v.vertices for _, v in rows],
         outer_diameter=[diameters[f.gml_id] for f, _ in rows],
         utility=[kinds[f.gml_id] for f, _ in rows],
@@ -114,8 +114,9 @@ def network_table(
         depth_source=np.concatenate([v.source for _, v in rows]),
         depth_uncertainty=np.concatenate([v.uncertainty for _, v in rows]),
         feature_id=[f.gml_id for f, _ in rows],
-        container=[outermost.get(f.gml_id, "") for f, _ in rows],
     )
+    # a nested cable lies in its container only along the container's stretch: set per segment
+    return replace(table, container=np.concatenate([v.segment_container() for _, v in rows]))
 
 
 def _utility(delivery: ImklDelivery, feature: LinearFeature) -> Utility:

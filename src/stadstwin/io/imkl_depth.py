@@ -51,11 +51,21 @@ _SAME_VERTEX = 1e-3  # m, closer than this an inserted vertex is merged with an 
 
 @dataclass(frozen=True)
 class VertexDepths:
-    """One centreline with its axis heights: vertices (k, 3) [m, z NAP], source (k,) int8, uncertainty (k,) [m]."""
+    """One centreline with its axis heights, per vertex.
+
+    vertices (k, 3) [m, z NAP], source (k,) int8 ``DepthSource``, uncertainty (k,) [m], container
+    (k,) str: id of the outermost Kabelbed/Mantelbuis/Duct the vertex lies in, "" in the soil.
+    """
 
     vertices: np.ndarray
     source: np.ndarray
     uncertainty: np.ndarray
+    container: np.ndarray
+
+    def segment_container(self) -> np.ndarray:
+        """(k-1,) container of each segment: the one both its ends lie in, else ""."""
+        same = self.container[:-1] == self.container[1:]
+        return np.where(same, self.container[:-1], "")
 
 
 def reference_offset(reference: str) -> float:
@@ -103,6 +113,12 @@ def _insert_vertices(line: np.ndarray, at: np.ndarray) -> np.ndarray:
     return np.column_stack([np.interp(merged, s, line[:, i]) for i in range(line.shape[1])])
 
 
+def _at(values: np.ndarray, seg: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """A per-vertex quality at points on segments: the vertex's own at an end, else the worse end."""
+    inner = np.maximum(values[seg], values[seg + 1])
+    return np.where(t <= 1e-9, values[seg], np.where(t >= 1 - 1e-9, values[seg + 1], inner))
+
+
 class DepthResolver:
     """Computes ``VertexDepths`` for every centreline of a delivery.
 
@@ -144,12 +160,20 @@ class DepthResolver:
 
         out: dict[str, list[VertexDepths]] = {}
         for feature in sorted(self.delivery.features, key=lambda f: nesting(f.gml_id)):
-            lines = [self._own(feature, line) for line in feature.lines]
             parent = by_id.get(container.get(feature.gml_id, ""))
-            if parent is not None and out.get(parent.gml_id):
-                play = max(self.radius(parent) - self.radius(feature), 0.0)
-                lines = [self._inherit(v, out[parent.gml_id], play) for v in lines]
-            out[feature.gml_id] = lines
+            if parent is None or not out.get(parent.gml_id):
+                out[feature.gml_id] = [self._own(feature, line) for line in feature.lines]
+                continue
+            play = max(self.radius(parent) - self.radius(feature), 0.0)
+            out[feature.gml_id] = [
+                self._inherit(
+                    self._own(feature, line, out[parent.gml_id], play),
+                    parent.gml_id,
+                    out[parent.gml_id],
+                    play,
+                )
+                for line in feature.lines
+            ]
         return out
 
     def _ground(self, xy: np.ndarray, feature: LinearFeature) -> np.ndarray:
@@ -164,24 +188,35 @@ class DepthResolver:
             )
         return z
 
-    def _own(self, feature: LinearFeature, line: np.ndarray) -> VertexDepths:
+    def _own(
+        self,
+        feature: LinearFeature,
+        line: np.ndarray,
+        parent: list[VertexDepths] = (),
+        play: float = 0.0,
+    ) -> VertexDepths:
+        """Depths from the feature's own data; vertices are added where a depth-point stretch or a
+        container vertex (``parent``, within tolerance + ``play``) falls between two of its vertices."""
         r = self.radius(feature)
+        cuts = [self._along(p.vertices, line, self.tolerance + play) for p in parent]
         if line.shape[1] == 3:  # a 3D centreline: z is the axis in NAP
+            if cuts:
+                line = _insert_vertices(line, np.concatenate(cuts))
             n = len(line)
             return VertexDepths(
                 line.copy(),
                 np.full(n, DepthSource.MEASURED_NAP, np.int8),
                 np.full(n, DEPTH_UNCERTAINTY[DepthSource.MEASURED_NAP]),
+                np.full(n, "", dtype=object),
             )
         network = self.delivery.networks.get(feature.network)
         points = self._points_by_network.get(feature.network, []) + (
             self._points_by_network.get(None, []) if feature.network is not None else []
         )
         matches = self._matching_points(line, points)
-        if matches:
-            line = _insert_vertices(
-                line, np.concatenate([[s - self.tolerance, s + self.tolerance] for s, _ in matches])
-            )
+        cuts += [np.array([s - self.tolerance, s + self.tolerance]) for s, _ in matches]
+        if cuts:
+            line = _insert_vertices(line, np.concatenate(cuts))
         xy = line[:, :2]
         ground = self._ground(xy, feature)
         n = len(xy)
@@ -212,7 +247,16 @@ class DepthResolver:
                     )
                 uncertainty[i] = point.accuracy or DEPTH_UNCERTAINTY[DepthSource(int(source[i]))]
         self._apply_3d(feature, xy, z, source, uncertainty)
-        return VertexDepths(np.column_stack([xy, z]), source, uncertainty)
+        return VertexDepths(
+            np.column_stack([xy, z]), source, uncertainty, np.full(n, "", dtype=object)
+        )
+
+    @staticmethod
+    def _along(points: np.ndarray, line: np.ndarray, within: float) -> np.ndarray:
+        """Arc lengths [m] along ``line`` of the projections of the points within ``within`` of it."""
+        d, seg, t = _project(points, line)
+        s = _arc_length(line)
+        return (s[seg] + t * (s[seg + 1] - s[seg]))[d <= within]
 
     def _matching_points(
         self, line: np.ndarray, points: list[DepthPoint]
@@ -248,24 +292,36 @@ class DepthResolver:
                 source[hit] = DepthSource.MEASURED_NAP
                 uncertainty[hit] = DEPTH_UNCERTAINTY[DepthSource.MEASURED_NAP]
 
-    def _inherit(self, own: VertexDepths, parent: list[VertexDepths], play: float) -> VertexDepths:
-        """Take the container's axis (the feature lies inside it) unless the feature's own depth is more certain."""
+    def _inherit(
+        self, own: VertexDepths, parent_id: str, parent: list[VertexDepths], play: float
+    ) -> VertexDepths:
+        """Where the feature lies inside its container (within tolerance + play of its axis): the
+        container's outermost container (or the container itself), and the container's axis unless
+        the feature's own depth is more certain."""
         z, source, uncertainty = (
             own.vertices[:, 2].copy(),
             own.source.copy(),
             own.uncertainty.copy(),
         )
+        container = own.container.copy()
         for p in parent:
             if len(p.vertices) < 2:
                 continue
             d, seg, t = _project(own.vertices, p.vertices)
+            inside = d <= self.tolerance + play
+            outer = np.where(
+                p.segment_container()[seg] != "", p.segment_container()[seg], parent_id
+            )
+            container[inside] = outer[inside]
             z_parent = p.vertices[seg, 2] + t * (p.vertices[seg + 1, 2] - p.vertices[seg, 2])
-            src_parent = np.maximum(p.source[seg], p.source[seg + 1])
-            unc_parent = np.maximum(p.uncertainty[seg], p.uncertainty[seg + 1]) + play
-            better = (d <= self.tolerance + play) & (src_parent <= source)
+            src_parent = _at(p.source, seg, t)
+            unc_parent = _at(p.uncertainty, seg, t) + play
+            better = inside & (src_parent <= source)
             z[better], source[better], uncertainty[better] = (
                 z_parent[better],
                 src_parent[better],
                 unc_parent[better],
             )
-        return VertexDepths(np.column_stack([own.vertices[:, :2], z]), source, uncertainty)
+        return VertexDepths(
+            np.column_stack([own.vertices[:, :2], z]), source, uncertainty, container
+        )

@@ -181,18 +181,6 @@ class ImklDelivery:
 
         return {child: max(ps, key=level) for child, ps in parents.items()}
 
-    def outermost_container_of(self) -> dict[str, str]:
-        """For each nested feature id the id of the outermost container around it (e.g. the Kabelbed)."""
-        inner = self.container_of()
-        out = {}
-        for fid, parent in inner.items():
-            seen = {fid}
-            while parent in inner and parent not in seen:
-                seen.add(parent)
-                parent = inner[parent]
-            out[fid] = parent
-        return out
-
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
