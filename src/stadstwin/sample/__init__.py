@@ -49,7 +49,13 @@ def write_sample(folder: Path, *, seed: int = 0, scale: int = 1) -> Path:
     files["scene definition"] = write_scene(
         district,
         scene,
-        {"pointclouds": paths[0], "cityjson": paths[1], "klic": klic, "trees": paths[2], "bgt": bgt},
+        {
+            "pointclouds": paths[0],
+            "cityjson": paths[1],
+            "klic": klic,
+            "trees": paths[2],
+            "bgt": bgt,
+        },
     )
     counts = {
         "buildings (BGT pand)": len(district.buildings),
@@ -57,7 +63,11 @@ def write_sample(folder: Path, *, seed: int = 0, scale: int = 1) -> Path:
         "register trees": n_trees,
         "trees in the point cloud": len(district.trees),
         **{f"points, class {c} {LAS_CLASS_NAMES[c]}": n for c, n in las_counts.items()},
-        **{f"BGT {layer}": sum(a.layer == layer for a in district.areas) for layer in bgt if layer != "pand"},
+        **{
+            f"BGT {layer}": sum(a.layer == layer for a in district.areas)
+            for layer in bgt
+            if layer != "pand"
+        },
         **{f"IMKL {kind}": n for kind, n in feature_counts(district).items()},
         "house connections": sum(line.connection for line in district.lines),
         "plan variants": len(district.routes),

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import shapely
@@ -161,12 +162,18 @@ class District:
     notes: list[str] = field(default_factory=list)
 
 
-def ground_z(x: np.ndarray | float, y: np.ndarray | float, extent: tuple[float, float, float, float]) -> np.ndarray:
+def ground_z(
+    x: np.ndarray | float, y: np.ndarray | float, extent: tuple[float, float, float, float]
+) -> np.ndarray:
     """Gently sloped ground with a low undulation, about -0.6 … +1.3 m NAP."""
     x0, y0, x1, y1 = extent
     fx = (np.asarray(x) - x0) / (x1 - x0)
     fy = (np.asarray(y) - y0) / (y1 - y0)
-    wave = 0.2 * np.sin(2 * np.pi * (np.asarray(x) - x0) / 180.0) * np.cos(2 * np.pi * (np.asarray(y) - y0) / 150.0)
+    wave = (
+        0.2
+        * np.sin(2 * np.pi * (np.asarray(x) - x0) / 180.0)
+        * np.cos(2 * np.pi * (np.asarray(y) - y0) / 150.0)
+    )
     return -0.4 + 1.5 * (0.6 * fx + 0.4 * fy) + wave
 
 
@@ -284,24 +291,31 @@ def _add_blocks(district: District, rng: np.random.Generator) -> None:
                 )
 
 
-def _split(lo: float, hi: float, width: float, rng: np.random.Generator) -> list[tuple[float, float]]:
+def _split(
+    lo: float, hi: float, width: float, rng: np.random.Generator
+) -> list[tuple[float, float]]:
     """Split [lo, hi] into plots of about ``width`` with jittered party walls."""
     n = max(1, round((hi - lo) / width))
     edges = np.linspace(lo, hi, n + 1)
     edges[1:-1] += rng.uniform(-0.3, 0.3, n - 1)
-    return [(float(a), float(b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [(float(a), float(b)) for a, b in pairwise(edges)]
 
 
 def _add_park(district: District, rng: np.random.Generator, block: shapely.Polygon) -> None:
     cx, cy = block.centroid.x, block.centroid.y
     pond = shapely.Polygon(
-        [(cx + 18.0 * math.cos(a), cy + 11.0 * math.sin(a)) for a in np.linspace(0, 2 * math.pi, 25)[:-1]]
+        [
+            (cx + 18.0 * math.cos(a), cy + 11.0 * math.sin(a))
+            for a in np.linspace(0, 2 * math.pi, 25)[:-1]
+        ]
     )
     pond = shapely.set_precision(pond, 0.001)
     district.areas.append(Area("begroeidterreindeel", "groenvoorziening", block.difference(pond)))
     district.areas.append(Area("waterdeel", "watervlakte", pond))
     ring = np.asarray(pond.exterior.coords)
-    district.water_level = round(float(ground_z(ring[:, 0], ring[:, 1], district.extent).min()) - WATER_LEVEL_DROP, 2)
+    district.water_level = round(
+        float(ground_z(ring[:, 0], ring[:, 1], district.extent).min()) - WATER_LEVEL_DROP, 2
+    )
     bx0, by0, bx1, by1 = block.bounds
     placed = 0
     while placed < 10:
@@ -332,17 +346,23 @@ def _add_streets(district: District) -> None:
             for function, a, b in PROFILE:
                 if m == main and function == "parkeervlak" and a < STREET / 2:
                     function = MAIN_STREET_LOW_SIDE
-                district.areas.append(Area("wegdeel", function, shapely.box(xa, low + a, xb, low + b)))
+                district.areas.append(
+                    Area("wegdeel", function, shapely.box(xa, low + a, xb, low + b))
+                )
     for k in range(district.nx + 1):
         for j in range(district.ny):
             ya, yb = block_bounds(0, j)[1], block_bounds(0, j)[3]
             low = street_low(k, False)
             for function, a, b in PROFILE:
-                district.areas.append(Area("wegdeel", function, shapely.box(low + a, ya, low + b, yb)))
+                district.areas.append(
+                    Area("wegdeel", function, shapely.box(low + a, ya, low + b, yb))
+                )
     for k in range(district.nx + 1):
         for m in range(district.ny + 1):
             x, y = street_low(k, False), street_low(m, True)
-            district.areas.append(Area("wegdeel", "rijbaan lokale weg", shapely.box(x, y, x + STREET, y + STREET)))
+            district.areas.append(
+                Area("wegdeel", "rijbaan lokale weg", shapely.box(x, y, x + STREET, y + STREET))
+            )
 
 
 def _add_street_trees(district: District, rng: np.random.Generator) -> None:
@@ -406,7 +426,9 @@ def _add_networks(district: District) -> None:
     district.networks.extend(NETWORKS)
     count: dict[str, int] = {}
 
-    def add(network: str, feature: str, coords, diameter: float, label: str, connection: bool = False) -> None:
+    def add(
+        network: str, feature: str, coords, diameter: float, label: str, connection: bool = False
+    ) -> None:
         count[network] = count.get(network, 0) + 1
         district.lines.append(
             Line(
@@ -430,22 +452,49 @@ def _add_networks(district: District) -> None:
                     size, name = HEAT_WATER_MM, "200 PVC transport"
                 else:
                     size, name = diameter, label
-                add(network, feature, [_place(along_x, s0 - ext, t), _place(along_x, s1 + ext, t)], size, name)
+                add(
+                    network,
+                    feature,
+                    [_place(along_x, s0 - ext, t), _place(along_x, s1 + ext, t)],
+                    size,
+                    name,
+                )
         t = low + STREET - 2.45
-        add("mv", "Elektriciteitskabel", [_place(along_x, s0, t), _place(along_x, s1, t)], 80.0, "MS 3x240 Al")
+        add(
+            "mv",
+            "Elektriciteitskabel",
+            [_place(along_x, s0, t), _place(along_x, s1, t)],
+            80.0,
+            "MS 3x240 Al",
+        )
         ext = STREET / 2 if reach else 0.0
         t = low + STREET / 2
-        add("sewer", "Rioolleiding", [_place(along_x, s0 - ext, t), _place(along_x, s1 + ext, t)], 400.0, "400 beton GWA")
+        add(
+            "sewer",
+            "Rioolleiding",
+            [_place(along_x, s0 - ext, t), _place(along_x, s1 + ext, t)],
+            400.0,
+            "400 beton GWA",
+        )
         if not along_x and k == HEAT_STREET:
             for role, offset in zip(("aanvoer", "retour"), HEAT_OFFSETS):
                 t = low + offset
-                add("heat", "ThermischePijpleiding", [_place(False, s0, t), _place(False, s1, t)], 200.0,
-                    f"DN150 {role} (mantel 250)")
+                add(
+                    "heat",
+                    "ThermischePijpleiding",
+                    [_place(False, s0, t), _place(False, s1, t)],
+                    200.0,
+                    f"DN150 {role} (mantel 250)",
+                )
 
     # east–west mains run through the crossings, cut at each north–south street
-    cuts = [district.extent[0]] + [block_bounds(i, 0)[2] for i in range(district.nx - 1)] + [district.extent[2]]
+    cuts = (
+        [district.extent[0]]
+        + [block_bounds(i, 0)[2] for i in range(district.nx - 1)]
+        + [district.extent[2]]
+    )
     for m in range(district.ny + 1):
-        for s0, s1 in zip(cuts[:-1], cuts[1:]):
+        for s0, s1 in pairwise(cuts):
             street(True, m, s0, s1, reach=False)
     # north–south mains run along the blocks and reach the east–west main of their own kind
     for k in range(district.nx + 1):
@@ -456,7 +505,11 @@ def _add_networks(district: District) -> None:
     for building in district.buildings:
         (along, across), normal, along_x = _front(building, district)
         for network, feature, diameter, shift in CONNECTIONS:
-            reach = STREET / 2 if network == "sewer" else next(o for n, _, o, _, _ in SIDE_MAINS if n == network)
+            reach = (
+                STREET / 2
+                if network == "sewer"
+                else next(o for n, _, o, _, _ in SIDE_MAINS if n == network)
+            )
             start = _place(along_x, along + shift, across)
             end = _place(along_x, along + shift, across + normal * reach)
             add(network, feature, [end, start], diameter, "huisaansluiting", connection=True)
@@ -466,9 +519,27 @@ def _line_index(district: District, network: str, point: tuple[float, float]) ->
     """Index of the main of ``network`` passing within 1 cm of ``point``."""
     p = shapely.Point(point)
     for index, line in enumerate(district.lines):
-        if line.network == network and not line.connection and shapely.LineString(line.coords).distance(p) < 0.01:
+        if (
+            line.network == network
+            and not line.connection
+            and shapely.LineString(line.coords).distance(p) < 0.01
+        ):
             return index
     raise ValueError(f"no {network} main at {point}")
+
+
+def _clear_of_connections(district: District, y: float, x: float, step: float) -> float:
+    """First ``x + n·step`` at least 0.5 m from every house connection touching the line ``y``."""
+    xs = np.array(
+        [
+            line.coords[0][0]
+            for line in district.lines
+            if line.connection and abs(line.coords[1][1] - y) < 0.01
+        ]
+    )
+    while xs.size and np.abs(xs - x).min() < 0.5:
+        x += step
+    return round(x, 3)
 
 
 def _add_conflicts(district: District) -> None:
@@ -479,18 +550,23 @@ def _add_conflicts(district: District) -> None:
         ground = round(float(ground_z(x, y, ext)), 3)
         value = round(ground - below, 3) if feature == "DiepteNAP" else below
         number = len(district.depth_points) + 1
-        district.depth_points.append(DepthPoint(f"{feature}_{number:03d}", feature, network, x, y, value, ground))
+        district.depth_points.append(
+            DepthPoint(f"{feature}_{number:03d}", feature, network, x, y, value, ground)
+        )
 
     # hard clash: a drilled fibre crossing of the main street hits the south water main, both measured
     main_low = street_low(main_street(district), True)
-    front = next(
-        b for b in district.buildings if abs(b.footprint[3] - main_low) < 0.01 and b.ridge_along_x and not b.flat
-    )
-    x = round((front.footprint[0] + front.footprint[2]) / 2 + 2.0, 3)
+    x = _clear_of_connections(district, main_low, block_bounds(0, 0)[0] + 10.0, step=10.0)
     crossing = (x, main_low + 1.85)
     district.lines.append(
-        Line("fibre_main_00001", "Telecommunicatiekabel", "fibre",
-             ((x, main_low + 1.0), crossing, (x, main_low + STREET - 3.0)), 14.0, "glasvezel boring")
+        Line(
+            "fibre_main_00001",
+            "Telecommunicatiekabel",
+            "fibre",
+            ((x, main_low + 1.0), crossing, (x, main_low + STREET - 3.0)),
+            14.0,
+            "glasvezel boring",
+        )
     )
     depth_point("DiepteTovMaaiveld", "fibre", *crossing, 1.38)
     depth_point("DiepteTovMaaiveld", "water", *crossing, 1.35)
@@ -507,7 +583,9 @@ def _add_conflicts(district: District) -> None:
     (s0, _), (s1, _) = old.coords
     xs = [park_x0 + d for d in (18.0, 20.0, 34.0, 36.0)]
     coords = ((s0, t), (xs[0], t), (xs[1], jog), (xs[2], jog), (xs[3], t), (s1, t))
-    district.lines[index] = Line(old.id, old.feature, old.network, coords, old.diameter_mm, old.label)
+    district.lines[index] = Line(
+        old.id, old.feature, old.network, coords, old.diameter_mm, old.label
+    )
     depth_point("DiepteNAP", "gas", park_x0 + 27.0, jog, 1.20)
     district.notes.append(
         f"possible clash: {old.id} (gas, measured top 1.20 m) runs 0.35 m beside the LV cable "
@@ -530,10 +608,22 @@ def _add_routes(district: District) -> None:
     low = street_low(main_street(district), True)
     x0, x1 = district.extent[0], district.extent[2]
     area = (x0, low, x1, low + STREET)
-    for side, offsets, where in (("north", (STREET - 3.0, STREET - 3.8), "noordzijde"), ("south", (3.0, 3.8), "zuidzijde")):
-        lines = tuple((role, ((x0, low + o), (x1, low + o))) for role, o in zip(("aanvoer", "retour"), offsets))
+    for side, offsets, where in (
+        ("north", (STREET - 3.0, STREET - 3.8), "noordzijde"),
+        ("south", (3.0, 3.8), "zuidzijde"),
+    ):
+        lines = tuple(
+            (role, ((x0, low + o), (x1, low + o)))
+            for role, o in zip(("aanvoer", "retour"), offsets)
+        )
         district.routes.append(
-            Route(f"heatnet-{side}", f"Warmtenet Hoofdstraat {where}", "warmtetransitie", lines=lines, area=area)
+            Route(
+                f"heatnet-{side}",
+                f"Warmtenet Hoofdstraat {where}",
+                "warmtetransitie",
+                lines=lines,
+                area=area,
+            )
         )
     k = district.nx - 1
     x = street_low(k, False) + 3.5
@@ -541,9 +631,26 @@ def _add_routes(district: District) -> None:
     for j in range(district.ny):
         _, y0, _, y1 = block_bounds(0, j)
         for y in np.arange(y0 + 6.0, y1 - 3.0, 12.0):
-            trees.append(Tree(f"NIEUW-{len(trees) + 1:04d}", x, float(y), 12.0, 8.0, "Ulmus 'Columella'", True))
-    green_area = (street_low(k, False), district.extent[1], street_low(k, False) + STREET, district.extent[3])
-    district.routes.append(Route("greening", "Vergroening oost-west straat", "klimaatadaptatie", trees=tuple(trees), area=green_area))
+            trees.append(
+                Tree(
+                    f"NIEUW-{len(trees) + 1:04d}", x, float(y), 12.0, 8.0, "Ulmus 'Columella'", True
+                )
+            )
+    green_area = (
+        street_low(k, False),
+        district.extent[1],
+        street_low(k, False) + STREET,
+        district.extent[3],
+    )
+    district.routes.append(
+        Route(
+            "greening",
+            "Vergroening oost-west straat",
+            "klimaatadaptatie",
+            trees=tuple(trees),
+            area=green_area,
+        )
+    )
 
 
 def _front(building: Building, district: District) -> tuple[tuple[float, float], float, bool]:
@@ -552,9 +659,19 @@ def _front(building: Building, district: District) -> tuple[tuple[float, float],
     for j in range(district.ny):
         for i in range(district.nx):
             bx0, by0, bx1, by1 = block_bounds(i, j)
-            if not (bx0 - 0.01 <= x0 and x1 <= bx1 + 0.01 and by0 - 0.01 <= y0 and y1 <= by1 + 0.01):
+            if not (
+                bx0 - 0.01 <= x0 and x1 <= bx1 + 0.01 and by0 - 0.01 <= y0 and y1 <= by1 + 0.01
+            ):
                 continue
             if building.ridge_along_x:
-                return ((x0 + x1) / 2, y1 if abs(y1 - by1) < 0.01 else y0), (1.0 if abs(y1 - by1) < 0.01 else -1.0), True
-            return ((y0 + y1) / 2, x1 if abs(x1 - bx1) < 0.01 else x0), (1.0 if abs(x1 - bx1) < 0.01 else -1.0), False
+                return (
+                    ((x0 + x1) / 2, y1 if abs(y1 - by1) < 0.01 else y0),
+                    (1.0 if abs(y1 - by1) < 0.01 else -1.0),
+                    True,
+                )
+            return (
+                ((y0 + y1) / 2, x1 if abs(x1 - bx1) < 0.01 else x0),
+                (1.0 if abs(x1 - bx1) < 0.01 else -1.0),
+                False,
+            )
     raise ValueError(f"building {building.bag_id} lies in no block")

@@ -42,7 +42,10 @@ def _fixed_gdal_date() -> Iterator[None]:
 
 def _common(layer: str, count: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
     """The BGT identity and status columns every layer has."""
-    ids = [uuid.uuid5(uuid.NAMESPACE_URL, f"stadstwin-sample/{seed}/{layer}/{i}").hex for i in range(count)]
+    ids = [
+        uuid.uuid5(uuid.NAMESPACE_URL, f"stadstwin-sample/{seed}/{layer}/{i}").hex
+        for i in range(count)
+    ]
     columns = {
         "gml_id": ["b" + i[:31] for i in ids],
         "namespace": ["NL.IMGeo"] * count,
@@ -53,18 +56,34 @@ def _common(layer: str, count: int, seed: int) -> tuple[list[np.ndarray], list[s
         "plus_status": ["geenWaarde"] * count,
         "relatievehoogteligging": [0] * count,
     }
-    return [np.array(v, dtype=object if isinstance(v[0], str) else np.int32) for v in columns.values()], list(columns)
+    return [
+        np.array(v, dtype=object if isinstance(v[0], str) else np.int32) for v in columns.values()
+    ], list(columns)
 
 
-def _write(path: Path, layer: str, geometries: list[shapely.Geometry], data: list[np.ndarray], fields: list[str]) -> None:
+def _write(
+    path: Path,
+    layer: str,
+    geometries: list[shapely.Geometry],
+    data: list[np.ndarray],
+    fields: list[str],
+) -> None:
     geometry_type = "MultiPolygon" if layer == "pand" else "Polygon"
     if layer == "pand":
         geometries = [shapely.MultiPolygon([g]) for g in geometries]
     if path.exists():
         path.unlink()
     with _fixed_gdal_date():
-        write(str(path), shapely.to_wkb(geometries), data, fields, layer=layer, driver="GPKG", crs=CRS,
-              geometry_type=geometry_type)
+        write(
+            str(path),
+            shapely.to_wkb(geometries),
+            data,
+            fields,
+            layer=layer,
+            driver="GPKG",
+            crs=CRS,
+            geometry_type=geometry_type,
+        )
 
 
 def write_bgt(district: District, folder: Path) -> dict[str, Path]:

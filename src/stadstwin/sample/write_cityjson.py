@@ -38,7 +38,7 @@ def city_model(district: District) -> dict[str, object]:
     objects: dict[str, object] = {}
     for building in chosen:
         x0, y0, x1, y1 = building.footprint
-        top = building.roof_percentile(70)
+        top = round(building.roof_percentile(70), 2)  # the b3_h_dak_70p value
         base = len(vertices)
         for z in (building.ground, top):
             for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1)):
@@ -49,7 +49,14 @@ def city_model(district: District) -> dict[str, object]:
         key = f"NL.IMBAG.Pand.{building.bag_id}"
         objects[key] = {
             "type": "Building",
-            "geographicalExtent": [x0, y0, building.ground, x1, y1, round(building.roof_percentile(100), 3)],
+            "geographicalExtent": [
+                x0,
+                y0,
+                building.ground,
+                x1,
+                y1,
+                round(building.roof_percentile(100), 3),
+            ],
             "attributes": _attributes(building),
             "geometry": [],
             "children": [f"{key}-0"],
@@ -63,7 +70,11 @@ def city_model(district: District) -> dict[str, object]:
                     "lod": "1.2",
                     "boundaries": [shell],
                     "semantics": {
-                        "surfaces": [{"type": "GroundSurface"}, {"type": "RoofSurface"}, {"type": "WallSurface"}],
+                        "surfaces": [
+                            {"type": "GroundSurface"},
+                            {"type": "RoofSurface"},
+                            {"type": "WallSurface"},
+                        ],
                         "values": [[0, 1, 2, 2, 2, 2]],
                     },
                 }
@@ -74,14 +85,22 @@ def city_model(district: District) -> dict[str, object]:
     ys = [v[1] for v in vertices] or [0]
     zs = [v[2] for v in vertices] or [0]
     extent = [
-        round(min(xs) * SCALE + translate[0], 3), round(min(ys) * SCALE + translate[1], 3), round(min(zs) * SCALE + translate[2], 3),
-        round(max(xs) * SCALE + translate[0], 3), round(max(ys) * SCALE + translate[1], 3), round(max(zs) * SCALE + translate[2], 3),
+        round(min(xs) * SCALE + translate[0], 3),
+        round(min(ys) * SCALE + translate[1], 3),
+        round(min(zs) * SCALE + translate[2], 3),
+        round(max(xs) * SCALE + translate[0], 3),
+        round(max(ys) * SCALE + translate[1], 3),
+        round(max(zs) * SCALE + translate[2], 3),
     ]
     return {
         "type": "CityJSON",
         "version": "2.0",
         "transform": {"scale": [SCALE, SCALE, SCALE], "translate": translate},
-        "metadata": {"geographicalExtent": extent, "referenceSystem": REFERENCE_SYSTEM, "title": "stadstwin demo district (3DBAG-like)"},
+        "metadata": {
+            "geographicalExtent": extent,
+            "referenceSystem": REFERENCE_SYSTEM,
+            "title": "stadstwin demo district (3DBAG-like)",
+        },
         "CityObjects": objects,
         "vertices": vertices,
     }

@@ -65,7 +65,11 @@ def _q(tag: str) -> str:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrib: str) -> ET.Element:
-    element = ET.SubElement(parent, _q(tag), {_q(k.replace("__", ":")) if "__" in k else k: v for k, v in attrib.items()})
+    element = ET.SubElement(
+        parent,
+        _q(tag),
+        {_q(k.replace("__", ":")) if "__" in k else k: v for k, v in attrib.items()},
+    )
     if text is not None:
         element.text = text
     return element
@@ -99,11 +103,20 @@ def _member(root: ET.Element, tag: str, gml_id: str) -> ET.Element:
 
 def _utility_network(root: ET.Element, network: Network) -> None:
     element = _member(root, "imkl:Utiliteitsnet", _gml_id(network.owner, f"UNET_{network.id}"))
-    _href(element, "us-net-common:utilityNetworkType", f"{CODELIST}/UtilityNetworkTypeValue/{NETWORK_TYPE[network.thema]}")
+    _href(
+        element,
+        "us-net-common:utilityNetworkType",
+        f"{CODELIST}/UtilityNetworkTypeValue/{NETWORK_TYPE[network.thema]}",
+    )
     _href(element, "us-net-common:authorityRole", f"{CODELIST}/RelatedPartyRoleValue/operator")
     _identification(element, network.owner, f"UNET_{network.id}")
     _href(element, "imkl:thema", f"{IMKL_VALUES}/Thema/{network.thema}")
-    _sub(element, "imkl:standaardDieptelegging", f"{network.standard_depth:g}", uom="urn:ogc:def:uom:OGC::m")
+    _sub(
+        element,
+        "imkl:standaardDieptelegging",
+        f"{network.standard_depth:g}",
+        uom="urn:ogc:def:uom:OGC::m",
+    )
 
 
 def _link_and_feature(root: ET.Element, line: Line, network: Network) -> None:
@@ -113,7 +126,9 @@ def _link_and_feature(root: ET.Element, line: Line, network: Network) -> None:
     _inspire_head(link, owner, link_id)
     _href(link, "net:inNetwork", _gml_id(owner, f"UNET_{network.id}"))
     geometry = _sub(link, "net:centrelineGeometry")
-    curve = _sub(geometry, "gml:LineString", srsName=SRS, srsDimension="2", gml__id=f"{link_id}_geom")
+    curve = _sub(
+        geometry, "gml:LineString", srsName=SRS, srsDimension="2", gml__id=f"{link_id}_geom"
+    )
     _sub(curve, "gml:posList", " ".join(f"{x:.3f} {y:.3f}" for x, y in line.coords))
     _sub(link, "net:fictitious", "false")
     _common_status(link)
@@ -123,29 +138,60 @@ def _link_and_feature(root: ET.Element, line: Line, network: Network) -> None:
     _href(feature, "net:inNetwork", _gml_id(owner, f"UNET_{network.id}"))
     _href(feature, "net:link", _gml_id(owner, link_id))
     _common_status(feature)
-    _href(feature, "us-net-common:utilityDeliveryType", f"{CODELIST}/UtilityDeliveryTypeValue/distribution")
+    _href(
+        feature,
+        "us-net-common:utilityDeliveryType",
+        f"{CODELIST}/UtilityDeliveryTypeValue/distribution",
+    )
     _sub(feature, "us-net-common:warningType", xsi__nil="true")
     thema = network.thema
     if line.feature == "Elektriciteitskabel":
-        _sub(feature, "us-net-el:operatingVoltage", f"{VOLTAGE[thema]}", uom="urn:ogc:def:uom:OGC::V")
+        _sub(
+            feature, "us-net-el:operatingVoltage", f"{VOLTAGE[thema]}", uom="urn:ogc:def:uom:OGC::V"
+        )
         _sub(feature, "us-net-el:nominalVoltage", f"{VOLTAGE[thema]}", uom="urn:ogc:def:uom:OGC::V")
     elif line.feature == "Telecommunicatiekabel":
         material = "fiberOptic" if line.network == "fibre" or line.connection else "twistedPair"
-        _href(feature, "us-net-tc:telecommunicationsCableMaterialType",
-              f"{IMKL_VALUES}/TelecommunicationsCableMaterialTypeIMKLValue/{material}")
+        _href(
+            feature,
+            "us-net-tc:telecommunicationsCableMaterialType",
+            f"{IMKL_VALUES}/TelecommunicationsCableMaterialTypeIMKLValue/{material}",
+        )
     else:
-        _sub(feature, "us-net-common:pipeDiameter", f"{line.diameter_mm:g}", uom="urn:ogc:def:uom:OGC::mm")
+        _sub(
+            feature,
+            "us-net-common:pipeDiameter",
+            f"{line.diameter_mm:g}",
+            uom="urn:ogc:def:uom:OGC::mm",
+        )
         if thema in PRESSURE:
-            _sub(feature, "us-net-common:pressure", f"{PRESSURE[thema]:g}", uom="urn:ogc:def:uom:OGC::bar")
+            _sub(
+                feature,
+                "us-net-common:pressure",
+                f"{PRESSURE[thema]:g}",
+                uom="urn:ogc:def:uom:OGC::bar",
+            )
         if line.feature == "Waterleiding":
             _href(feature, "us-net-wa:waterType", f"{CODELIST}/WaterTypeValue/potable")
         elif line.feature == "Rioolleiding":
             _href(feature, "us-net-sw:sewerWaterType", f"{CODELIST}/SewerWaterTypeValue/combined")
         elif line.feature == "OlieGasChemicalienPijpleiding":
-            _href(feature, "us-net-ogc:oilGasChemicalsProductType", f"{CODELIST}/OilGasChemicalsProductTypeValue/naturalGas")
+            _href(
+                feature,
+                "us-net-ogc:oilGasChemicalsProductType",
+                f"{CODELIST}/OilGasChemicalsProductTypeValue/naturalGas",
+            )
         elif line.feature == "ThermischePijpleiding":
-            _href(feature, "us-net-th:thermalProductType", f"{CODELIST}/ThermalProductTypeValue/heating")
-        _href(feature, "imkl:buismateriaalType", f"{IMKL_VALUES}/PipeMaterialTypeIMKLValue/{MATERIAL[thema]}")
+            _href(
+                feature,
+                "us-net-th:thermalProductType",
+                f"{CODELIST}/ThermalProductTypeValue/heating",
+            )
+        _href(
+            feature,
+            "imkl:buismateriaalType",
+            f"{IMKL_VALUES}/PipeMaterialTypeIMKLValue/{MATERIAL[thema]}",
+        )
     _sub(feature, "imkl:label", line.label)
     _sub(feature, "imkl:omschrijving", "huisaansluiting" if line.connection else "hoofdleiding")
     if line.feature in ("Elektriciteitskabel", "Telecommunicatiekabel"):
@@ -162,16 +208,25 @@ def delivery_xml(district: District) -> bytes:
     """The GI xml of the delivery."""
     for prefix, uri in NS.items():
         ET.register_namespace(prefix, uri)
-    root = ET.Element(_q("gml:FeatureCollection"), {
-        _q("gml:id"): f"gil_{MELDNUMMER}",
-        _q("xsi:schemaLocation"): f"{NS['imkl']} http://register.geostandaarden.nl/gmlapplicatieschema/imkl/2.0.0/imkl-wibon.xsd",
-    })
+    root = ET.Element(
+        _q("gml:FeatureCollection"),
+        {
+            _q("gml:id"): f"gil_{MELDNUMMER}",
+            _q(
+                "xsi:schemaLocation"
+            ): f"{NS['imkl']} http://register.geostandaarden.nl/gmlapplicatieschema/imkl/2.0.0/imkl-wibon.xsd",
+        },
+    )
     envelope = _sub(_sub(root, "gml:boundedBy"), "gml:Envelope", srsName=SRS, srsDimension="2")
     x0, y0, x1, y1 = district.extent
     _sub(envelope, "gml:lowerCorner", f"{x0:.1f} {y0:.1f}")
     _sub(envelope, "gml:upperCorner", f"{x1:.1f} {y1:.1f}")
 
-    delivery = _member(root, "imkl:GebiedsinformatieLevering", f"nl.imkl-KA0000._GebiedsinformatieLevering_{MELDNUMMER}-1")
+    delivery = _member(
+        root,
+        "imkl:GebiedsinformatieLevering",
+        f"nl.imkl-KA0000._GebiedsinformatieLevering_{MELDNUMMER}-1",
+    )
     _identification(delivery, "KA0000", f"_GebiedsinformatieLevering_{MELDNUMMER}")
     _sub(delivery, "imkl:leveringsvolgnummer", "1")
     _sub(delivery, "imkl:datumLeveringSamengesteld", TIMESTAMP)
@@ -182,8 +237,12 @@ def delivery_xml(district: District) -> bytes:
         manager = _member(root, "imkl:Beheerder", _gml_id(owner, "_Beheerder"))
         _identification(manager, owner, "_Beheerder")
         _sub(manager, "imkl:bronhoudercode", owner)
-        _sub(_sub(_sub(manager, "imkl:organisatie"), "imkl:Organisatie"), "imkl:naam", OWNERS[owner])
-        party = _member(root, "imkl:Belanghebbende", _gml_id(owner, f"_Belanghebbende_{MELDNUMMER}-1"))
+        _sub(
+            _sub(_sub(manager, "imkl:organisatie"), "imkl:Organisatie"), "imkl:naam", OWNERS[owner]
+        )
+        party = _member(
+            root, "imkl:Belanghebbende", _gml_id(owner, f"_Belanghebbende_{MELDNUMMER}-1")
+        )
         _identification(party, owner, f"_Belanghebbende_{MELDNUMMER}")
         _sub(party, "imkl:beheerdersinformatieGeleverd", "true")
         _sub(party, "imkl:betrokkenBijAanvraag", "true")
@@ -200,11 +259,19 @@ def delivery_xml(district: District) -> bytes:
         network = networks[point.network]
         element = _member(root, f"imkl:{point.feature}", _gml_id(network.owner, point.id))
         _identification(element, network.owner, point.id)
-        _href(element, "imkl:diepteNauwkeurigheid", f"{IMKL_VALUES}/NauwkeurigheidDiepteValue/tot10cm")
+        _href(
+            element, "imkl:diepteNauwkeurigheid", f"{IMKL_VALUES}/NauwkeurigheidDiepteValue/tot10cm"
+        )
         _sub(element, "imkl:dieptePeil", f"{point.value:.2f}", uom="urn:ogc:def:uom:OGC::m")
         _sub(element, "imkl:datumOpmetingDieptePeil", "2025-06-12T10:00:00+02:00")
-        _href(element, "imkl:diepteAangrijpingspunt", f"{IMKL_VALUES}/DiepteAangrijpingspuntValue/bovenkant")
-        position = _sub(_sub(element, "imkl:ligging"), "gml:Point", srsName=SRS, gml__id=f"{point.id}_geom")
+        _href(
+            element,
+            "imkl:diepteAangrijpingspunt",
+            f"{IMKL_VALUES}/DiepteAangrijpingspuntValue/bovenkant",
+        )
+        position = _sub(
+            _sub(element, "imkl:ligging"), "gml:Point", srsName=SRS, gml__id=f"{point.id}_geom"
+        )
         _sub(position, "gml:pos", f"{point.x:.3f} {point.y:.3f}")
         _href(element, "imkl:inNetwork", _gml_id(network.owner, f"UNET_{network.id}"))
         if point.feature == "DiepteNAP":
@@ -228,7 +295,9 @@ def write_imkl(district: District, folder: Path) -> Path:
     path = folder / f"Levering_{name}.zip"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        info = zipfile.ZipInfo(f"{name}/GI_gebiedsinformatielevering_{name}_V2.xml", date_time=(2026, 1, 5, 9, 0, 0))
+        info = zipfile.ZipInfo(
+            f"{name}/GI_gebiedsinformatielevering_{name}_V2.xml", date_time=(2026, 1, 5, 9, 0, 0)
+        )
         info.compress_type = zipfile.ZIP_DEFLATED
         archive.writestr(info, delivery_xml(district))
     path.write_bytes(buffer.getvalue())

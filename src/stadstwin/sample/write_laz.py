@@ -23,10 +23,12 @@ CROWN_BASE = 0.35  # crown starts at this fraction of the tree height
 GROUND_ECHO = 0.4  # share of crown pulses that also return from the ground
 
 
-def point_cloud(district: District, rng: np.random.Generator, density: float = DENSITY) -> dict[str, np.ndarray]:
+def point_cloud(
+    district: District, rng: np.random.Generator, density: float = DENSITY
+) -> dict[str, np.ndarray]:
     """Points of the district: x, y, z [m], classification, return_number, number_of_returns."""
     x0, y0, x1, y1 = district.extent
-    n = int(round(density * (x1 - x0) * (y1 - y0)))
+    n = round(density * (x1 - x0) * (y1 - y0))
     x = np.round(rng.uniform(x0, x1, n), 3)
     y = np.round(rng.uniform(y0, y1, n), 3)
     order = np.argsort(x, kind="stable")
@@ -69,9 +71,16 @@ def point_cloud(district: District, rng: np.random.Generator, density: float = D
     return {
         "x": np.concatenate([x[keep], ex]),
         "y": np.concatenate([y[keep], ey]),
-        "z": np.round(np.concatenate([z[keep], ground_z(ex, ey, district.extent) + rng.normal(0.0, 0.02, ex.size)]), 3),
+        "z": np.round(
+            np.concatenate(
+                [z[keep], ground_z(ex, ey, district.extent) + rng.normal(0.0, 0.02, ex.size)]
+            ),
+            3,
+        ),
         "classification": np.concatenate([cls[keep], np.full(ex.size, GROUND, np.uint8)]),
-        "return_number": np.concatenate([np.ones(int(keep.sum()), np.uint8), np.full(ex.size, 2, np.uint8)]),
+        "return_number": np.concatenate(
+            [np.ones(int(keep.sum()), np.uint8), np.full(ex.size, 2, np.uint8)]
+        ),
         "number_of_returns": np.concatenate([returns[keep], np.full(ex.size, 2, np.uint8)]),
     }
 

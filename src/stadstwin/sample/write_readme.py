@@ -7,10 +7,14 @@ from pathlib import Path
 from stadstwin.sample.district import District
 
 
-def write_readme(district: District, folder: Path, files: dict[str, Path], counts: dict[str, int]) -> Path:
+def write_readme(
+    district: District, folder: Path, files: dict[str, Path], counts: dict[str, int]
+) -> Path:
     """Write ``folder/README.md``: files, a count table and the deliberate conflicts."""
     x0, y0, x1, y1 = district.extent
-    listing = "\n".join(f"- `{path.relative_to(folder).as_posix()}` — {what}" for what, path in files.items())
+    listing = "\n".join(
+        f"- `{path.relative_to(folder).as_posix()}` — {what}" for what, path in files.items()
+    )
     table = "\n".join(f"| {what} | {n} |" for what, n in counts.items())
     notes = "\n".join(f"- {note}" for note in district.notes)
     text = f"""# stadstwin demo district

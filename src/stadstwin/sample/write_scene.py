@@ -13,7 +13,12 @@ from pathlib import Path
 from stadstwin.sample.district import District, Route
 from stadstwin.sample.write_trees import tree_collection
 
-HEAT_PIPE = {"utility": "district_heating", "nominal": "DN150", "outer_diameter_mm": 250, "depth_m": 1.0}
+HEAT_PIPE = {
+    "utility": "district_heating",
+    "nominal": "DN150",
+    "outer_diameter_mm": 250,
+    "depth_m": 1.0,
+}
 PARTIES = {
     "warmtetransitie": ["Gemeente Utrecht", "Eneco Warmte & Koude", "Stedin", "Vitens"],
     "klimaatadaptatie": ["Gemeente Utrecht", "Stedin", "KPN"],
@@ -78,7 +83,8 @@ def _polygon(bounds: tuple[float, float, float, float]) -> str:
 def _write_variant(route: Route, folder: Path) -> None:
     if route.lines:
         what = "\n".join(
-            f"#   {role}: {' -> '.join(f'({x:.1f}, {y:.1f})' for x, y in coords)}" for role, coords in route.lines
+            f"#   {role}: {' -> '.join(f'({x:.1f}, {y:.1f})' for x, y in coords)}"
+            for role, coords in route.lines
         )
         intent = f"# Intended heat-network pair (DN150, casing 250 mm, 1.0 m deep), RD New:\n{what}"
         collection = {
@@ -88,7 +94,12 @@ def _write_variant(route: Route, folder: Path) -> None:
             "features": [
                 {
                     "type": "Feature",
-                    "properties": {"id": f"{route.id}-{role}", "role": role, "status": "planned", **HEAT_PIPE},
+                    "properties": {
+                        "id": f"{route.id}-{role}",
+                        "role": role,
+                        "status": "planned",
+                        **HEAT_PIPE,
+                    },
                     "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
                 }
                 for role, coords in route.lines
@@ -96,10 +107,14 @@ def _write_variant(route: Route, folder: Path) -> None:
         }
         asset_types = '["warmtenet"]'
     else:
-        intent = f"# Intended: {len(route.trees)} new street trees (12 m high, 8 m crown when grown)"
+        intent = (
+            f"# Intended: {len(route.trees)} new street trees (12 m high, 8 m crown when grown)"
+        )
         collection = tree_collection(route.trees, route.id)
         asset_types = '["bomen"]'
-    (folder / f"{route.id}.geojson").write_text(json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8")
+    (folder / f"{route.id}.geojson").write_text(
+        json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     parties = json.dumps(PARTIES[route.theme], ensure_ascii=False)
     (folder / f"{route.id}.toml").write_text(
         f"""# Plan variant of the demo district; the edits are in {route.id}.geojson beside this file.
