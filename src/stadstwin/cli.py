@@ -18,6 +18,8 @@ app = typer.Typer(
 )
 scene_app = typer.Typer(help="Inspect and validate scene definitions.", no_args_is_help=True)
 app.add_typer(scene_app, name="scene")
+check_app = typer.Typer(help="Run one analysis on a scene or variant: clashes, thermal, heat.", no_args_is_help=True)
+app.add_typer(check_app, name="check")
 
 console = Console()
 errors = Console(stderr=True)
