@@ -125,7 +125,7 @@ def segment_sets(draw):
     return np.array(p0), np.array(p1), radius, group
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(segment_sets(), st.sampled_from([0.0, 0.25, 0.5]) | st.floats(0.0, 3.0), st.booleans())
 def test_pairs_match_brute_force(segments, clearance, with_group):
     p0, p1, radius, group = segments

@@ -9,27 +9,28 @@ exact box test, since underground networks are thin layers in z.
 
 Why a grid and not sort-and-sweep: streets run in every direction across a district, so the
 boxes overlapping any x interval number O(√N) per segment and a single-axis sweep degrades to
-O(N·√N) candidates. Measured on the street-density benchmark network (benchmarks/bench_clash.py)
-with 100k segments, one core: sweep on x 1.9 s, this grid 0.09 s for the broadphase alone
-(same candidate pairs). The grid also parallelises per query segment without any merging.
+O(N·√N) candidates. Measured on the street-density network of benchmarks/bench_clash.py with
+100k segments (one core, broadphase alone, both finding the same 620k overlapping box pairs):
+a sweep on x tests 47M box pairs in 6.0 s, this grid (5 m cells) 1.5M in 0.34 s. The grid also
+parallelises per query segment without merging.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 _HASH_MULT_X = np.int64(0x9E3779B1)
 _HASH_MULT_Y = np.int64(0x85EBCA77)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def padded_boxes(p0: np.ndarray, p1: np.ndarray, pad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper corners (N, 3) [m] of each segment's AABB grown by ``pad`` (N,) [m]."""
     n = p0.shape[0]
     lo = np.empty((n, 3))
     hi = np.empty((n, 3))
-    for i in prange(n):
+    for i in range(n):
         for k in range(3):
             a = p0[i, k]
             b = p1[i, k]
@@ -62,13 +63,13 @@ def boxes_overlap(lo: np.ndarray, hi: np.ndarray, i: int, j: int) -> bool:
     )
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _cell_ranges(lo: np.ndarray, hi: np.ndarray, x0: float, y0: float, cell: float):
     n = lo.shape[0]
     cell_lo = np.empty((n, 2), np.int64)
     cell_hi = np.empty((n, 2), np.int64)
     n_cells = np.empty(n, np.int64)
-    for i in prange(n):
+    for i in range(n):
         ax = np.int64(np.floor((lo[i, 0] - x0) / cell))
         ay = np.int64(np.floor((lo[i, 1] - y0) / cell))
         bx = np.int64(np.floor((hi[i, 0] - x0) / cell))

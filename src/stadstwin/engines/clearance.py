@@ -96,14 +96,12 @@ def clearance_pairs_kernel(
         offsets[i + 1] = offsets[i] + counts[i]
     k = offsets[n]
     pairs = np.empty((k, 2), np.int64)
-    out_j = np.empty(k, np.int64)
+    out_j = pairs[:, 1]
     out_d = np.empty(k)
     for i in prange(n):
         a = offsets[i]
         _visit(i, p0, p1, radius, clearance, group, use_group, lo, hi, cell_lo, cell_hi,
                start, entry_segment, entry_cx, entry_cy, mask, out_j, out_d, a)
         _sort_slice(out_j, out_d, a, offsets[i + 1])
-        for m in range(a, offsets[i + 1]):
-            pairs[m, 0] = i
-            pairs[m, 1] = out_j[m]
+        pairs[a:offsets[i + 1], 0] = i
     return pairs, out_d
