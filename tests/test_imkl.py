@@ -527,7 +527,7 @@ def test_ground_raster_converts_depths(tmp_path):
     r = RULES.utilities["electricity_lv"].outer_diameter / 2
     np.testing.assert_allclose(table.p0[:, 2], 2.0 + 0.05 * (table.p0[:, 0] - X0) - 0.6 - r)
     np.testing.assert_allclose(table.p1[:, 2], 2.0 + 0.05 * (table.p1[:, 0] - X0) - 0.6 - r)
-    with pytest.raises(InputError, match="no ground level"):
+    with pytest.raises(InputError, match="c1: no ground level at x=155090.00"):
         read_imkl(
             write(tmp_path, text.replace(f"{X0 + 20.0:.6f}", f"{X0 + 90.0:.6f}")), ground=raster
         )

@@ -146,7 +146,11 @@ class DepthResolver:
             self._points_by_network.setdefault(p.network, []).append(p)
 
     def resolve(self) -> dict[str, list[VertexDepths]]:
-        """Per feature id, the axis heights of each of its centrelines; containers before their contents."""
+        """Per feature id, the axis heights of each of its centrelines.
+
+        Three passes: vertices (containers before their contents, so a content gets vertices where
+        its container's start and end), one batched ground sample of every vertex, then depths.
+        """
         container = self.delivery.container_of()
         by_id = {f.gml_id: f for f in self.delivery.features}
 
@@ -158,68 +162,97 @@ class DepthResolver:
                 n += 1
             return n
 
-        out: dict[str, list[VertexDepths]] = {}
-        for feature in sorted(self.delivery.features, key=lambda f: nesting(f.gml_id)):
-            parent = by_id.get(container.get(feature.gml_id, ""))
-            if parent is None or not out.get(parent.gml_id):
-                out[feature.gml_id] = [self._own(feature, line) for line in feature.lines]
-                continue
-            play = max(self.radius(parent) - self.radius(feature), 0.0)
-            out[feature.gml_id] = [
-                self._inherit(
-                    self._own(feature, line, out[parent.gml_id], play),
-                    parent.gml_id,
-                    out[parent.gml_id],
-                    play,
-                )
-                for line in feature.lines
+        order = sorted(self.delivery.features, key=lambda f: nesting(f.gml_id))
+        parents = {f.gml_id: by_id.get(container.get(f.gml_id, "")) for f in order}
+        play = {
+            f.gml_id: max(self.radius(parents[f.gml_id]) - self.radius(f), 0.0)
+            if parents[f.gml_id] is not None
+            else 0.0
+            for f in order
+        }
+        geometry: dict[str, list[tuple[np.ndarray, list[tuple[float, DepthPoint]]]]] = {}
+        for f in order:
+            parent = parents[f.gml_id]
+            parent_lines = [line for line, _ in geometry.get(parent.gml_id, [])] if parent else []
+            geometry[f.gml_id] = [
+                self._vertices(f, line, parent_lines, play[f.gml_id]) for line in f.lines
             ]
+        ground = self._ground_at(order, geometry)
+        out: dict[str, list[VertexDepths]] = {}
+        for f in order:
+            own = [
+                self._own(f, line, matches, g)
+                for (line, matches), g in zip(geometry[f.gml_id], ground[f.gml_id])
+            ]
+            parent = parents[f.gml_id]
+            if parent is not None and out.get(parent.gml_id):
+                own = [
+                    self._inherit(v, parent.gml_id, out[parent.gml_id], play[f.gml_id]) for v in own
+                ]
+            out[f.gml_id] = own
         return out
 
-    def _ground(self, xy: np.ndarray, feature: LinearFeature) -> np.ndarray:
+    def _vertices(
+        self, feature: LinearFeature, line: np.ndarray, parent: list[np.ndarray], play: float
+    ) -> tuple[np.ndarray, list[tuple[float, DepthPoint]]]:
+        """The line with vertices added where a depth-point stretch or a container vertex (within
+        tolerance + ``play``) falls between two of its vertices, and the matching depth points."""
+        cuts = [self._along(p, line, self.tolerance + play) for p in parent if len(p) >= 2]
+        matches: list[tuple[float, DepthPoint]] = []
+        if line.shape[1] == 2:  # a 3D centreline already has its measured axis
+            points = self._points_by_network.get(feature.network, []) + (
+                self._points_by_network.get(None, []) if feature.network is not None else []
+            )
+            matches = self._matching_points(line, points)
+            cuts += [np.array([s - self.tolerance, s + self.tolerance]) for s, _ in matches]
+        if cuts:
+            line = _insert_vertices(line, np.concatenate(cuts))
+        return line, matches
+
+    def _ground_at(
+        self, order: list[LinearFeature], geometry: dict[str, list[tuple[np.ndarray, list]]]
+    ) -> dict[str, list[np.ndarray]]:
+        """Ground level [m NAP] at every vertex, sampled in one call; refuses gaps."""
+        lines = [(f, line) for f in order for line, _ in geometry[f.gml_id]]
+        xy = np.vstack([line[:, :2] for _, line in lines]) if lines else np.empty((0, 2))
         z = np.asarray(self.ground(xy[:, 0], xy[:, 1]), dtype=np.float64)
         if np.isnan(z).any():
-            x, y = xy[np.isnan(z)][0]
+            first = int(np.flatnonzero(np.isnan(z))[0])
+            ends = np.cumsum([len(line) for _, line in lines])
+            feature = lines[int(np.searchsorted(ends, first, side="right"))][0]
             raise InputError(
-                f"no ground level at x={x:.2f}, y={y:.2f}",
+                f"no ground level at x={xy[first, 0]:.2f}, y={xy[first, 1]:.2f}",
                 path=self.delivery.path,
                 feature=feature.gml_id,
                 hint="give a DTM that covers the delivery, or a constant ground",
             )
-        return z
+        out: dict[str, list[np.ndarray]] = {f.gml_id: [] for f in order}
+        for (f, _), part in zip(
+            lines, np.split(z, np.cumsum([len(line) for _, line in lines])[:-1])
+        ):
+            out[f.gml_id].append(part)
+        return out
 
     def _own(
         self,
         feature: LinearFeature,
         line: np.ndarray,
-        parent: list[VertexDepths] = (),
-        play: float = 0.0,
+        matches: list[tuple[float, DepthPoint]],
+        ground: np.ndarray,
     ) -> VertexDepths:
-        """Depths from the feature's own data; vertices are added where a depth-point stretch or a
-        container vertex (``parent``, within tolerance + ``play``) falls between two of its vertices."""
-        r = self.radius(feature)
-        cuts = [self._along(p.vertices, line, self.tolerance + play) for p in parent]
+        """Depths from the feature's own data: 3D centreline, depth points, 3D extra geometry,
+        standard depth or the profile default (see the module docstring)."""
+        n = len(line)
         if line.shape[1] == 3:  # a 3D centreline: z is the axis in NAP
-            if cuts:
-                line = _insert_vertices(line, np.concatenate(cuts))
-            n = len(line)
             return VertexDepths(
                 line.copy(),
                 np.full(n, DepthSource.MEASURED_NAP, np.int8),
                 np.full(n, DEPTH_UNCERTAINTY[DepthSource.MEASURED_NAP]),
                 np.full(n, "", dtype=object),
             )
+        r = self.radius(feature)
         network = self.delivery.networks.get(feature.network)
-        points = self._points_by_network.get(feature.network, []) + (
-            self._points_by_network.get(None, []) if feature.network is not None else []
-        )
-        matches = self._matching_points(line, points)
-        cuts += [np.array([s - self.tolerance, s + self.tolerance]) for s, _ in matches]
-        if cuts:
-            line = _insert_vertices(line, np.concatenate(cuts))
         xy = line[:, :2]
-        ground = self._ground(xy, feature)
-        n = len(xy)
         if network is not None and network.standard_depth is not None:
             source = np.full(n, DepthSource.STANDARD_DEPTH, np.int8)
             z = ground - network.standard_depth - r
@@ -229,9 +262,7 @@ class DepthResolver:
         uncertainty = np.full(n, DEPTH_UNCERTAINTY[DepthSource(int(source[0]))])
         if matches:
             s = _arc_length(line)
-            distance = np.array(
-                [np.abs(s - s_point) for s_point, _ in matches]
-            )  # (points, vertices)
+            distance = np.array([np.abs(s - s_point) for s_point, _ in matches])  # (points, n)
             nearest = np.argmin(distance, axis=0)
             for i in np.flatnonzero(
                 distance[nearest, np.arange(n)] <= self.tolerance + _SAME_VERTEX

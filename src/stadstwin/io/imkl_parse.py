@@ -20,7 +20,8 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import IO
 from xml.etree import ElementTree as ET
@@ -182,6 +183,7 @@ class ImklDelivery:
         return {child: max(ps, key=level) for child, ps in parents.items()}
 
 
+@lru_cache(maxsize=4096)
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
@@ -233,6 +235,7 @@ class _Reader:
         self.path = path
         self.default_srs: str | None = None
         self._crs: dict[str, CRS] = {}
+        self._internal: dict[str, bool] = {}
 
     def crs(self, srs_name: str | None, feature: str) -> CRS:
         if srs_name is None:
@@ -245,7 +248,8 @@ class _Reader:
                 hint='add srsName="urn:ogc:def:crs:EPSG::28992" to the geometry',
             )
         if srs_name not in self._crs:
-            self._crs[srs_name] = parse_crs(srs_name, path=self.path, feature=feature)
+            self._crs[srs_name] = crs = parse_crs(srs_name, path=self.path, feature=feature)
+            self._internal[crs.srs] = is_internal(crs)
         return self._crs[srs_name]
 
     def measure(self, el: ET.Element | None, feature: str, what: str) -> float | None:
@@ -332,7 +336,7 @@ class _Reader:
         return self._to_rd(xyz, crs, srs or "", feature)
 
     def _to_rd(self, xyz: np.ndarray, crs: CRS, srs: str, feature: str) -> np.ndarray:
-        if is_internal(crs):
+        if self._internal[crs.srs]:
             return xyz
         horizontal = crs.sub_crs_list[0] if crs.is_compound else crs
         x, y = xyz[:, 0], xyz[:, 1]
@@ -460,19 +464,7 @@ class _Collector:
     def __init__(self, reader: _Reader) -> None:
         self.r = reader
         self.links: dict[str, tuple[np.ndarray, ...]] = {}
-        self.pending: list[
-            tuple[
-                str,
-                str,
-                str | None,
-                list[str],
-                float | None,
-                str,
-                str | None,
-                tuple[str, ...],
-                tuple[str, ...],
-            ]
-        ] = []
+        self.pending: list[tuple[LinearFeature, list[str]]] = []  # features with their link ids
         self.out = ImklDelivery(path=reader.path, version="")
 
     def add(self, feature: ET.Element) -> None:
@@ -545,20 +537,18 @@ class _Collector:
         links = [h for c in _children(feature, "link") if (h := _href(c))]
         contents = tuple(h for c in feature if _local(c.tag) in _CONTENT_TAGS and (h := _href(c)))
         extra = tuple(h for c in _children(feature, "extraGeometrie") if (h := _href(c)))
-        owner = bronhoudercode(fid)
-        self.pending.append(
-            (
-                name,
-                fid,
-                network,
-                links,
-                diameter,
-                owner,
-                _code(_first(feature, "currentStatus")),
-                extra,
-                contents,
-            )
+        record = LinearFeature(
+            name,
+            fid,
+            network,
+            (),
+            diameter,
+            bronhoudercode(fid) or "",
+            _code(_first(feature, "currentStatus")),
+            extra,
+            contents,
         )
+        self.pending.append((record, links))
 
     def _depth(self, feature: ET.Element, name: str, fid: str, network: str | None) -> None:
         prop = _first(feature, "ligging")
@@ -587,36 +577,27 @@ class _Collector:
 
     def finish(self, delivery: ImklDelivery) -> None:
         """Resolve links into centrelines and merge this file's records into ``delivery``."""
-        for name, fid, network, links, diameter, owner, status, extra, contents in self.pending:
+        for record, links in self.pending:
             lines = []
             for link in links:
                 if link not in self.links:
                     warnings.warn(
-                        f"{self.r.path}: {fid}: net:link {link!r} not in the delivery",
+                        f"{self.r.path}: {record.gml_id}: net:link {link!r} not in the delivery",
                         ImklWarning,
                         stacklevel=3,
                     )
                 lines.extend(a for a in self.links.get(link, ()) if len(a) >= 2)
             if not lines:
                 warnings.warn(
-                    f"{self.r.path}: {fid}: {name} has no centreline geometry; left out of the network table",
+                    f"{self.r.path}: {record.gml_id}: {record.imkl_class} has no centreline "
+                    "geometry; left out of the network table",
                     ImklWarning,
                     stacklevel=3,
                 )
-            authority = delivery.networks.get(network) or self.out.networks.get(network)
+            network = delivery.networks.get(record.network) or self.out.networks.get(record.network)
+            authority = network.authority if network and network.authority else "unknown"
             self.out.features.append(
-                LinearFeature(
-                    name,
-                    fid,
-                    network,
-                    tuple(lines),
-                    diameter,
-                    owner
-                    or (authority.authority if authority and authority.authority else "unknown"),
-                    status,
-                    extra,
-                    contents,
-                )
+                replace(record, lines=tuple(lines), owner=record.owner or authority)
             )
         delivery.features += self.out.features
         delivery.networks |= self.out.networks
