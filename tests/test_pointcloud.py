@@ -19,6 +19,7 @@ from stadstwin.engines.gap_fill import fill_gaps
 from stadstwin.errors import CRSError, InputError
 from stadstwin.io.pointcloud import read_pointclouds
 from stadstwin.model.raster import Raster
+from stadstwin.model.scene import SourceFile
 
 HEADER_POINTS = 640_510
 BOUNDS = (84_800.0, 447_410.0, 85_000.0, 447_645.0)
@@ -239,6 +240,14 @@ def test_laz_without_crs_is_refused_unless_the_scene_assumes_one(tmp_path):
     assert "no_crs.laz" in str(caught.value)
     result = read_pointclouds([path], grid, assumed_crs="EPSG:28992")
     np.testing.assert_allclose(result.dtm.array, 1.5)
+
+
+def test_scene_source_file_carries_its_assumed_crs(tmp_path):
+    x, y = _grid_points()
+    path = _write_las(tmp_path / "tile.laz", x, y, np.full(x.size, 0.8), np.full(x.size, 2))
+    grid = Raster.from_bounds(85_000, 447_500, 85_020, 447_520, 1.0)
+    result = read_pointclouds([SourceFile(path=path, crs="EPSG:28992")], grid)
+    np.testing.assert_allclose(result.dtm.array, 0.8)
 
 
 def test_laz_in_another_crs_is_reprojected_to_rd(tmp_path):

@@ -151,6 +151,17 @@ def test_no_trees_below_the_minimum_height():
     assert len(trees) == 0
 
 
+def test_narrow_tops_such_as_lamp_posts_are_dropped():
+    grid = Raster.from_bounds(85_000, 447_500, 85_020, 447_520, 1.0)
+    chm = np.zeros(grid.shape)
+    chm[5, 5] = 8.0  # a lamp post: one cell
+    chm[12:15, 12:15] = 6.0  # a small tree: 3 × 3 cells, ~3.4 m crown
+    chm[13, 13] = 7.0
+    trees = detect_trees(Raster(chm, grid.transform), Raster(np.zeros(grid.shape), grid.transform))
+    assert len(trees) == 1 and trees.height[0] == 7.0
+    assert trees.crown_diameter[0] == pytest.approx(2 * np.sqrt(9 / np.pi))
+
+
 def _local_maxima_reference(chm: np.ndarray, cell: float, min_height: float) -> np.ndarray:
     rows, cols = chm.shape
     out = np.zeros(chm.shape, bool)

@@ -150,15 +150,20 @@ def read_tree_register(
 
 
 def detect_trees(
-    chm: Raster, dtm: Raster, min_height: float = 3.0, *, crown_floor: float = 2.0, max_crown_radius: float = 10.0,
+    chm: Raster, dtm: Raster, min_height: float = 3.0, *, min_crown_diameter: float = 2.0,
+    crown_floor: float = 2.0, max_crown_radius: float = 10.0,
 ) -> Trees:
     """Trees found as local maxima of the canopy height model ``chm`` [m] (see engines.tree_detection).
 
     Trunk at the top cell's centre, height the CHM there, ground from ``dtm``, crown diameter from
-    the crown grown down to ``crown_floor`` [m], crown base at 25 % of the height.
+    the crown grown down to ``crown_floor`` [m], crown base at 25 % of the height. Tops whose crown
+    is narrower than ``min_crown_diameter`` [m] are dropped: in AHN these are mostly lamp posts,
+    signs and façade points left in class 1.
     """
     rows, cols, height, crown = detect_tree_tops(chm.values(), chm.cell_size, min_height, crown_floor,
                                                  max_crown_radius)
+    keep = crown >= min_crown_diameter
+    rows, cols, height, crown = rows[keep], cols[keep], height[keep], crown[keep]
     cx, cy = chm.cell_centres()
     x, y = cx[rows, cols], cy[rows, cols]
     n = len(x)
