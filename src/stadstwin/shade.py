@@ -6,7 +6,7 @@ DSM [m] (0 where there is no vegetation) and ``trunk`` the top of the leafless t
 the DSM [m], by default 25 % of ``canopy`` (UMEP's default trunk ratio). ``transmissivity`` is the
 fraction of direct sun passing a crown (UMEP: 0.03 leaf-on, 0.5 leaf-off).
 
-Kernels live in ``stadstwin.engines.shadow``, ``.sky_view`` and ``.tiling``; this module checks
+Kernels live in ``stadstwin.engines.shadow``, ``.sky_view``, ``.sun_hours`` and ``.tiling``; this module checks
 input and converts degrees to radians.
 """
 
@@ -22,6 +22,7 @@ import pandas as pd
 from stadstwin.crs import rd_to_wgs84
 from stadstwin.engines.shadow import cast_shadow
 from stadstwin.engines.sky_view import sky_view
+from stadstwin.engines.sun_hours import sunlit_hours
 from stadstwin.engines.tiling import map_tiles, overlap_cells
 from stadstwin.errors import InputError
 from stadstwin.sun import solar_position
@@ -184,10 +185,7 @@ def sun_hours(
     alt = np.radians(np.minimum(altitudes, 89.9999))
 
     def run(s: np.ndarray, c: np.ndarray, t: np.ndarray) -> np.ndarray:
-        total = np.zeros(s.shape, np.float64)
-        for a, h in zip(az, alt):
-            total += cast_shadow(s, c, t, float(cell_size), float(a), float(h), float(transmissivity))
-        return (total * hours_per_step).astype(np.float32)
+        return sunlit_hours(s, c, t, float(cell_size), az, alt, hours_per_step, float(transmissivity))
 
     if tile_size is None or altitudes.size == 0:
         return run(surface, canopy_top, trunk_top)

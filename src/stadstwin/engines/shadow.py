@@ -63,6 +63,47 @@ def _crown_hit(canopy_top: float, trunk_top: float, z0: float, dz: float, dz_pre
     return 0 < hits < 4
 
 
+@njit(cache=True, nogil=True)
+def obstacle_top(dsm: np.ndarray, canopy_top: np.ndarray) -> tuple[float, bool]:
+    """Highest obstacle [m] over DSM and crowns, and whether any crown exists."""
+    highest = dsm.max()
+    has_vegetation = False
+    for value in canopy_top.ravel():
+        if value > highest:
+            highest = value
+        if value > -np.inf:
+            has_vegetation = True
+    return highest, has_vegetation
+
+
+@njit(cache=True, nogil=True)
+def sunlit_fraction(
+    dsm: np.ndarray, canopy_top: np.ndarray, trunk_top: np.ndarray, i: int, j: int,
+    d_row: np.ndarray, d_col: np.ndarray, rise: np.ndarray, highest: float,
+    has_vegetation: bool, transmissivity: float,
+) -> float:
+    """Direct-sun fraction of cell (i, j) along the ray steps from ``ray_steps``."""
+    n_rows, n_cols = dsm.shape
+    z0 = dsm[i, j]
+    lit = 1.0
+    if has_vegetation and _crown_hit(canopy_top[i, j], trunk_top[i, j], z0, 0.0, 0.0):
+        lit = transmissivity
+    for k in range(1, rise.size):
+        if rise[k - 1] > highest - z0:
+            break
+        r = i + d_row[k]
+        c = j + d_col[k]
+        if r < 0 or r >= n_rows or c < 0 or c >= n_cols:
+            break
+        if dsm[r, c] - rise[k] > z0:
+            return 0.0
+        if has_vegetation and lit == 1.0 and _crown_hit(
+            canopy_top[r, c], trunk_top[r, c], z0, rise[k], rise[k - 1]
+        ):
+            lit = transmissivity
+    return lit
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def cast_shadow(
     dsm: np.ndarray,
@@ -80,34 +121,11 @@ def cast_shadow(
     stops at the raster edge or once it rises above the highest obstacle.
     """
     n_rows, n_cols = dsm.shape
-    highest = dsm.max()
-    has_vegetation = False
-    for value in canopy_top.ravel():
-        if value > highest:
-            highest = value
-        if value > -np.inf:
-            has_vegetation = True
+    highest, has_vegetation = obstacle_top(dsm, canopy_top)
     d_row, d_col, rise = ray_steps(azimuth, altitude, cell_size, max(n_rows, n_cols) + 1)
     out = np.empty((n_rows, n_cols), np.float32)
     for i in prange(n_rows):
         for j in range(n_cols):
-            z0 = dsm[i, j]
-            lit = 1.0
-            if has_vegetation and _crown_hit(canopy_top[i, j], trunk_top[i, j], z0, 0.0, 0.0):
-                lit = transmissivity
-            for k in range(1, rise.size):
-                if rise[k - 1] > highest - z0:
-                    break
-                r = i + d_row[k]
-                c = j + d_col[k]
-                if r < 0 or r >= n_rows or c < 0 or c >= n_cols:
-                    break
-                if dsm[r, c] - rise[k] > z0:
-                    lit = 0.0
-                    break
-                if has_vegetation and lit == 1.0 and _crown_hit(
-                    canopy_top[r, c], trunk_top[r, c], z0, rise[k], rise[k - 1]
-                ):
-                    lit = transmissivity
-            out[i, j] = lit
+            out[i, j] = sunlit_fraction(dsm, canopy_top, trunk_top, i, j, d_row, d_col, rise,
+                                        highest, has_vegetation, transmissivity)
     return out
