@@ -674,6 +674,14 @@ def test_unknown_thema_is_named(tmp_path):
         read_imkl(write(tmp_path, text))
 
 
+def test_unknown_status_is_named(tmp_path):
+    text = doc(
+        "\n\n".join([network("net"), cable("c", "net", "l1", status="melted"), link("l1", LINE)])
+    )
+    with pytest.raises(InputError, match="c: unknown currentStatus 'melted'"):
+        read_imkl(write(tmp_path, text))
+
+
 def test_bad_coordinates_name_the_feature(tmp_path):
     text = doc(
         "\n\n".join(

@@ -4,7 +4,7 @@
 pipe and container (Kabelbed, Mantelbuis, Duct) its utility kind from the network's thema, its
 outer diameter (delivered, else the rules' default for the kind), owner (bronhoudercode), status,
 and an axis height per vertex with its source and uncertainty (see ``imkl_depth``). Rows carry the
-IMKL gml ids. ``parse_imkl`` gives the lower-level ``ImklDelivery`` records (counts per class,
+IMKL gml ids and, per segment, the outermost Kabelbed/Mantelbuis/Duct they lie in ("" in the soil). ``parse_imkl`` gives the lower-level ``ImklDelivery`` records (counts per class,
 depth points, ExtraGeometrie, appurtenances, duct–pipe–cable nesting).
 
 Thema: an unknown thema code raises ``InputError`` (the kind decides clearances and heat; guessing is
@@ -110,7 +110,7 @@ def network_table(
         outer_diameter=[diameters[f.gml_id] for f, _ in rows],
         utility=[kinds[f.gml_id] for f, _ in rows],
         owner=[f.owner for f, _ in rows],
-        status=[_status(f) for f, _ in rows],
+        status=[_status(delivery, f) for f, _ in rows],
         depth_source=np.concatenate([v.source for _, v in rows]),
         depth_uncertainty=np.concatenate([v.uncertainty for _, v in rows]),
         feature_id=[f.gml_id for f, _ in rows],
@@ -147,7 +147,7 @@ def _utility(delivery: ImklDelivery, feature: LinearFeature) -> Utility:
         ) from None
 
 
-def _status(feature: LinearFeature) -> Status:
+def _status(delivery: ImklDelivery, feature: LinearFeature) -> Status:
     if feature.status is None:
         return Status.EXISTING
     try:
@@ -155,6 +155,7 @@ def _status(feature: LinearFeature) -> Status:
     except KeyError:
         raise InputError(
             f"unknown currentStatus {feature.status!r}",
+            path=delivery.path,
             feature=feature.gml_id,
             hint=f"known values: {', '.join(STATUS_FROM_CONDITION)}",
         ) from None
