@@ -83,7 +83,6 @@ class Raster:
 
     def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Bilinear interpolation between cell centres at points (x, y) [m]; NaN outside or at nodata."""
-        values = self.values()
         row, col = self.fractional_index(x, y)
         rows, cols = self.shape
         r = np.clip(row - 0.5, 0.0, rows - 1.0)
@@ -94,7 +93,15 @@ class Raster:
         c1 = np.minimum(c0 + 1, cols - 1)
         fr = r - r0
         fc = c - c0
-        out = (values[r0, c0] * (1 - fr) * (1 - fc) + values[r0, c1] * (1 - fr) * fc
-               + values[r1, c0] * fr * (1 - fc) + values[r1, c1] * fr * fc)
+        corners = [self._gather(rr, cc) for rr, cc in ((r0, c0), (r0, c1), (r1, c0), (r1, c1))]
+        out = (corners[0] * (1 - fr) * (1 - fc) + corners[1] * (1 - fr) * fc
+               + corners[2] * fr * (1 - fc) + corners[3] * fr * fc)
         outside = (row < 0) | (row > rows) | (col < 0) | (col > cols)
         return np.where(outside, np.nan, out)
+
+    def _gather(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Cell values as float64 with nodata as NaN, without copying the whole raster."""
+        values = self.array[rows, cols].astype(np.float64)
+        if self.nodata is not None and not np.isnan(self.nodata):
+            values[self.array[rows, cols] == self.nodata] = np.nan
+        return values
