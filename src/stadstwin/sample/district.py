@@ -17,7 +17,7 @@ depth (a clash only possible within the depth uncertainty).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 import numpy as np
@@ -220,6 +220,7 @@ def make_district(seed: int = 0, scale: int = 1) -> District:
     _add_networks(district)
     _add_conflicts(district)
     _add_routes(district)
+    district.lines = [_densified(line) for line in district.lines]
     return district
 
 
@@ -515,6 +516,23 @@ def _add_networks(district: District) -> None:
             add(network, feature, [end, start], diameter, "huisaansluiting", connection=True)
 
 
+VERTEX_SPACING = 10.0  # largest distance between vertices of a main [m], as in surveyed KLIC lines
+
+
+def _densified(line: Line) -> Line:
+    """``line`` with extra vertices so that no stretch is longer than ``VERTEX_SPACING``."""
+    if line.connection:
+        return line
+    coords = [line.coords[0]]
+    for (xa, ya), (xb, yb) in pairwise(line.coords):
+        pieces = max(1, math.ceil(math.hypot(xb - xa, yb - ya) / VERTEX_SPACING))
+        coords.extend(
+            (round(xa + (xb - xa) * k / pieces, 3), round(ya + (yb - ya) * k / pieces, 3))
+            for k in range(1, pieces + 1)
+        )
+    return replace(line, coords=tuple(coords))
+
+
 def _line_index(district: District, network: str, point: tuple[float, float]) -> int:
     """Index of the main of ``network`` passing within 1 cm of ``point``."""
     p = shapely.Point(point)
@@ -583,10 +601,9 @@ def _add_conflicts(district: District) -> None:
     (s0, _), (s1, _) = old.coords
     xs = [park_x0 + d for d in (18.0, 20.0, 34.0, 36.0)]
     coords = ((s0, t), (xs[0], t), (xs[1], jog), (xs[2], jog), (xs[3], t), (s1, t))
-    district.lines[index] = Line(
-        old.id, old.feature, old.network, coords, old.diameter_mm, old.label
-    )
-    depth_point("DiepteNAP", "gas", park_x0 + 27.0, jog, 1.20)
+    district.lines[index] = replace(old, coords=coords)
+    for x in (xs[1], (xs[1] + xs[2]) / 2, xs[2]):  # every vertex of the jog once densified
+        depth_point("DiepteNAP", "gas", x, jog, 1.20)
     district.notes.append(
         f"possible clash: {old.id} (gas, measured top 1.20 m) runs 0.35 m beside the LV cable "
         f"(standard depth 0.70 m) for 14 m at x {xs[1]:.0f}–{xs[2]:.0f}, y {jog:.2f}"

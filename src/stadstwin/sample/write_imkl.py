@@ -262,7 +262,7 @@ def delivery_xml(district: District) -> bytes:
         _href(
             element, "imkl:diepteNauwkeurigheid", f"{IMKL_VALUES}/NauwkeurigheidDiepteValue/tot10cm"
         )
-        _sub(element, "imkl:dieptePeil", f"{point.value:.2f}", uom="urn:ogc:def:uom:OGC::m")
+        _sub(element, "imkl:dieptePeil", f"{point.value:.3f}", uom="urn:ogc:def:uom:OGC::m")
         _sub(element, "imkl:datumOpmetingDieptePeil", "2025-06-12T10:00:00+02:00")
         _href(
             element,
@@ -275,7 +275,7 @@ def delivery_xml(district: District) -> bytes:
         _sub(position, "gml:pos", f"{point.x:.3f} {point.y:.3f}")
         _href(element, "imkl:inNetwork", _gml_id(network.owner, f"UNET_{network.id}"))
         if point.feature == "DiepteNAP":
-            _sub(element, "imkl:maaiveldPeil", f"{point.ground:.2f}", uom="urn:ogc:def:uom:OGC::m")
+            _sub(element, "imkl:maaiveldPeil", f"{point.ground:.3f}", uom="urn:ogc:def:uom:OGC::m")
     ET.indent(root, space=" ")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
