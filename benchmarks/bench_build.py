@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from functools import partial
 from pathlib import Path
 
 import laspy
 import numpy as np
 import pyogrio
 import shapely
-
 from harness import measure, peak_python_memory, report
+
 from stadstwin.io.pointcloud import read_pointclouds
 from stadstwin.model.raster import Raster
 
@@ -39,7 +40,7 @@ def tiled_laz(path: Path, tiles: int, folder: Path) -> Path:
     with laspy.open(target, mode="w", header=header, do_compress=True) as writer:
         for k in range(tiles):
             shifted = points.copy()
-            shifted.X = points.X + int(round(k * CROP_WIDTH / header.scales[0]))
+            shifted.X = points.X + round(k * CROP_WIDTH / header.scales[0])
             writer.write_points(shifted)
     return target
 
@@ -69,16 +70,15 @@ def main() -> None:
         for name, path, tiles in inputs:
             n = laspy.open(path).header.point_count
             repeat = 3 if tiles == 1 else 1
-            read_time, _ = measure(lambda: plain_read(path), repeat=repeat)
-            read_memory, _ = peak_python_memory(lambda: plain_read(path))
+            read_time, _ = measure(partial(plain_read, path), repeat=repeat)
+            read_memory, _ = peak_python_memory(partial(plain_read, path))
             rows.append({"input": name, "step": "laspy.read (floor)", "points": n, "seconds": read_time,
                          "Mpoints/s": n / read_time / 1e6, "ratio": 1.0, "peak MiB": read_memory})
             for cell in args.cell:
                 grid = Raster.from_bounds(84_800, 447_410, 84_800 + tiles * CROP_WIDTH, 447_645, cell)
                 for with_footprints in (False, True):
-                    def run():
-                        return read_pointclouds([path], grid, assumed_crs="EPSG:28992",
-                                                footprints=polygons if with_footprints else None)
+                    run = partial(read_pointclouds, [path], grid, assumed_crs="EPSG:28992",
+                                  footprints=polygons if with_footprints else None)
                     seconds, result = measure(run, repeat=repeat)
                     assert result.points_read == n
                     memory, _ = peak_python_memory(run)

@@ -118,16 +118,21 @@ def test_chm_is_vegetation_above_dtm_outside_building_cells(products, points):
     assert result.chm.array.max() > 10.0  # Delft street trees reach well over 10 m
 
 
-def test_footprint_percentiles_equal_numpy_per_footprint(products, points, footprints):
-    _, result, _ = products
-    polygons = footprints[0]
+@pytest.fixture(scope="module")
+def roof_points(points, footprints) -> list[np.ndarray]:
+    """z of the building points inside each footprint, found independently with an STRtree."""
     building = points["c"] == 6
-    x, y, z = points["x"][building], points["y"][building], points["z"][building]
-    point_index, polygon_index = shapely.STRtree(polygons).query(shapely.points(x, y), predicate="within")
+    z = points["z"][building]
+    point_index, polygon_index = shapely.STRtree(footprints[0]).query(
+        shapely.points(points["x"][building], points["y"][building]), predicate="within")
+    return [z[point_index[polygon_index == k]] for k in range(len(footprints[0]))]
+
+
+def test_footprint_percentiles_equal_numpy_per_footprint(products, roof_points):
+    _, result, _ = products
     heights = result.footprints
-    assert heights.point_count.sum() == len(point_index)
-    for k in range(len(polygons)):
-        inside = z[point_index[polygon_index == k]]
+    assert heights.point_count.sum() == sum(len(inside) for inside in roof_points)
+    for k, inside in enumerate(roof_points):
         assert heights.point_count[k] == len(inside)
         if len(inside):
             expected = np.percentile(inside, [50, 70, 90, 100])

@@ -23,7 +23,7 @@ RD_POINTS = [(85_010.0, 447_520.0), (85_030.5, 447_540.25), (85_055.0, 447_505.0
 
 def _dtm() -> Raster:
     grid = Raster.from_bounds(85_000, 447_500, 85_100, 447_580, 1.0)
-    x, y = grid.cell_centres()
+    x, _ = grid.cell_centres()
     return Raster(0.5 + 0.01 * (x - 85_000), grid.transform)
 
 

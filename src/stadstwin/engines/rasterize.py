@@ -44,10 +44,8 @@ def accumulate_points(
         zi = z[i]
         for layer in range(n_layers):
             if class_layers[c, layer]:
-                if zi < z_min[layer, row, col]:
-                    z_min[layer, row, col] = zi
-                if zi > z_max[layer, row, col]:
-                    z_max[layer, row, col] = zi
+                z_min[layer, row, col] = min(z_min[layer, row, col], zi)
+                z_max[layer, row, col] = max(z_max[layer, row, col], zi)
                 z_sum[layer, row, col] += zi
                 count[layer, row, col] += 1
     return inside
