@@ -1,0 +1,183 @@
+"""BGT footprints (pand) and surfaces (wegdeel, terreindeel, waterdeel) from GeoPackage, SQLite or GML.
+
+Files are read with pyogrio; column names are matched case-insensitively and without ``-``/``_``
+(``bgt-status``, ``bgt_status`` and ``bgtStatus`` are one column). Only current objects are read: a
+set ``eindRegistratie`` / ``terminationdate``, a status ``historie`` or ``plan``, or a
+``relatieveHoogteligging`` other than 0 (bridges, tunnels) leaves a feature out. Invalid polygons
+(self-intersections) are repaired with ``shapely.make_valid`` and each repair is reported as a
+``BgtRepairWarning`` naming the file and feature. Coordinates must be in RD New or are reprojected.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pyogrio
+import shapely
+from pyogrio.errors import DataSourceError
+from rasterio.features import rasterize
+
+from stadstwin.crs import is_internal, parse_crs, to_internal
+from stadstwin.errors import InputError
+from stadstwin.io.cityjson import bag_pand_id
+from stadstwin.model.buildings import Buildings
+from stadstwin.model.enums import Surface
+from stadstwin.model.raster import Raster
+
+#: BGT layer -> (columns that hold the kind, default Surface, {kind value or prefix: Surface}).
+#: A kind matches a key when it equals it or starts with it (``rijbaan`` covers every rijbaan type).
+SURFACE_TABLE: dict[str, tuple[tuple[str, ...], Surface, dict[str, Surface]]] = {
+    "begroeidterreindeel": ((), Surface.VERGE, {}),
+    "onbegroeidterreindeel": (
+        ("bgtfysiekvoorkomen", "fysiekvoorkomen"),
+        Surface.VERGE,  # onverhard, zand, erf (private yard, taken as unpaved ground)
+        {"open verharding": Surface.PAVEMENT, "gesloten verharding": Surface.PAVEMENT,
+         "half verhard": Surface.PAVEMENT},
+    ),
+    "ondersteunendwegdeel": (
+        ("function", "functie", "bgtfunctie"),
+        Surface.VERGE,  # berm
+        {"verkeerseiland": Surface.PAVEMENT},
+    ),
+    "wegdeel": (
+        ("function", "functie", "bgtfunctie"),
+        Surface.PAVEMENT,  # voetpad, voetpad op trap, fietspad, parkeervlak, voetgangersgebied, ruiterpad
+        {"rijbaan": Surface.CARRIAGEWAY, "ov-baan": Surface.CARRIAGEWAY, "overweg": Surface.CARRIAGEWAY,
+         "woonerf": Surface.CARRIAGEWAY, "inrit": Surface.CARRIAGEWAY, "spoorbaan": Surface.CARRIAGEWAY},
+    ),
+    "waterdeel": ((), Surface.WATER, {}),
+    "pand": ((), Surface.BUILDING, {}),
+}
+#: Burn order: later layers overwrite earlier ones where they overlap (buildings win).
+BURN_ORDER = ("begroeidterreindeel", "onbegroeidterreindeel", "ondersteunendwegdeel", "wegdeel", "waterdeel", "pand")
+#: Layers that stadstwin knows but does not rasterise (walls and fences are no ground surface).
+NOT_RASTERISED = ("scheiding",)
+_PREFERRED_LAYERS = ("pand", "buildingpart", "building")
+_ID_COLUMNS = ("gmlid", "lokaalid", "identificatie")
+
+
+class BgtRepairWarning(UserWarning):
+    """An invalid BGT polygon was repaired with ``shapely.make_valid``."""
+
+
+def read_bgt_buildings(path: str | Path, *, layer: str | None = None, assumed_crs: str | None = None) -> Buildings:
+    """BGT panden as buildings: footprint, ``NL.IMBAG.Pand.<16 digits>`` id, heights NaN."""
+    path = Path(path)
+    geometries, columns, ids = _read_layer(path, layer, assumed_crs, _PREFERRED_LAYERS)
+    bag = columns.get("identificatiebagpnd")
+    source = [bag_pand_id(b) if b not in (None, "") else i for b, i in zip(bag if bag is not None else ids, ids)]
+    n = len(geometries)
+    return Buildings(geometries, np.full(n, np.nan), np.full(n, np.nan), np.array(source, dtype=str))
+
+
+def rasterize_surfaces(layers: dict[str, str | Path], grid: Raster) -> Raster:
+    """``Surface`` codes (uint8) on ``grid`` from BGT files given per layer name (``wegdeel``, ...).
+
+    Cells no polygon covers (by centre) stay ``Surface.UNKNOWN``; see ``SURFACE_TABLE``.
+    """
+    unknown = sorted(set(layers) - set(SURFACE_TABLE) - set(NOT_RASTERISED))
+    if unknown:
+        raise InputError(f"unknown BGT layer(s) {', '.join(unknown)}",
+                         hint=f"use {', '.join((*SURFACE_TABLE, *NOT_RASTERISED))}")
+    shapes: list[tuple[shapely.Geometry, int]] = []
+    for name in BURN_ORDER:
+        if name not in layers:
+            continue
+        geometries, columns, _ = _read_layer(Path(layers[name]), None, None, (name,))
+        shapes.extend((g, int(code)) for g, code in zip(geometries, _surface_codes(name, columns, len(geometries)))
+                      if not g.is_empty)
+    out = np.zeros(grid.shape, dtype=np.uint8)
+    if shapes:
+        out = rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8")
+    return Raster(out, grid.transform, grid.crs)
+
+
+def _surface_codes(layer: str, columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+    names, default, kinds = SURFACE_TABLE[layer]
+    column = next((columns[c] for c in names if c in columns), None)
+    codes = np.full(n, int(default), dtype=np.uint8)
+    if column is None:
+        return codes
+    for i, value in enumerate(column):
+        kind = str(value or "").strip().lower()
+        for key, surface in kinds.items():
+            if kind == key or kind.startswith(key):
+                codes[i] = surface
+                break
+    return codes
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "").replace("_", "")
+
+
+def _read_layer(
+    path: Path, layer: str | None, assumed_crs: str | None, preferred: tuple[str, ...]
+) -> tuple[np.ndarray, dict[str, np.ndarray], list[str]]:
+    """(polygons in RD New, {normalised column: values}, feature ids) of the current features."""
+    if not path.is_file():
+        raise InputError("the BGT file does not exist", path=path)
+    if path.stat().st_size == 0:
+        raise InputError("the BGT file is empty", path=path, hint="download the BGT extract again")
+    try:
+        available = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except DataSourceError as exc:
+        raise InputError(f"not a readable GeoPackage / SQLite / GML file: {exc}", path=path) from exc
+    if layer is None:
+        layer = next((n for n in available if n.lower() in preferred), available[0] if len(available) == 1 else None)
+    if layer is None or layer not in available:
+        raise InputError(f"no layer {layer or ' / '.join(preferred)!r} (layers: {', '.join(available) or 'none'})",
+                         path=path, hint="name the layer to read")
+    try:
+        meta, fids, wkb, data = pyogrio.raw.read(path, layer=layer, return_fids=True)
+    except DataSourceError as exc:
+        raise InputError(f"cannot read layer {layer!r}: {exc}", path=path) from exc
+    columns = {_normal(str(name)): np.asarray(values, dtype=object) for name, values in zip(meta["fields"], data)}
+    n = len(fids)
+    ids_column = next((columns[_normal(c)] for c in _ID_COLUMNS if _normal(c) in columns), None)
+    ids = [str(v) if v not in (None, "") else f"{layer}.{f}" for v, f in
+           zip(ids_column if ids_column is not None else [None] * n, fids)]
+    keep = _current(columns, n)
+    geometries = shapely.from_wkb(np.asarray(wkb, dtype=object)) if wkb is not None else np.full(n, None)
+    keep &= ~shapely.is_missing(geometries)
+    index = np.flatnonzero(keep)
+    geometries = shapely.force_2d(geometries[index])
+    geometries = _to_rd(geometries, meta.get("crs"), path, assumed_crs)
+    geometries = np.array([_repair(g, path, ids[i]) for g, i in zip(geometries, index)], dtype=object)
+    return geometries, {k: v[index] for k, v in columns.items()}, [ids[i] for i in index]
+
+
+def _current(columns: dict[str, np.ndarray], n: int) -> np.ndarray:
+    keep = np.ones(n, dtype=bool)
+    for name in ("eindregistratie", "terminationdate"):
+        if name in columns:
+            keep &= np.array([v is None or str(v).strip() == "" for v in columns[name]], dtype=bool)
+    for name in ("bgtstatus", "status"):
+        if name in columns:
+            keep &= np.array([str(v).strip().lower() not in ("historie", "plan") for v in columns[name]], dtype=bool)
+            break
+    if "relatievehoogteligging" in columns:
+        keep &= np.array([v is None or str(v).strip() in ("", "0") for v in columns["relatievehoogteligging"]],
+                         dtype=bool)
+    return keep
+
+
+def _to_rd(geometries: np.ndarray, crs_text: str | None, path: Path, assumed_crs: str | None) -> np.ndarray:
+    crs = parse_crs(crs_text or assumed_crs, path=str(path))
+    if is_internal(crs) or not len(geometries):
+        return geometries
+    return shapely.transform(geometries, lambda xy: np.column_stack(to_internal(xy[:, 0], xy[:, 1], crs, path=str(path))))
+
+
+def _repair(geometry: shapely.Geometry, path: Path, feature: str) -> shapely.Geometry:
+    """The polygonal part of a valid geometry; repairs are reported as warnings."""
+    if shapely.is_valid(geometry):
+        return geometry
+    reason = shapely.is_valid_reason(geometry)
+    repaired = shapely.make_valid(geometry)
+    polygons = [p for p in shapely.get_parts(repaired) if p.geom_type in ("Polygon", "MultiPolygon")]
+    warnings.warn(f"{path}: {feature}: invalid polygon ({reason}) repaired with make_valid",
+                  BgtRepairWarning, stacklevel=4)
+    return shapely.union_all(polygons) if polygons else shapely.Polygon()

@@ -1,0 +1,447 @@
+"""CityJSON 1.0 / 1.1 / 2.0 buildings in (3DBAG), CityJSON 2.0 buildings and terrain out.
+
+Reading: every ``Building`` takes the geometry of itself and of its ``BuildingPart`` children at one
+LoD (the highest present, or the one asked for). Surfaces (polygons with holes) are triangulated by
+projecting each planar face onto the coordinate plane its normal is closest to (dropping that axis,
+so the 2D coordinates are the file's own numbers) and running shapely's constrained Delaunay
+triangulation (GEOS, no Steiner points); the triangle corners map back to the file's vertices.
+
+- footprint: union of the GroundSurface triangles projected to 2D; without ground semantics the
+  union of all triangles projected (the outline seen from above).
+- ground_z: ``b3_h_maaiveld`` when present, else the lowest vertex [m NAP].
+- roof_z: ``b3_h_dak_70p`` when present, else the 70th percentile of the roof height weighted by
+  horizontal area (RoofSurface triangles; without semantics the upward-facing ones), computed
+  exactly: the height over a planar triangle follows a triangular distribution.
+- source_id: the ``identificatie`` attribute, else ``identificatiebagpnd`` (BGT attribute, written
+  as ``NL.IMBAG.Pand.`` + 16 digits), else the object id.
+- attributes: ``roof_50p`` and ``roof_max`` [m NAP] (``b3_h_dak_50p`` / ``b3_h_dak_max`` or the
+  mesh) and ``lod`` (the LoD read).
+
+Only RD New (EPSG:28992 / 7415) is read; another CRS is refused with the cjio command that converts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import shapely
+import trimesh
+
+from stadstwin.crs import is_internal, parse_crs
+from stadstwin.errors import CRSError, InputError
+from stadstwin.model.buildings import Buildings
+from stadstwin.model.raster import Raster
+
+REFERENCE_SYSTEM = "https://www.opengis.net/def/crs/EPSG/0/7415"
+SCALE = 0.001  # [m] vertex resolution of written files
+BAG_PREFIX = "NL.IMBAG.Pand."
+ROOF_PERCENTILE = 0.70
+#: CityJSON geometry type -> nesting depth of its surfaces in ``boundaries``
+_SURFACE_DEPTH = {"MultiSurface": 1, "CompositeSurface": 1, "Solid": 2, "MultiSolid": 3, "CompositeSolid": 3}
+_UPWARD = 0.1  # unit-normal z above which a triangle counts as roof when there are no semantics
+_EPSG = re.compile(r"EPSG(?:/[^/]*/|:+)(\d+)\s*$", re.IGNORECASE)
+
+
+def read_cityjson(path: str | Path, *, lod: str | None = None, assumed_crs: str | None = None) -> Buildings:
+    """Buildings of a CityJSON file, one row per ``Building`` (parts merged), with meshes.
+
+    ``lod`` picks one LoD (e.g. ``"1.2"``, ``"2.2"``); a building without it is an InputError.
+    ``assumed_crs`` is used only when the file names no reference system.
+    """
+    path = Path(path)
+    doc = _load(path)
+    _check_crs(doc, path, assumed_crs)
+    vertices = _vertices(doc, path)
+    objects = doc.get("CityObjects")
+    if not isinstance(objects, dict):
+        raise InputError("no CityObjects", path=path, hint="is this a CityJSON file?")
+    rows = [
+        _building(key, obj, objects, vertices, lod, path)
+        for key, obj in objects.items()
+        if obj.get("type") == "Building" and not obj.get("parents")
+    ]
+    if not rows:
+        return Buildings.empty()
+    columns = list(zip(*rows))
+    return Buildings(
+        np.array(columns[0], dtype=object),
+        np.array(columns[1], dtype=np.float64),
+        np.array(columns[2], dtype=np.float64),
+        np.array(columns[3], dtype=str),
+        list(columns[4]),
+        {
+            "roof_50p": np.array(columns[5], dtype=np.float64),
+            "roof_max": np.array(columns[6], dtype=np.float64),
+            "lod": np.array(columns[7], dtype=np.float64),
+        },
+    )
+
+
+def _load(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror}", path=path) from exc
+    if not text.strip():
+        raise InputError("the file is empty", path=path, hint="export the CityJSON again")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            path=path, hint="the file may be truncated; download or export it again",
+        ) from exc
+    if not isinstance(doc, dict) or doc.get("type") != "CityJSON":
+        raise InputError("not a CityJSON document (no \"type\": \"CityJSON\")", path=path)
+    version = str(doc.get("version", ""))
+    if not version.startswith(("1.0", "1.1", "2.0")):
+        raise InputError(f"CityJSON version {version!r} is not supported", path=path,
+                         hint="stadstwin reads CityJSON 1.0, 1.1 and 2.0; upgrade with `cjio FILE upgrade`")
+    return doc
+
+
+def _check_crs(doc: dict, path: Path, assumed_crs: str | None) -> None:
+    reference = (doc.get("metadata") or {}).get("referenceSystem")
+    if not reference:
+        crs = parse_crs(assumed_crs, path=str(path))
+    else:
+        match = _EPSG.search(str(reference))
+        crs = parse_crs(f"EPSG:{match.group(1)}" if match else reference, path=str(path))
+    if not is_internal(crs):
+        raise CRSError(
+            f"the file is in {crs.name}; stadstwin reads CityJSON in RD New + NAP only",
+            path=path, hint="reproject it first: `cjio FILE crs_reproject 7415 save OUT.city.json`",
+        )
+
+
+def _vertices(doc: dict, path: Path) -> np.ndarray:
+    try:
+        vertices = np.asarray(doc.get("vertices", []), dtype=np.float64).reshape(-1, 3)
+    except (ValueError, TypeError) as exc:
+        raise InputError("vertices must be a list of [x, y, z]", path=path) from exc
+    transform = doc.get("transform")
+    if transform:
+        vertices = vertices * np.asarray(transform["scale"], dtype=np.float64) + np.asarray(
+            transform["translate"], dtype=np.float64)
+    return vertices
+
+
+def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str | None, path: Path):
+    """(footprint, ground_z, roof_z, source_id, mesh, roof_50p, roof_max, lod) of one Building."""
+    geometries = [g for o in _with_parts(key, objects) for g in o.get("geometry") or []
+                  if g.get("type") in _SURFACE_DEPTH and float(g.get("lod", 0)) >= 1.0]
+    if not geometries:
+        raise InputError("the building has no surface geometry of LoD 1 or higher", path=path, feature=key)
+    levels = sorted({float(g["lod"]) for g in geometries})
+    chosen = levels[-1] if lod is None else float(lod)
+    if chosen not in levels:
+        raise InputError(f"the building has no LoD {lod} (it has {', '.join(map(str, levels))})",
+                         path=path, feature=key)
+    rings, kinds = [], []
+    for geometry in geometries:
+        if float(geometry["lod"]) == chosen:
+            _surfaces(geometry, rings, kinds)
+    try:
+        triangles, face_of = triangulate(vertices, rings)
+    except IndexError as exc:
+        raise InputError("a surface refers to a vertex that does not exist", path=path, feature=key) from exc
+    corners = vertices[triangles] if len(triangles) else np.empty((0, 3, 3))
+    tri_kind = np.asarray(kinds, dtype=object)[face_of] if len(face_of) else np.empty(0, dtype=object)
+    ground = tri_kind == "GroundSurface"
+    footprint = _outline(corners[ground] if ground.any() else corners)
+    if footprint.is_empty:
+        raise InputError("the building has no horizontal extent", path=path, feature=key)
+    if any(k is not None for k in kinds):
+        roof = tri_kind == "RoofSurface"
+    else:
+        normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        length = np.linalg.norm(normals, axis=1)
+        roof = normals[:, 2] > _UPWARD * np.maximum(length, 1e-300)
+    roof_corners = corners[roof] if roof.any() else corners
+    attributes = obj.get("attributes") or {}
+
+    def attribute(name: str, fallback: float) -> float:
+        value = attributes.get(name)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fallback
+
+    used, inverse = np.unique(triangles, return_inverse=True)
+    mesh = trimesh.Trimesh(vertices[used], inverse.reshape(-1, 3), process=False)
+    return (
+        footprint,
+        attribute("b3_h_maaiveld", float(corners[..., 2].min())),
+        attribute("b3_h_dak_70p", area_percentile(roof_corners, ROOF_PERCENTILE)),
+        _source_id(key, attributes),
+        mesh,
+        attribute("b3_h_dak_50p", area_percentile(roof_corners, 0.5)),
+        attribute("b3_h_dak_max", float(roof_corners[..., 2].max())),
+        chosen,
+    )
+
+
+def _with_parts(key: str, objects: dict) -> list[dict]:
+    """The object and its BuildingPart descendants."""
+    out, stack, seen = [], [key], set()
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in objects:
+            continue
+        seen.add(current)
+        obj = objects[current]
+        if current == key or obj.get("type") == "BuildingPart":
+            out.append(obj)
+            stack.extend(obj.get("children") or [])
+    return out
+
+
+def _surfaces(geometry: dict, rings: list, kinds: list) -> None:
+    """Append the surfaces of one geometry (each a list of rings) and their semantic types."""
+    semantics = geometry.get("semantics") or {}
+    types = [s.get("type") for s in semantics.get("surfaces", [])]
+
+    def walk(boundaries, values, depth):
+        for i, item in enumerate(boundaries):
+            value = values[i] if isinstance(values, list) and i < len(values) else None
+            if depth == 1:
+                rings.append(item)
+                kinds.append(types[value] if isinstance(value, int) and value < len(types) else None)
+            else:
+                walk(item, value, depth - 1)
+
+    walk(geometry.get("boundaries") or [], semantics.get("values"), _SURFACE_DEPTH[geometry["type"]])
+
+
+def _source_id(key: str, attributes: dict) -> str:
+    if attributes.get("identificatie"):
+        return str(attributes["identificatie"])
+    if attributes.get("identificatiebagpnd"):
+        return bag_pand_id(attributes["identificatiebagpnd"])
+    return key
+
+
+def bag_pand_id(value: object) -> str:
+    """``NL.IMBAG.Pand.`` + the 16-digit BAG pand number (BGT files often lose its leading zero)."""
+    text = str(value).strip().removeprefix(BAG_PREFIX)
+    return BAG_PREFIX + (text.zfill(16) if text.isdigit() else text)
+
+
+def triangulate(vertices: np.ndarray, surfaces: list[list[list[int]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles (m, 3) of vertex indices and the surface each came from (m,).
+
+    Each surface is [outer ring, hole rings...] of indices into ``vertices``; triangles wind like
+    the outer ring. Degenerate surfaces give no triangles.
+    """
+    triangles: list[tuple[int, int, int]] = []
+    face_of: list[int] = []
+    polygons, owners, normals = [], [], []
+    for f, surface in enumerate(surfaces):
+        if len(surface) == 1 and len(surface[0]) == 3:
+            triangles.append(tuple(surface[0]))
+            face_of.append(f)
+            continue
+        outer = vertices[surface[0]]
+        normal = _newell(outer)
+        if not normal.any():
+            continue
+        axes = [a for a in range(3) if a != int(np.argmax(np.abs(normal)))]
+        polygons.append(shapely.Polygon(vertices[surface[0]][:, axes], [vertices[r][:, axes] for r in surface[1:]]))
+        owners.append(f)
+        normals.append(normal)
+    if polygons:
+        _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of)
+    return np.asarray(triangles, dtype=np.int64).reshape(-1, 3), np.asarray(face_of, dtype=np.int64)
+
+
+def _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of) -> None:
+    """Constrained Delaunay triangles of the projected polygons, mapped back to vertex indices."""
+    polygons = np.asarray(polygons, dtype=object)
+    invalid = ~shapely.is_valid(polygons)
+    polygons[invalid] = shapely.make_valid(polygons[invalid])
+    parts, index = shapely.get_parts(shapely.constrained_delaunay_triangles(polygons), return_index=True)
+    coords = shapely.get_coordinates(parts).reshape(-1, 4, 2)[:, :3]
+    for k, corner2d in zip(index, coords):
+        f = owners[k]
+        normal = normals[k]
+        drop = int(np.argmax(np.abs(normal)))
+        axes = [a for a in range(3) if a != drop]
+        lookup = {tuple(vertices[i][axes]): i for ring in surfaces[f] for i in ring}
+        tri = [lookup.get((float(u), float(v))) for u, v in corner2d]
+        if any(i is None for i in tri):
+            continue  # a corner made by repairing an invalid polygon: no vertex of the file
+        a, b, c = vertices[tri]
+        if np.dot(np.cross(b - a, c - a), normal) < 0:
+            tri = [tri[0], tri[2], tri[1]]
+        triangles.append(tuple(tri))
+        face_of.append(f)
+
+
+def _newell(ring: np.ndarray) -> np.ndarray:
+    """Newell normal (not normalised) of a polygon ring."""
+    nxt = np.roll(ring, -1, axis=0)
+    return np.array([
+        np.sum((ring[:, 1] - nxt[:, 1]) * (ring[:, 2] + nxt[:, 2])),
+        np.sum((ring[:, 2] - nxt[:, 2]) * (ring[:, 0] + nxt[:, 0])),
+        np.sum((ring[:, 0] - nxt[:, 0]) * (ring[:, 1] + nxt[:, 1])),
+    ])
+
+
+def _outline(corners: np.ndarray) -> shapely.Geometry:
+    """Union of triangles (m, 3, 3) projected to the xy plane, snapped to 1 mm."""
+    flat = shapely.polygons(corners[:, :, :2])
+    flat = flat[shapely.area(flat) > 1e-8]
+    return shapely.union_all(flat, grid_size=SCALE)
+
+
+def area_percentile(corners: np.ndarray, q: float) -> float:
+    """The height [m] below which a fraction ``q`` of the horizontal area of triangles lies.
+
+    ``corners`` (m, 3, 3). Over a planar triangle the height has a triangular distribution
+    (min, mode, max = its sorted corner heights), so the area CDF is exact; it is inverted by bisection.
+    """
+    z = np.sort(corners[..., 2], axis=1)
+    e1 = corners[:, 1, :2] - corners[:, 0, :2]
+    e2 = corners[:, 2, :2] - corners[:, 0, :2]
+    area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+    if area.sum() <= 0:
+        return float(np.quantile(z, q))
+    lo, hi = float(z.min()), float(z.max())
+    z1, z2, z3 = z[:, 0], z[:, 1], z[:, 2]
+    for _ in range(60):
+        t = 0.5 * (lo + hi)
+        rising = np.clip(t - z1, 0, None) ** 2 / np.maximum((z2 - z1) * (z3 - z1), 1e-300)
+        falling = 1.0 - np.clip(z3 - t, 0, None) ** 2 / np.maximum((z3 - z1) * (z3 - z2), 1e-300)
+        cdf = np.where(t >= z3, 1.0, np.where(t <= z1, 0.0, np.where(t < z2, rising, falling)))
+        if np.dot(area, cdf) < q * area.sum():
+            lo = t
+        else:
+            hi = t
+    return 0.5 * (lo + hi)
+
+
+def write_cityjson(
+    path: str | Path, buildings: Buildings, dtm: Raster | None = None, *, max_tin_vertices: int = 10_000
+) -> Path:
+    """Write CityJSON 2.0 (EPSG:7415, ``transform`` of 1 mm): each building an LoD 1.2 Solid.
+
+    Each footprint polygon is extruded from ground_z to roof_z (a MultiSolid for a MultiPolygon),
+    with Ground/Roof/Wall semantics; a building with a mesh also gets it as a MultiSurface at its LoD.
+    Heights are written as ``b3_h_maaiveld``, ``b3_h_dak_70p`` (and ``_50p``, ``_max`` where known).
+    With ``dtm`` a TINRelief of the terrain on a grid thinned to at most ``max_tin_vertices`` nodes.
+    """
+    path = Path(path)
+    points: list[np.ndarray] = []
+    count = [0]
+
+    def add(xyz: np.ndarray) -> list[int]:
+        points.append(np.asarray(xyz, dtype=np.float64).reshape(-1, 3))
+        start = count[0]
+        count[0] += len(points[-1])
+        return list(range(start, count[0]))
+
+    objects: dict[str, dict] = {}
+    for i in range(len(buildings)):
+        key = str(buildings.source_id[i])
+        if key in objects:
+            key = f"{key}-{i}"
+        objects[key] = _building_object(buildings, i, add)
+    if dtm is not None:
+        objects["terrain"] = {"type": "TINRelief", "geometry": [_tin(dtm, max_tin_vertices, add)]}
+    vertices = np.concatenate(points) if points else np.empty((0, 3))
+    translate = np.floor(vertices.min(axis=0)) if len(vertices) else np.zeros(3)
+    ints = np.rint((vertices - translate) / SCALE).astype(np.int64)
+    unique, inverse = np.unique(ints, axis=0, return_inverse=True)
+    remap = inverse.ravel()
+    for obj in objects.values():
+        for geometry in obj["geometry"]:
+            geometry["boundaries"] = _renumber(geometry["boundaries"], remap)
+    real = unique * SCALE + translate if len(unique) else np.zeros((1, 3))
+    doc = {
+        "type": "CityJSON",
+        "version": "2.0",
+        "transform": {"scale": [SCALE] * 3, "translate": translate.tolist()},
+        "metadata": {
+            "referenceSystem": REFERENCE_SYSTEM,
+            "geographicalExtent": [*real.min(axis=0).round(3).tolist(), *real.max(axis=0).round(3).tolist()],
+            "title": "stadstwin export",
+        },
+        "CityObjects": objects,
+        "vertices": unique.tolist(),
+    }
+    path.write_text(json.dumps(doc, separators=(",", ":")), encoding="utf-8")
+    return path
+
+
+def _building_object(buildings: Buildings, i: int, add) -> dict:
+    ground, roof = float(buildings.ground_z[i]), float(buildings.roof_z[i])
+    attributes = {"identificatie": str(buildings.source_id[i]), "b3_h_maaiveld": _number(ground),
+                  "b3_h_dak_70p": _number(roof)}
+    for name, key in (("roof_50p", "b3_h_dak_50p"), ("roof_max", "b3_h_dak_max")):
+        if name in buildings.attributes:
+            attributes[key] = _number(float(buildings.attributes[name][i]))
+    geometry = []
+    if np.isfinite(ground) and np.isfinite(roof) and roof > ground:
+        polygons = shapely.get_parts(shapely.force_2d(buildings.footprint[i]))
+        solids = [_extrude(p, ground, roof, add) for p in polygons if p.area > 0]
+        semantics = {"surfaces": [{"type": "GroundSurface"}, {"type": "RoofSurface"}, {"type": "WallSurface"}],
+                     "values": [[[0, 1, *[2] * (len(shell[0]) - 2)]] for shell in solids]}
+        if len(solids) == 1:
+            geometry.append({"type": "Solid", "lod": "1.2", "boundaries": solids[0],
+                             "semantics": {**semantics, "values": semantics["values"][0]}})
+        elif solids:
+            geometry.append({"type": "MultiSolid", "lod": "1.2", "boundaries": solids, "semantics": semantics})
+    mesh = buildings.mesh[i] if buildings.mesh is not None else None
+    if mesh is not None and len(mesh.faces):
+        lod = float(buildings.attributes.get("lod", np.full(len(buildings), 2.2))[i])
+        if lod > 1.2:
+            index = add(mesh.vertices)
+            geometry.append({"type": "MultiSurface", "lod": f"{lod:.1f}",
+                             "boundaries": [[[index[a] for a in face]] for face in mesh.faces.tolist()]})
+    return {"type": "Building", "attributes": attributes, "geometry": geometry}
+
+
+def _number(value: float) -> float | None:
+    return round(value, 3) if np.isfinite(value) else None
+
+
+def _extrude(polygon: shapely.Polygon, ground: float, roof: float, add) -> list:
+    """A closed shell: floor (facing down), roof (facing up), one wall per ring edge (outward)."""
+    polygon = shapely.geometry.polygon.orient(polygon, sign=1.0)  # exterior ccw, holes cw
+    rings = [np.asarray(polygon.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in polygon.interiors]
+    bottom = [add(np.column_stack([r, np.full(len(r), ground)])) for r in rings]
+    top = [add(np.column_stack([r, np.full(len(r), roof)])) for r in rings]
+    shell = [[b[::-1] for b in bottom], top]
+    for b, t in zip(bottom, top):
+        n = len(b)
+        shell.extend([[b[k], b[(k + 1) % n], t[(k + 1) % n], t[k]]] for k in range(n))
+    return [shell]
+
+
+def _tin(dtm: Raster, max_vertices: int, add) -> dict:
+    """The DTM as a CompositeSurface of triangles on every ``step``-th cell centre."""
+    rows, cols = dtm.shape
+    step = max(1, int(np.ceil(np.sqrt(rows * cols / max_vertices))))
+    r = np.arange(0, rows, step)
+    c = np.arange(0, cols, step)
+    x, y = dtm.cell_centres()
+    z = dtm.values()
+    rr, cc = np.meshgrid(r, c, indexing="ij")
+    index = np.array(add(np.column_stack([x[rr, cc].ravel(), y[rr, cc].ravel(), np.nan_to_num(z[rr, cc]).ravel()])))
+    index = index.reshape(rr.shape)
+    ok = np.isfinite(z[rr, cc])
+    faces = []
+    for i in range(len(r) - 1):
+        for j in range(len(c) - 1):
+            a, b, d, e = index[i, j], index[i + 1, j], index[i + 1, j + 1], index[i, j + 1]
+            if ok[i, j] and ok[i + 1, j] and ok[i + 1, j + 1]:
+                faces.append([[a, b, d]])  # row i is north of row i + 1: counter-clockwise seen from above
+            if ok[i, j] and ok[i + 1, j + 1] and ok[i, j + 1]:
+                faces.append([[a, d, e]])
+    return {"type": "CompositeSurface", "lod": "1", "boundaries": faces}
+
+
+def _renumber(boundaries, remap: np.ndarray):
+    if isinstance(boundaries, list):
+        return [_renumber(b, remap) for b in boundaries]
+    return int(remap[boundaries])
