@@ -113,7 +113,6 @@ class Line:
     coords: tuple[tuple[float, float], ...]
     diameter_mm: float
     label: str
-    status: str = "functional"
     connection: bool = False  # a house connection (huisaansluiting)
 
 
@@ -137,9 +136,9 @@ class Route:
     id: str
     name: str
     theme: str
+    area: tuple[float, float, float, float]  # plan area bounds [m RD]
     lines: tuple[tuple[str, tuple[tuple[float, float], ...]], ...] = ()  # (role, coords)
     trees: tuple[Tree, ...] = ()
-    area: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
 
 
 @dataclass
@@ -662,7 +661,7 @@ def _add_routes(district: District) -> None:
     district.routes.append(
         Route(
             "greening",
-            "Vergroening oost-west straat",
+            "Vergroening noord-zuidstraat",
             "klimaatadaptatie",
             trees=tuple(trees),
             area=green_area,
