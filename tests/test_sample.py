@@ -422,6 +422,14 @@ def test_district_invariants(seed, scale):
     assert STREET == 15.0
 
 
-def test_bad_scale_is_refused(tmp_path):
-    with pytest.raises(ValueError, match="scale must be a positive integer"):
-        write_sample(tmp_path, scale=0)
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"scale": 0}, "scale must be a positive integer"),
+        ({"scale": 1.5}, "scale must be a positive integer"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+    ],
+)
+def test_bad_arguments_are_refused(tmp_path, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        write_sample(tmp_path, **arguments)

@@ -204,6 +204,8 @@ def is_park(i: int, j: int) -> bool:
 
 def make_district(seed: int = 0, scale: int = 1) -> District:
     """Build the district for ``seed`` and ``scale`` (deterministic)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     nx, ny = grid_shape(scale)
     rng = np.random.default_rng(seed)
     extent = (
