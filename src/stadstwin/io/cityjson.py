@@ -144,10 +144,9 @@ def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str
     for geometry in geometries:
         if float(geometry["lod"]) == chosen:
             _surfaces(geometry, rings, kinds)
-    try:
-        triangles, face_of = triangulate(vertices, rings)
-    except IndexError as exc:
-        raise InputError("a surface refers to a vertex that does not exist", path=path, feature=key) from exc
+    if any(not 0 <= i < len(vertices) for surface in rings for ring in surface for i in ring):
+        raise InputError("a surface refers to a vertex that does not exist", path=path, feature=key)
+    triangles, face_of = triangulate(vertices, rings)
     corners = vertices[triangles] if len(triangles) else np.empty((0, 3, 3))
     tri_kind = np.asarray(kinds, dtype=object)[face_of] if len(face_of) else np.empty(0, dtype=object)
     ground = tri_kind == "GroundSurface"
