@@ -178,7 +178,7 @@ def test_area_percentile_matches_sampling():
 
 
 def _buildings() -> Buildings:
-    vertices, geometry = _gable()
+    vertices, _geometry = _gable()
     mesh = trimesh.Trimesh(np.array(vertices) + [30, 0, 0],
                            [[0, 2, 1], [0, 3, 2], [4, 5, 9], [4, 9, 8]], process=False)
     footprints = np.array([shapely.box(X0, Y0, X0 + 10, Y0 + 8),
@@ -194,7 +194,7 @@ def _buildings() -> Buildings:
 def test_write_read_round_trip_and_cjio(tmp_path):
     buildings = _buildings()
     dtm = Raster.from_bounds(X0 - 5, Y0 - 5, X0 + 45, Y0 + 25, 1.0)
-    cx, cy = dtm.cell_centres()
+    cx, _cy = dtm.cell_centres()
     dtm = Raster(0.5 + 0.01 * (cx - X0), dtm.transform)
     path = write_cityjson(tmp_path / "out.city.json", buildings, dtm, max_tin_vertices=400)
     back = read_cityjson(path, lod="1.2")
