@@ -67,8 +67,8 @@ def _progress():
 
 @app.command()
 def sample(folder: Path = typer.Argument(..., help="Folder to write the demo district into."),
-           seed: int = typer.Option(0, help="Random seed (same seed, same files)."),
-           scale: int = typer.Option(1, min=1, max=50, help="Number of district blocks along each street (area grows with it).")) -> None:
+           seed: int = typer.Option(0, min=0, help="Random seed (same seed, same files)."),
+           scale: int = typer.Option(1, min=1, max=50, help="Area multiplier: about 6 × scale blocks (scale 10 ≈ 1,800 buildings).")) -> None:
     """Write the synthetic demo district in real formats (LAZ, CityJSON, IMKL, GeoJSON, GeoPackage)."""
     from stadstwin.sample import write_sample
 
