@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from stadstwin.analyses.heat_stress import heat_stress
 from stadstwin.analyses.result import Analysis
 
-ANALYSES: dict[str, Analysis] = {}
+ANALYSES: dict[str, Analysis] = {
+    "heat": heat_stress,
+}
