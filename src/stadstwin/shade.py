@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -127,7 +128,7 @@ def sky_view_factor(dsm: np.ndarray, cell_size: float, canopy: np.ndarray | None
     surface = _surface(dsm, cell_size)
     canopy_top, _ = _vegetation(surface, canopy, None)
     obstacle = np.maximum(surface, canopy_top)
-    return sky_view(surface, obstacle, float(cell_size), SVF_DIRECTIONS)
+    return sky_view(surface, obstacle, float(cell_size), SVF_DIRECTIONS, numba.get_num_threads())
 
 
 def _days(dates: date | Iterable[date]) -> list[date]:

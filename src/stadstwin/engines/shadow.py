@@ -53,14 +53,13 @@ def ray_steps(azimuth: float, altitude: float, cell_size: float, n_steps: int):
 
 @njit(cache=True, nogil=True)
 def _crown_hit(canopy_top: float, trunk_top: float, z0: float, dz: float, dz_prev: float) -> bool:
-    """True when the ray segment [z0+dz_prev, z0+dz] meets the crown slab (UMEP's four tests)."""
-    hits = (
-        int(canopy_top - dz > z0)
-        + int(trunk_top - dz > z0)
-        + int(canopy_top - dz_prev > z0)
-        + int(trunk_top - dz_prev > z0)
-    )
-    return 0 < hits < 4
+    """True when the ray segment [z0+dz_prev, z0+dz] meets the crown slab.
+
+    UMEP counts four tests (canopy and trunk top above the ray at dz and at dz_prev) and shades
+    when 1-3 hold. With trunk top <= canopy top and dz_prev <= dz that is: canopy top above the
+    ray at dz_prev, and trunk top not above it at dz.
+    """
+    return canopy_top - dz_prev > z0 and not trunk_top - dz > z0
 
 
 @njit(cache=True, nogil=True)

@@ -11,9 +11,9 @@ The integral is the midpoint rule over ``n_directions`` equal azimuth sectors; c
 Per direction the raster is swept along parallel digital lines (one step per cell along the
 dominant axis, the other axis rounded half-up); along each line the upper convex hull of the
 obstacles ahead is kept, so each cell's horizon is the exact tangent to every obstacle on its line
-up to the raster edge (Dozier & Frew 1990 style, O(log n) per cell); lines run in parallel.
-An obstacle cell is a square prism: its top edge is taken at the near face, half a step before
-its centre.
+up to the raster edge (Dozier & Frew 1990 style, O(log n) per cell); directions run in
+parallel. An obstacle cell is a square prism: its top edge is taken at the near face, half a step
+before its centre.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def _line_span(m: int, slope: float, n_u: int, n_v: int) -> tuple[int, int]:
     return max(0, int(np.floor(lo)) - 1), min(n_u - 1, int(np.ceil(hi)) + 1)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _add_direction(
     ground: np.ndarray, obstacle: np.ndarray, cell_size: float, d_row: float, d_col: float,
     weight: float, out: np.ndarray,
@@ -56,10 +56,9 @@ def _add_direction(
     shift_last = int(np.floor(slope * (n_u - 1) + 0.5))
     m_low = -max(0, shift_last)
     m_high = n_v - 1 - min(0, shift_last)
-    for line in prange(m_high - m_low + 1):
-        m = m_low + line
-        hull_p = np.empty(n_u, np.float64)
-        hull_z = np.empty(n_u, np.float64)
+    hull_p = np.empty(n_u, np.float64)
+    hull_z = np.empty(n_u, np.float64)
+    for m in range(m_low, m_high + 1):
         top = 0
         u_first, u_last = _line_span(m, slope, n_u, n_v)
         s_first = n_u - 1 - u_last if forward else u_first
@@ -98,26 +97,35 @@ def _add_direction(
             top += 1
 
 
-@njit(cache=True, nogil=True)
-def sky_view(ground: np.ndarray, obstacle: np.ndarray, cell_size: float, n_directions: int) -> np.ndarray:
+@njit(cache=True, nogil=True, parallel=True)
+def sky_view(
+    ground: np.ndarray, obstacle: np.ndarray, cell_size: float, n_directions: int, n_workers: int,
+) -> np.ndarray:
     """Lambertian sky view factor per cell in [0, 1] (float32).
 
     ``ground`` is the height of the receiving surface [m] and ``obstacle`` the height that blocks
     the sky (ground, buildings and opaque crowns) [m], both north-up; ``cell_size`` in metres.
-    Directions whose dominant axis is the rows run on transposed copies, so that every line
-    walks memory along a row.
+    Directions are shared out over ``n_workers`` parallel workers (use the number of threads),
+    each summing into its own buffer; directions whose dominant axis is the rows run on
+    transposed copies, so that every line walks memory along a row.
     """
-    out = np.zeros(ground.shape, np.float64)
+    n_rows, n_cols = ground.shape
+    workers = max(1, min(n_workers, n_directions))
     ground_t = np.ascontiguousarray(ground.T)
     obstacle_t = np.ascontiguousarray(obstacle.T)
-    out_t = np.zeros(ground_t.shape, np.float64)
+    out = np.zeros((workers, n_rows, n_cols), np.float32)
+    out_t = np.zeros((workers, n_cols, n_rows), np.float32)
     weight = 1.0 / n_directions
-    for d in range(n_directions):
-        azimuth = (d + 0.5) * 2.0 * np.pi / n_directions
-        d_row = -np.cos(azimuth)
-        d_col = np.sin(azimuth)
-        if abs(d_col) >= abs(d_row):
-            _add_direction(ground, obstacle, cell_size, d_row, d_col, weight, out)
-        else:
-            _add_direction(ground_t, obstacle_t, cell_size, d_col, d_row, weight, out_t)
-    return (out + out_t.T).astype(np.float32)
+    for worker in prange(workers):
+        for d in range(worker, n_directions, workers):
+            azimuth = (d + 0.5) * 2.0 * np.pi / n_directions
+            d_row = -np.cos(azimuth)
+            d_col = np.sin(azimuth)
+            if abs(d_col) >= abs(d_row):
+                _add_direction(ground, obstacle, cell_size, d_row, d_col, weight, out[worker])
+            else:
+                _add_direction(ground_t, obstacle_t, cell_size, d_col, d_row, weight, out_t[worker])
+    total = out[0] + out_t[0].T
+    for worker in range(1, workers):
+        total += out[worker] + out_t[worker].T
+    return total
