@@ -38,11 +38,15 @@ from pyproj import CRS
 from stadstwin.crs import parse_crs, to_internal
 from stadstwin.engines.footprint_heights import footprint_percentiles
 from stadstwin.engines.gap_fill import fill_gaps
-from stadstwin.engines.rasterize import accumulate_points, empty_accumulators
+from stadstwin.engines.rasterize import accumulate_points, empty_accumulators, statistic_slots
 from stadstwin.errors import CRSError, InputError
 from stadstwin.model.raster import Raster
 
 GROUND, SURFACE, VEGETATION, BUILDING = range(4)
+N_LAYERS = 4
+MIN_LAYERS = [GROUND]  # per-cell statistics kept: minimum and sum (mean) of ground,
+SUM_LAYERS = [GROUND]  # highest surface and vegetation point; counts of every layer
+MAX_LAYERS = [SURFACE, VEGETATION]
 GROUND_CLASSES = (2,)
 NOISE_CLASSES = (7, 18)
 VEGETATION_CLASSES = (1, 3, 4, 5)
@@ -55,7 +59,7 @@ Progress = Callable[[int, int], None]
 
 
 def _class_layers() -> np.ndarray:
-    table = np.zeros((256, 4), dtype=np.bool_)
+    table = np.zeros((256, N_LAYERS), dtype=np.bool_)
     table[list(GROUND_CLASSES), GROUND] = True
     table[:, SURFACE] = True
     table[list(NOISE_CLASSES), SURFACE] = False
@@ -203,8 +207,11 @@ def read_pointclouds(
         if total == 0:
             raise InputError("the point cloud holds no points", path=path)
     rows, cols = grid.shape
-    z_min, z_max, z_sum, count = empty_accumulators(4, rows, cols)
+    z_min, z_max, z_sum, count = empty_accumulators(
+        N_LAYERS, rows, cols, len(MIN_LAYERS), len(MAX_LAYERS), len(SUM_LAYERS))
     layers = _class_layers()
+    slots = (statistic_slots(MIN_LAYERS, N_LAYERS), statistic_slots(MAX_LAYERS, N_LAYERS),
+             statistic_slots(SUM_LAYERS, N_LAYERS))
     x0, y0 = grid.origin
     index = None if footprints is None else _FootprintIndex(footprints)
     done = inside = 0
@@ -217,7 +224,7 @@ def read_pointclouds(
                     x, y = to_internal(np.asarray(points.x), np.asarray(points.y), crs, path=str(path))
                     z = np.asarray(points.z, dtype=np.float64)
                     point_class = np.asarray(points.classification, dtype=np.uint8)
-                    inside += accumulate_points(x, y, z, point_class, layers, x0, y0, grid.cell_size,
+                    inside += accumulate_points(x, y, z, point_class, layers, *slots, x0, y0, grid.cell_size,
                                                 z_min, z_max, z_sum, count)
                     if index is not None:
                         building = np.isin(point_class, BUILDING_CLASSES)
@@ -248,12 +255,13 @@ def _derive(
 ) -> PointCloudRasters:
     has = count > 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        ground = z_sum[GROUND] / count[GROUND] if ground_statistic == "mean" else z_min[GROUND].copy()
+        ground = (z_sum[SUM_LAYERS.index(GROUND)] / count[GROUND] if ground_statistic == "mean"
+                  else z_min[MIN_LAYERS.index(GROUND)].copy())
     ground[~has[GROUND]] = np.nan
-    surface = np.where(has[SURFACE], z_max[SURFACE], np.nan)
+    surface = np.where(has[SURFACE], z_max[MAX_LAYERS.index(SURFACE)], np.nan)
     dtm = fill_gaps(ground)
     dsm = fill_gaps(surface)
-    canopy = np.where(has[VEGETATION] & ~has[BUILDING], z_max[VEGETATION] - dtm, 0.0)
+    canopy = np.where(has[VEGETATION] & ~has[BUILDING], z_max[MAX_LAYERS.index(VEGETATION)] - dtm, 0.0)
     chm = np.where(np.isnan(dtm), np.nan, np.clip(canopy, 0.0, None))
     dtm_raster = Raster(dtm, grid.transform, grid.crs)
     return PointCloudRasters(
