@@ -32,6 +32,7 @@ import trimesh
 
 from stadstwin.crs import is_internal, parse_crs
 from stadstwin.errors import CRSError, InputError
+from stadstwin.io.meshes import extrusion_shell, triangulate
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.raster import Raster
 
@@ -226,66 +227,6 @@ def bag_pand_id(value: object) -> str:
     return BAG_PREFIX + (text.zfill(16) if text.isdigit() else text)
 
 
-def triangulate(vertices: np.ndarray, surfaces: list[list[list[int]]]) -> tuple[np.ndarray, np.ndarray]:
-    """Triangles (m, 3) of vertex indices and the surface each came from (m,).
-
-    Each surface is [outer ring, hole rings...] of indices into ``vertices``; triangles wind like
-    the outer ring. Degenerate surfaces give no triangles.
-    """
-    triangles: list[tuple[int, int, int]] = []
-    face_of: list[int] = []
-    polygons, owners, normals = [], [], []
-    for f, surface in enumerate(surfaces):
-        if len(surface) == 1 and len(surface[0]) == 3:
-            triangles.append(tuple(surface[0]))
-            face_of.append(f)
-            continue
-        outer = vertices[surface[0]]
-        normal = _newell(outer)
-        if not normal.any():
-            continue
-        axes = [a for a in range(3) if a != int(np.argmax(np.abs(normal)))]
-        polygons.append(shapely.Polygon(vertices[surface[0]][:, axes], [vertices[r][:, axes] for r in surface[1:]]))
-        owners.append(f)
-        normals.append(normal)
-    if polygons:
-        _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of)
-    return np.asarray(triangles, dtype=np.int64).reshape(-1, 3), np.asarray(face_of, dtype=np.int64)
-
-
-def _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of) -> None:
-    """Constrained Delaunay triangles of the projected polygons, mapped back to vertex indices."""
-    polygons = np.asarray(polygons, dtype=object)
-    invalid = ~shapely.is_valid(polygons)
-    polygons[invalid] = shapely.make_valid(polygons[invalid])
-    parts, index = shapely.get_parts(shapely.constrained_delaunay_triangles(polygons), return_index=True)
-    coords = shapely.get_coordinates(parts).reshape(-1, 4, 2)[:, :3]
-    for k, corner2d in zip(index, coords):
-        f = owners[k]
-        normal = normals[k]
-        drop = int(np.argmax(np.abs(normal)))
-        axes = [a for a in range(3) if a != drop]
-        lookup = {tuple(vertices[i][axes]): i for ring in surfaces[f] for i in ring}
-        tri = [lookup.get((float(u), float(v))) for u, v in corner2d]
-        if any(i is None for i in tri):
-            continue  # a corner made by repairing an invalid polygon: no vertex of the file
-        a, b, c = vertices[tri]
-        if np.dot(np.cross(b - a, c - a), normal) < 0:
-            tri = [tri[0], tri[2], tri[1]]
-        triangles.append(tuple(tri))
-        face_of.append(f)
-
-
-def _newell(ring: np.ndarray) -> np.ndarray:
-    """Newell normal (not normalised) of a polygon ring."""
-    nxt = np.roll(ring, -1, axis=0)
-    return np.array([
-        np.sum((ring[:, 1] - nxt[:, 1]) * (ring[:, 2] + nxt[:, 2])),
-        np.sum((ring[:, 2] - nxt[:, 2]) * (ring[:, 0] + nxt[:, 0])),
-        np.sum((ring[:, 0] - nxt[:, 0]) * (ring[:, 1] + nxt[:, 1])),
-    ])
-
-
 def _outline(corners: np.ndarray) -> shapely.Geometry:
     """Union of triangles (m, 3, 3) projected to the xy plane, snapped to 1 mm."""
     flat = shapely.polygons(corners[:, :, :2])
@@ -405,16 +346,10 @@ def _number(value: float) -> float | None:
 
 
 def _extrude(polygon: shapely.Polygon, ground: float, roof: float, add) -> list:
-    """A closed shell: floor (facing down), roof (facing up), one wall per ring edge (outward)."""
-    polygon = shapely.geometry.polygon.orient(polygon, sign=1.0)  # exterior ccw, holes cw
-    rings = [np.asarray(polygon.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in polygon.interiors]
-    bottom = [add(np.column_stack([r, np.full(len(r), ground)])) for r in rings]
-    top = [add(np.column_stack([r, np.full(len(r), roof)])) for r in rings]
-    shell = [[b[::-1] for b in bottom], top]
-    for b, t in zip(bottom, top):
-        n = len(b)
-        shell.extend([[b[k], b[(k + 1) % n], t[(k + 1) % n], t[k]]] for k in range(n))
-    return [shell]
+    """A closed shell (one Solid) of the extruded polygon, as vertex indices."""
+    vertices, surfaces = extrusion_shell(polygon, ground, roof)
+    index = add(vertices)
+    return [[[[index[i] for i in ring] for ring in surface] for surface in surfaces]]
 
 
 def _tin(dtm: Raster, max_vertices: int, add) -> dict:

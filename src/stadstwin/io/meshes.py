@@ -1,0 +1,209 @@
+"""Model objects as triangle meshes (trimesh), in true EPSG:7415 coordinates [m].
+
+- surfaces: planar polygons with holes are triangulated by projecting onto the coordinate plane
+  their normal is closest to (dropping that axis, so the 2D numbers are the input's own) and running
+  shapely's constrained Delaunay triangulation (GEOS, no Steiner points); corners map back to the
+  input vertices and triangles wind like the outer ring.
+- buildings: the delivered mesh (CityJSON) where present, else the footprint extruded from
+  ground_z to roof_z (LoD 1.2 block).
+- terrain: the DTM cell centres on every ``step``-th row/column, two triangles per quad, at most
+  ``max_triangles``; quads touching a NaN cell are left out.
+- trees: a trunk cylinder (radius ``TRUNK_RADIUS_PER_HEIGHT`` x height, 0.1-0.5 m) up to the crown
+  base and an ellipsoidal crown (icosphere) of the crown diameter between crown base and top.
+- networks: a closed ``sections``-gon tube per segment along its axis at its true (NAP) height,
+  with the segment's outer radius.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+import trimesh
+
+from stadstwin.model.buildings import Buildings
+from stadstwin.model.raster import Raster
+from stadstwin.model.trees import Trees
+
+TRUNK_RADIUS_PER_HEIGHT = 0.02
+TUBE_SECTIONS = 12
+
+
+def triangulate(vertices: np.ndarray, surfaces: list[list[list[int]]]) -> tuple[np.ndarray, np.ndarray]:
+    """Triangles (m, 3) of vertex indices and the surface each came from (m,).
+
+    Each surface is [outer ring, hole rings...] of indices into ``vertices`` (n, 3). Degenerate
+    surfaces give no triangles; corners that only a repair of an invalid polygon creates are dropped.
+    """
+    triangles: list[tuple[int, ...]] = []
+    face_of: list[int] = []
+    polygons, owners, normals = [], [], []
+    for f, surface in enumerate(surfaces):
+        if len(surface) == 1 and len(surface[0]) == 3:
+            triangles.append(tuple(surface[0]))
+            face_of.append(f)
+            continue
+        normal = _newell(vertices[surface[0]])
+        if not normal.any():
+            continue
+        axes = _plane_axes(normal)
+        polygons.append(shapely.Polygon(vertices[surface[0]][:, axes], [vertices[r][:, axes] for r in surface[1:]]))
+        owners.append(f)
+        normals.append(normal)
+    if polygons:
+        _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of)
+    return np.asarray(triangles, dtype=np.int64).reshape(-1, 3), np.asarray(face_of, dtype=np.int64)
+
+
+def _plane_axes(normal: np.ndarray) -> list[int]:
+    drop = int(np.argmax(np.abs(normal)))
+    return [a for a in range(3) if a != drop]
+
+
+def _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of) -> None:
+    """Constrained Delaunay triangles of the projected polygons, mapped back to vertex indices."""
+    polygons = np.asarray(polygons, dtype=object)
+    invalid = ~shapely.is_valid(polygons)
+    polygons[invalid] = shapely.make_valid(polygons[invalid])
+    parts, index = shapely.get_parts(shapely.constrained_delaunay_triangles(polygons), return_index=True)
+    coords = shapely.get_coordinates(parts).reshape(-1, 4, 2)[:, :3]
+    lookup: dict[tuple[float, float], int] = {}
+    current = -1
+    for k, corner2d in zip(index, coords):
+        if k != current:
+            current = k
+            axes = _plane_axes(normals[k])
+            lookup = {(float(vertices[i, axes[0]]), float(vertices[i, axes[1]])): i
+                      for ring in surfaces[owners[k]] for i in ring}
+        tri = [lookup.get((float(u), float(v))) for u, v in corner2d]
+        if any(i is None for i in tri):
+            continue
+        a, b, c = vertices[tri]
+        if np.dot(np.cross(b - a, c - a), normals[k]) < 0:
+            tri = [tri[0], tri[2], tri[1]]
+        triangles.append(tuple(tri))
+        face_of.append(owners[k])
+
+
+def _newell(ring: np.ndarray) -> np.ndarray:
+    """Newell normal (not normalised) of a polygon ring (k, 3)."""
+    nxt = np.roll(ring, -1, axis=0)
+    return np.array([
+        np.sum((ring[:, 1] - nxt[:, 1]) * (ring[:, 2] + nxt[:, 2])),
+        np.sum((ring[:, 2] - nxt[:, 2]) * (ring[:, 0] + nxt[:, 0])),
+        np.sum((ring[:, 0] - nxt[:, 0]) * (ring[:, 1] + nxt[:, 1])),
+    ])
+
+
+def extrusion_shell(polygon: shapely.Polygon, z0: float, z1: float) -> tuple[np.ndarray, list[list[list[int]]]]:
+    """Vertices (n, 3) and outward-facing surfaces of a polygon extruded from z0 to z1 [m].
+
+    Surfaces: floor (facing down), roof (facing up), then one wall quad per ring edge.
+    """
+    polygon = shapely.geometry.polygon.orient(polygon, sign=1.0)  # exterior ccw, holes cw
+    rings = [np.asarray(polygon.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in polygon.interiors]
+    sizes = [len(r) for r in rings]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    total = int(sum(sizes))
+    flat = np.concatenate(rings)
+    vertices = np.vstack([np.column_stack([flat, np.full(total, z0)]), np.column_stack([flat, np.full(total, z1)])])
+    bottom = [list(range(s, s + n)) for s, n in zip(starts, sizes)]
+    top = [[i + total for i in ring] for ring in bottom]
+    surfaces = [[ring[::-1] for ring in bottom], top]
+    for b, t in zip(bottom, top):
+        n = len(b)
+        surfaces.extend([[b[k], b[(k + 1) % n], t[(k + 1) % n], t[k]]] for k in range(n))
+    return vertices, surfaces
+
+
+def extruded_footprint(footprint: shapely.Geometry, z0: float, z1: float) -> trimesh.Trimesh:
+    """A closed LoD 1.2 block: every polygon of ``footprint`` extruded from z0 to z1 [m NAP]."""
+    parts = []
+    for polygon in shapely.get_parts(shapely.force_2d(footprint)):
+        if polygon.geom_type != "Polygon" or polygon.area <= 0:
+            continue
+        vertices, surfaces = extrusion_shell(polygon, z0, z1)
+        faces, _ = triangulate(vertices, surfaces)
+        parts.append(trimesh.Trimesh(vertices, faces, process=False))
+    return trimesh.util.concatenate(parts) if parts else trimesh.Trimesh()
+
+
+def building_meshes(buildings: Buildings) -> list[trimesh.Trimesh | None]:
+    """One mesh per building: its delivered mesh, else the extruded footprint; None without heights."""
+    out: list[trimesh.Trimesh | None] = []
+    for i in range(len(buildings)):
+        mesh = buildings.mesh[i] if buildings.mesh is not None else None
+        ground, roof = float(buildings.ground_z[i]), float(buildings.roof_z[i])
+        if mesh is None and np.isfinite(ground) and np.isfinite(roof) and roof > ground:
+            mesh = extruded_footprint(buildings.footprint[i], ground, roof)
+        out.append(mesh if mesh is not None and len(mesh.faces) else None)
+    return out
+
+
+def terrain_mesh(dtm: Raster, max_triangles: int = 200_000) -> trimesh.Trimesh:
+    """The DTM as a grid mesh of cell centres, thinned to at most ``max_triangles`` triangles."""
+    rows, cols = dtm.shape
+    step = max(1, int(np.ceil(np.sqrt(2.0 * max(rows - 1, 1) * max(cols - 1, 1) / max_triangles))))
+    r = np.arange(0, rows, step)
+    c = np.arange(0, cols, step)
+    x, y = dtm.cell_centres()
+    z = dtm.values()[np.ix_(r, c)]
+    vertices = np.column_stack([x[np.ix_(r, c)].ravel(), y[np.ix_(r, c)].ravel(), np.nan_to_num(z).ravel()])
+    index = np.arange(len(r) * len(c)).reshape(len(r), len(c))
+    nw, sw, se, ne = index[:-1, :-1], index[1:, :-1], index[1:, 1:], index[:-1, 1:]
+    ok = np.isfinite(z)
+    first = ok[:-1, :-1] & ok[1:, :-1] & ok[1:, 1:]
+    second = ok[:-1, :-1] & ok[1:, 1:] & ok[:-1, 1:]
+    # row 0 is north: nw -> sw -> se winds counter-clockwise seen from above (normals up)
+    faces = np.vstack([np.stack([nw, sw, se], -1)[first], np.stack([nw, se, ne], -1)[second]])
+    return trimesh.Trimesh(vertices, faces, process=False)
+
+
+def tree_mesh(trees: Trees, i: int) -> trimesh.Trimesh:
+    """Trunk cylinder plus crown ellipsoid of tree ``i``."""
+    ground, height = float(trees.ground_z[i]), float(trees.height[i])
+    base = float(trees.trunk_height[i])
+    radius = float(np.clip(TRUNK_RADIUS_PER_HEIGHT * height, 0.1, 0.5))
+    x, y = float(trees.x[i]), float(trees.y[i])
+    parts = []
+    if base > 0:
+        parts.append(trimesh.creation.cylinder(radius, segment=[[x, y, ground], [x, y, ground + base]], sections=8))
+    half_height = 0.5 * (height - base)
+    half_width = 0.5 * float(trees.crown_diameter[i])
+    if half_height > 0 and half_width > 0:
+        crown = trimesh.creation.icosphere(subdivisions=1)
+        crown.apply_scale([half_width, half_width, half_height])
+        crown.apply_translation([x, y, ground + base + half_height])
+        parts.append(crown)
+    return trimesh.util.concatenate(parts) if parts else trimesh.Trimesh()
+
+
+def tube_mesh(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, sections: int = TUBE_SECTIONS) -> trimesh.Trimesh:
+    """Closed ``sections``-gon tubes around segments p0 -> p1 (n, 3) of radius (n,) [m], vectorised."""
+    p0 = np.asarray(p0, dtype=np.float64).reshape(-1, 3)
+    p1 = np.asarray(p1, dtype=np.float64).reshape(-1, 3)
+    radius = np.broadcast_to(np.asarray(radius, dtype=np.float64), (len(p0),))
+    axis = p1 - p0
+    length = np.linalg.norm(axis, axis=1)
+    keep = length > 1e-9
+    p0, p1, radius, axis, length = p0[keep], p1[keep], radius[keep], axis[keep], length[keep]
+    n = len(p0)
+    if not n:
+        return trimesh.Trimesh()
+    d = axis / length[:, None]
+    helper = np.where((np.abs(d[:, 2]) > 0.9)[:, None], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0])
+    u = np.cross(d, helper)
+    u /= np.linalg.norm(u, axis=1)[:, None]
+    v = np.cross(d, u)
+    theta = 2 * np.pi * np.arange(sections) / sections
+    ring = radius[:, None, None] * (np.cos(theta)[None, :, None] * u[:, None] + np.sin(theta)[None, :, None] * v[:, None])
+    vertices = np.concatenate([p0[:, None] + ring, p1[:, None] + ring], axis=1)  # (n, 2k, 3)
+    j = np.arange(sections)
+    k = (j + 1) % sections
+    a, b = j, j + sections  # ring at p0, ring at p1
+    sides = np.concatenate([np.stack([a, k, b], -1), np.stack([k, k + sections, b], -1)])
+    fan = np.arange(1, sections - 1)
+    start_cap = np.stack([np.zeros_like(fan), fan + 1, fan], -1)
+    end_cap = np.stack([np.full_like(fan, sections), fan + sections, fan + 1 + sections], -1)
+    local = np.concatenate([sides, start_cap, end_cap])
+    faces = local[None] + (2 * sections * np.arange(n))[:, None, None]
+    return trimesh.Trimesh(vertices.reshape(-1, 3), faces.reshape(-1, 3), process=False)
