@@ -1,7 +1,8 @@
 """``scenes/demo/scene.toml`` and its plan variants (``variants/*.toml`` with a GeoJSON beside each).
 
-Variants carry plan metadata only (``edits = []``); the intended heat-network pair or new trees lie
-in ``variants/<id>.geojson`` so that the scenario layer can turn them into edits.
+The intended heat-network pair or new trees lie in ``variants/<id>.geojson``. The heat-network
+variants carry plan metadata only (``edits = []``); the greening variant plants its trees as one
+``add_trees`` edit (same points, height and crown as its GeoJSON), so heat runs see them.
 """
 
 from __future__ import annotations
@@ -116,16 +117,17 @@ def _write_variant(route: Route, folder: Path) -> None:
         json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     parties = json.dumps(PARTIES[route.theme], ensure_ascii=False)
+    listed = "" if route.trees else "edits = []\n"
+    planted = _tree_edits(route) if route.trees else ""
     (folder / f"{route.id}.toml").write_text(
-        f"""# Plan variant of the demo district; the edits are in {route.id}.geojson beside this file.
+        f"""# Plan variant of the demo district; its intended geometry is in {route.id}.geojson beside this file.
 {intent}
 name = "{route.name}"
 phase = "ontwerp"
 theme = "{route.theme}"
 asset_types = {asset_types}
 parties = {parties}
-edits = []
-
+{listed}
 [area]
 type = "Polygon"
 coordinates = {_polygon(route.area)}
@@ -137,6 +139,24 @@ end = 2027-06-30
 [planning.realisatie]
 start = 2028-03-01
 end = 2028-10-31
-""",
+{planted}""",
         encoding="utf-8",
+    )
+
+
+def _tree_edits(route: Route) -> str:
+    """One ``add_trees`` edit per species and size among the route's trees, as TOML tables."""
+    groups: dict[tuple[str, float, float], list[str]] = {}
+    for tree in route.trees:
+        groups.setdefault((tree.species, tree.height, tree.crown), []).append(f"[{tree.x:.2f}, {tree.y:.2f}]")
+    return "\n".join(
+        f"""
+[[edits]]
+type = "add_trees"
+id = "{route.id}-trees-{k}"
+species = {json.dumps(species, ensure_ascii=False)}
+height = {height}
+crown_diameter = {crown}
+points = [{", ".join(points)}]"""
+        for k, ((species, height, crown), points) in enumerate(groups.items(), start=1)
     )
