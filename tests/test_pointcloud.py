@@ -16,6 +16,7 @@ from pyproj import CRS, Transformer
 
 from stadstwin.engines.footprint_heights import footprint_percentiles
 from stadstwin.engines.gap_fill import fill_gaps
+from stadstwin.engines.rasterize import accumulate_points, empty_accumulators, statistic_slots
 from stadstwin.errors import CRSError, InputError
 from stadstwin.io.pointcloud import read_pointclouds
 from stadstwin.model.raster import Raster
@@ -189,6 +190,41 @@ def test_footprint_percentiles_kernel_equals_numpy(pairs, percentiles):
             np.testing.assert_allclose(values[k], np.percentile(z[ids == k], q), rtol=1e-12, atol=1e-9)
         else:
             assert np.isnan(values[k]).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**31), st.sampled_from([0.5, 1.0, 2.5]))
+def test_binning_kernel_equals_numpy_with_points_outside_the_grid(rows, cols, seed, cell):
+    rng = np.random.default_rng(seed)
+    n = 400
+    x = rng.uniform(-3, cols * cell + 3, n)
+    y = rng.uniform(-3, rows * cell + 3, n)
+    z = rng.normal(size=n)
+    point_class = rng.integers(0, 4, n).astype(np.uint8)
+    table = np.zeros((256, 2), dtype=np.bool_)
+    table[[1, 2], 0] = True  # layer 0: classes 1, 2 (min, max, sum)
+    table[3, 1] = True  # layer 1: class 3 (count only)
+    z_min, z_max, z_sum, count = empty_accumulators(2, rows, cols, 1, 1, 1)
+    slots = [statistic_slots([0], 2)] * 3
+    inside = accumulate_points(x, y, z, point_class, table, *slots, 0.0, rows * cell, cell,
+                               z_min, z_max, z_sum, count)
+    col = np.floor(x / cell).astype(int)
+    row = np.floor((rows * cell - y) / cell).astype(int)
+    ok = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    assert inside == ok.sum()
+    for layer, classes in ((0, [1, 2]), (1, [3])):
+        keep = ok & np.isin(point_class, classes)
+        flat = row[keep] * cols + col[keep]
+        np.testing.assert_array_equal(count[layer].ravel(), np.bincount(flat, minlength=rows * cols))
+    keep = ok & np.isin(point_class, [1, 2])
+    flat = row[keep] * cols + col[keep]
+    lo = np.full(rows * cols, np.inf)
+    hi = np.full(rows * cols, -np.inf)
+    np.minimum.at(lo, flat, z[keep])
+    np.maximum.at(hi, flat, z[keep])
+    np.testing.assert_array_equal(z_min[0].ravel(), lo)
+    np.testing.assert_array_equal(z_max[0].ravel(), hi)
+    np.testing.assert_allclose(z_sum[0].ravel(), np.bincount(flat, weights=z[keep], minlength=rows * cols))
 
 
 @settings(max_examples=40, deadline=None)
