@@ -1,0 +1,142 @@
+"""The twin as binary glTF (GLB) files, one per layer, for the 3D viewer.
+
+Files: ``terrain.glb``, ``buildings.glb``, ``trees.glb`` and ``network_<kind>.glb`` per utility kind
+present (``network_water.glb``...); layers without content are not written.
+
+Coordinates: vertices are stored relative to a round RD offset (the lower-left corner of the twin
+rounded down to ``OFFSET_STEP`` m; z offset 0) so that float32 keeps them to well under a mm; the
+offset is the translation of the single root node ``rd_offset``, so true EPSG:7415 coordinates =
+node transform · vertex. Axes stay RD/NAP (x east, y north, z up [m NAP]), not glTF's y-up: a viewer
+rotates the scene −90° about x.
+
+Nodes and extras (glTF ``extras`` per node, the viewer's attribute table):
+- networks: one node per IMKL feature id (all its segments' tubes merged into one mesh), named by
+  the id, extras ``feature_id, owner, utility, status, outer_diameter, depth_source`` (least
+  certain along the feature), ``depth_uncertainty`` (largest), ``container``; colour from the rules.
+- buildings: one node per building named by its BAG id, extras ``source_id, ground_z, roof_z, height``.
+- trees: one node per tree, extras ``source_id, species, height, crown_diameter, trunk_height``.
+- terrain: one node ``terrain`` with the DTM grid thinned to ``max_terrain_triangles``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from trimesh.visual.material import PBRMaterial
+
+from stadstwin.crs import INTERNAL_CRS
+from stadstwin.io.meshes import building_meshes, terrain_mesh, tree_mesh, tube_mesh
+from stadstwin.model.enums import DepthSource, Status
+from stadstwin.model.twin import Twin
+from stadstwin.model.utilities import Utility
+from stadstwin.rules import Rules, load_rules
+
+OFFSET_STEP = 100.0  # [m]
+ROOT = "rd_offset"
+TERRAIN_COLOUR = "#9c8c6e"
+BUILDING_COLOUR = "#d9d4cc"
+TREE_COLOUR = "#4f8a3c"
+
+
+def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
+               max_terrain_triangles: int = 200_000) -> dict[str, Path]:
+    """Write one GLB per layer into ``folder``; returns layer name -> path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rules = rules or load_rules()
+    xmin, ymin, _, _ = twin.bounds
+    offset = np.array([np.floor(xmin / OFFSET_STEP) * OFFSET_STEP, np.floor(ymin / OFFSET_STEP) * OFFSET_STEP, 0.0])
+    layers: dict[str, list[tuple[str, trimesh.Trimesh, dict, str]]] = {
+        "terrain": [("terrain", terrain_mesh(twin.dtm, max_terrain_triangles), {"layer": "terrain"}, TERRAIN_COLOUR)],
+        "buildings": _buildings(twin),
+        "trees": _trees(twin),
+    }
+    networks = twin.networks
+    for code in np.unique(networks.utility):
+        kind = Utility(int(code))
+        layers[f"network_{kind.key}"] = _network(twin, kind, rules.utility(kind).colour)
+    written = {}
+    for name, nodes in layers.items():
+        nodes = [n for n in nodes if len(n[1].faces)]
+        if nodes:
+            written[name] = _write(folder / f"{name}.glb", nodes, offset)
+    return written
+
+
+def _write(path: Path, nodes: list[tuple[str, trimesh.Trimesh, dict, str]], offset: np.ndarray) -> Path:
+    scene = trimesh.Scene()
+    scene.graph.update(frame_from=scene.graph.base_frame, frame_to=ROOT,
+                       matrix=trimesh.transformations.translation_matrix(offset),
+                       metadata={"crs": INTERNAL_CRS, "offset": offset.tolist(),
+                                 "axes": "x east, y north, z up [m NAP]"})
+    materials: dict[str, PBRMaterial] = {}
+    used: set[str] = set()
+    for name, mesh, extras, colour in nodes:
+        if colour not in materials:
+            rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
+            materials[colour] = PBRMaterial(baseColorFactor=[*rgb, 255], metallicFactor=0.0, roughnessFactor=0.9)
+        local = trimesh.Trimesh(mesh.vertices - offset, mesh.faces, process=False,
+                                visual=trimesh.visual.TextureVisuals(material=materials[colour]))
+        unique = name
+        k = 1
+        while unique in used or unique == ROOT:
+            unique, k = f"{name}#{k}", k + 1
+        used.add(unique)
+        scene.add_geometry(local, node_name=unique, geom_name=unique, parent_node_name=ROOT, metadata=extras)
+    path.write_bytes(scene.export(file_type="glb"))
+    return path
+
+
+def _plain(value) -> object:
+    """A JSON value: numpy scalars as Python numbers, NaN as None."""
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return str(value)
+
+
+def _buildings(twin: Twin):
+    b = twin.buildings
+    meshes = building_meshes(b)
+    return [
+        (str(b.source_id[i]), meshes[i],
+         {"source_id": str(b.source_id[i]), "ground_z": _plain(b.ground_z[i]), "roof_z": _plain(b.roof_z[i]),
+          "height": _plain(b.height[i])}, BUILDING_COLOUR)
+        for i in range(len(b)) if meshes[i] is not None
+    ]
+
+
+def _trees(twin: Twin):
+    t = twin.trees
+    return [
+        (str(t.source_id[i]), tree_mesh(t, i),
+         {"source_id": str(t.source_id[i]), "species": str(t.species[i]), "height": _plain(t.height[i]),
+          "crown_diameter": _plain(t.crown_diameter[i]), "trunk_height": _plain(t.trunk_height[i])}, TREE_COLOUR)
+        for i in range(len(t))
+    ]
+
+
+def _network(twin: Twin, kind: Utility, colour: str):
+    n = twin.networks
+    rows = np.flatnonzero(n.utility == kind)
+    ids, inverse = np.unique(n.feature_id[rows], return_inverse=True)
+    owners = n.owner_name
+    nodes = []
+    for k, feature in enumerate(ids):
+        r = rows[inverse.ravel() == k]
+        first = r[0]
+        extras = {
+            "feature_id": str(feature),
+            "owner": str(owners[first]),
+            "utility": kind.key,
+            "status": Status(int(n.status[first])).name.lower(),
+            "outer_diameter": _plain(n.outer_diameter[first]),
+            "depth_source": DepthSource(int(n.depth_source[r].max())).name.lower(),
+            "depth_uncertainty": _plain(n.depth_uncertainty[r].max()),
+            "container": str(n.container[first]),
+        }
+        nodes.append((str(feature), tube_mesh(n.p0[r], n.p1[r], n.radius[r]), extras, colour))
+    return nodes
