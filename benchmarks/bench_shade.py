@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import measure, report  # noqa: E402
+from harness import measure, report
 
-from stadstwin.shade import shadow_mask, sky_view_factor, sun_hours, sun_positions  # noqa: E402
+from stadstwin.shade import shadow_mask, sky_view_factor, sun_hours, sun_positions
 
 SUN = [(135.0, 30.0), (180.0, 58.0), (250.0, 15.0)]
 ORIGIN = (121000.0, 488000.0)  # upper-left corner, RD New (Amsterdam)
@@ -44,14 +44,18 @@ def district(n: int, seed: int = 42) -> tuple[np.ndarray, np.ndarray]:
         for c in range(0, n, 60):
             for dr in (0, 20):
                 for dc in (0, 20):
-                    dsm[r + 10 + dr:r + 30 + dr, c + 10 + dc:c + 30 + dc] = rng.uniform(8.0, 30.0)
+                    dsm[r + 10 + dr : r + 30 + dr, c + 10 + dc : c + 30 + dc] = rng.uniform(
+                        8.0, 30.0
+                    )
     canopy = np.zeros((n, n))
     for r in range(3, n - 3, 12):
         for c in range(3, n - 3, 12):
-            if dsm[r - 3:r + 4, c - 3:c + 4].max() == 0.0 and rng.random() < 0.7:
+            if dsm[r - 3 : r + 4, c - 3 : c + 4].max() == 0.0 and rng.random() < 0.7:
                 yy, xx = np.mgrid[-3:4, -3:4]
                 crown = np.where(yy**2 + xx**2 <= 9, rng.uniform(6.0, 15.0), 0.0)
-                canopy[r - 3:r + 4, c - 3:c + 4] = np.maximum(canopy[r - 3:r + 4, c - 3:c + 4], crown)
+                canopy[r - 3 : r + 4, c - 3 : c + 4] = np.maximum(
+                    canopy[r - 3 : r + 4, c - 3 : c + 4], crown
+                )
     return dsm.astype(np.float32).astype(np.float64), canopy.astype(np.float32).astype(np.float64)
 
 
@@ -82,7 +86,9 @@ def umep_svf(dsm, canopy):
     vegdem, vegdem2, _, amax = umep_inputs(dsm, canopy)
     with contextlib.redirect_stderr(io.StringIO()), np.errstate(divide="ignore", over="ignore"):
         out = svfForProcessing153(dsm, vegdem, vegdem2, 1.0, 1 if canopy.any() else 0, amax)
-    return out["svf"] - (1.0 - out["svfveg"]) * (1.0 - TRANSMISSIVITY) if canopy.any() else out["svf"]
+    return (
+        out["svf"] - (1.0 - out["svfveg"]) * (1.0 - TRANSMISSIVITY) if canopy.any() else out["svf"]
+    )
 
 
 def solweig_shadow(dsm, canopy, azimuth, altitude):
@@ -91,8 +97,15 @@ def solweig_shadow(dsm, canopy, azimuth, altitude):
     vegdem, vegdem2, bush, amax = umep_inputs(dsm, canopy)
     f32 = np.float32
     res = rustalgos.shadowing.calculate_shadows_wall_ht_25(
-        azimuth, altitude, 1.0, amax, dsm.astype(f32), vegdem.astype(f32), vegdem2.astype(f32),
-        bush.astype(f32))
+        azimuth,
+        altitude,
+        1.0,
+        amax,
+        dsm.astype(f32),
+        vegdem.astype(f32),
+        vegdem2.astype(f32),
+        bush.astype(f32),
+    )
     return np.asarray(res.bldg_sh) - (1.0 - np.asarray(res.veg_sh)) * (1.0 - TRANSMISSIVITY)
 
 
@@ -102,7 +115,8 @@ def solweig_svf(dsm, canopy):
     vegdem, vegdem2, _, amax = umep_inputs(dsm, canopy)
     f32 = np.float32
     res = rustalgos.skyview.calculate_svf(
-        dsm.astype(f32), vegdem.astype(f32), vegdem2.astype(f32), 1.0, bool(canopy.any()), amax)
+        dsm.astype(f32), vegdem.astype(f32), vegdem2.astype(f32), 1.0, bool(canopy.any()), amax
+    )
     svf = np.asarray(res.svf)
     return svf - (1.0 - np.asarray(res.svf_veg)) * (1.0 - TRANSMISSIVITY) if canopy.any() else svf
 
@@ -160,8 +174,12 @@ def _status_kib(field: str) -> int:
 
 
 def peak_mib_per_mpx(task: str, n: int) -> float:
-    out = subprocess.run([sys.executable, __file__, "--memory", task, str(n)], capture_output=True,
-                         text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory", task, str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])["mib"] / (n * n / 1e6)
 
 
@@ -170,68 +188,134 @@ def main(n: int) -> None:
     rows: list[dict] = []
 
     def row(task, ours_s, peer, peer_s, **extra):
-        rows.append({"task": task, "stadstwin_s": ours_s, "peer": peer, "peer_s": peer_s,
-                     "speedup": peer_s / ours_s, **extra})
+        rows.append(
+            {
+                "task": task,
+                "stadstwin_s": ours_s,
+                "peer": peer,
+                "peer_s": peer_s,
+                "speedup": peer_s / ours_s,
+                **extra,
+            }
+        )
 
     # shadow per sun position
     ours_t, ours_masks = [], []
     for az, alt in SUN:
-        t, m = measure(lambda: shadow_mask(dsm, 1.0, az, alt, canopy=canopy, transmissivity=TRANSMISSIVITY))
+        t, m = measure(
+            lambda az=az, alt=alt: shadow_mask(
+                dsm, 1.0, az, alt, canopy=canopy, transmissivity=TRANSMISSIVITY
+            )
+        )
         ours_t.append(t)
         ours_masks.append(m)
     ours_shadow = float(np.mean(ours_t))
     umep_t, agree = [], []
     for (az, alt), mine in zip(SUN, ours_masks):
-        t, theirs = measure(lambda: umep_shadow(dsm, canopy, az, alt), repeat=1, warmup=False)
+        t, theirs = measure(
+            lambda az=az, alt=alt: umep_shadow(dsm, canopy, az, alt), repeat=1, warmup=False
+        )
         umep_t.append(t)
         agree.append(float(np.isclose(mine, theirs, atol=1e-6).mean()))
-    row("shadow / sun position", ours_shadow, "umep", float(np.mean(umep_t)),
-        agree_pct=100 * min(agree))
+    row(
+        "shadow / sun position",
+        ours_shadow,
+        "umep",
+        float(np.mean(umep_t)),
+        agree_pct=100 * min(agree),
+    )
     for gpu in (False, True):
         set_solweig_gpu(gpu)
         sw_t, agree = [], []
         for (az, alt), mine in zip(SUN, ours_masks):
-            t, theirs = measure(lambda: solweig_shadow(dsm, canopy, az, alt), repeat=3)
+            t, theirs = measure(
+                lambda az=az, alt=alt: solweig_shadow(dsm, canopy, az, alt), repeat=3
+            )
             sw_t.append(t)
             agree.append(float(np.isclose(mine, theirs, atol=1e-6).mean()))
-        row("shadow / sun position", ours_shadow, f"solweig ({'gpu' if gpu else 'cpu'})",
-            float(np.mean(sw_t)), agree_pct=100 * min(agree))
+        row(
+            "shadow / sun position",
+            ours_shadow,
+            f"solweig ({'gpu' if gpu else 'cpu'})",
+            float(np.mean(sw_t)),
+            agree_pct=100 * min(agree),
+        )
 
     # sky view factor
     ours_svf_t, ours_svf = measure(lambda: sky_view_factor(dsm, 1.0, canopy=canopy), repeat=2)
     set_solweig_gpu(False)
     t, theirs = measure(lambda: solweig_svf(dsm, canopy), repeat=1, warmup=False)
-    row("svf", ours_svf_t, "solweig (cpu)", t, mean_abs_diff=float(np.abs(ours_svf - theirs).mean()))
+    row(
+        "svf", ours_svf_t, "solweig (cpu)", t, mean_abs_diff=float(np.abs(ours_svf - theirs).mean())
+    )
     crop_dsm, crop_canopy = dsm[:CROP, :CROP].copy(), canopy[:CROP, :CROP].copy()
     ours_crop_t, ours_crop = measure(lambda: sky_view_factor(crop_dsm, 1.0, canopy=crop_canopy))
-    umep_crop_t, umep_crop = measure(lambda: umep_svf(crop_dsm, crop_canopy), repeat=1, warmup=False)
-    row(f"svf {CROP}x{CROP} crop", ours_crop_t, "umep", umep_crop_t,
-        mean_abs_diff=float(np.abs(ours_crop - umep_crop).mean()))
+    umep_crop_t, umep_crop = measure(
+        lambda: umep_svf(crop_dsm, crop_canopy), repeat=1, warmup=False
+    )
+    row(
+        f"svf {CROP}x{CROP} crop",
+        ours_crop_t,
+        "umep",
+        umep_crop_t,
+        mean_abs_diff=float(np.abs(ours_crop - umep_crop).mean()),
+    )
     errors = canyon_accuracy()
-    rows.append({"task": "svf |error| canyon H=W", "stadstwin_s": "", "peer": "solweig / umep",
-                 "peer_s": "", "speedup": "", "stadstwin_err": errors["stadstwin"],
-                 "solweig_err": errors["solweig"], "umep_err": errors["umep"]})
+    rows.append(
+        {
+            "task": "svf |error| canyon H=W",
+            "stadstwin_s": "",
+            "peer": "solweig / umep",
+            "peer_s": "",
+            "speedup": "",
+            "stadstwin_err": errors["stadstwin"],
+            "solweig_err": errors["solweig"],
+            "umep_err": errors["umep"],
+        }
+    )
 
     # a full day of sun hours at 10-minute steps
     from stadstwin.crs import rd_to_wgs84
 
     lat, lon = rd_to_wgs84(ORIGIN[0] + n / 2, ORIGIN[1] - n / 2)
     azimuths, altitudes = sun_positions(float(lat), float(lon), DAY, 10)
-    ours_day_t, ours_day = measure(lambda: sun_hours(dsm, 1.0, ORIGIN, DAY, 10, canopy=canopy), repeat=1)
-    t, theirs = measure(lambda: solweig_sun_hours(dsm, canopy, azimuths, altitudes, 10 / 60),
-                        repeat=1, warmup=False)
-    row(f"sun hours, day at 10 min ({azimuths.size} positions)", ours_day_t, "solweig (cpu)", t,
-        max_abs_diff_h=float(np.abs(ours_day - theirs).max()))
+    ours_day_t, ours_day = measure(
+        lambda: sun_hours(dsm, 1.0, ORIGIN, DAY, 10, canopy=canopy), repeat=1
+    )
+    t, theirs = measure(
+        lambda: solweig_sun_hours(dsm, canopy, azimuths, altitudes, 10 / 60), repeat=1, warmup=False
+    )
+    row(
+        f"sun hours, day at 10 min ({azimuths.size} positions)",
+        ours_day_t,
+        "solweig (cpu)",
+        t,
+        max_abs_diff_h=float(np.abs(ours_day - theirs).max()),
+    )
 
     # peak memory per megapixel (fresh process per task)
-    for task in ("stadstwin shadow", "solweig shadow", "umep shadow", "stadstwin svf", "solweig svf"):
-        rows.append({"task": "peak MiB / Mpx", "peer": task, "mib_per_mpx": peak_mib_per_mpx(task, n)})
+    for task in (
+        "stadstwin shadow",
+        "solweig shadow",
+        "umep shadow",
+        "stadstwin svf",
+        "solweig svf",
+    ):
+        rows.append(
+            {"task": "peak MiB / Mpx", "peer": task, "mib_per_mpx": peak_mib_per_mpx(task, n)}
+        )
 
-    report("shade", rows, notes=(
-        f"DSM {n}x{n} at 1 m with street trees; shadow = mean of {len(SUN)} sun positions; umep "
-        f"SVF on the {CROP}x{CROP} crop (153 patches); solweig shadow run with its GPU backend off and on "
-        "(this machine has no GPU: its 'gpu' backend runs on whatever wgpu finds, a software "
-        "device, and is 2-3x slower than its CPU path, so SVF and sun hours use the CPU path). agree_pct: share of cells with the same shadow value as the peer."))
+    report(
+        "shade",
+        rows,
+        notes=(
+            f"DSM {n}x{n} at 1 m with street trees; shadow = mean of {len(SUN)} sun positions; "
+            f"umep SVF on the {CROP}x{CROP} crop (153 patches); solweig shadow run with its GPU "
+            "backend off and on (this machine has no GPU: its 'gpu' backend runs on whatever wgpu "
+            "finds, a software device, and is 2-3x slower than its CPU path, so SVF and sun hours "
+            "use the CPU path). agree_pct: share of cells with the same shadow value as the peer."
+        ),
+    )
 
 
 if __name__ == "__main__":

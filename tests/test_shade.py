@@ -1,4 +1,4 @@
-"""Shadow, sky view factor, sun hours and tiling against analytic values, UMEP and numpy references."""
+"""Shadow, sky view factor, sun hours and tiling against analytic values, UMEP and numpy."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def city(seed: int, n: int = 120, slope: float = 0.0) -> tuple[np.ndarray, np.nd
     for _ in range(n // 6):
         r, c = rng.integers(0, n - 4, 2)
         h, w = rng.integers(3, 16, 2)
-        dsm[r:r + h, c:c + w] = ground[r:r + h, c:c + w].max() + rng.uniform(4.0, 25.0)
+        dsm[r : r + h, c : c + w] = ground[r : r + h, c : c + w].max() + rng.uniform(4.0, 25.0)
     canopy = np.zeros((n, n))
     is_ground = dsm == ground
     for _ in range(n // 8):
@@ -51,11 +51,13 @@ def umep_mask(dsm, canopy, azimuth, altitude, transmissivity=0.03, cell_size=1.0
     amax = max(dsm.max(), vegdem.max()) - dsm.min()
     with np.errstate(divide="ignore", over="ignore"):
         out = umep_shadowing.shadowingfunction_20(
-            dsm, vegdem, vegdem2, azimuth, altitude, 1.0 / cell_size, amax, bush, 1)
+            dsm, vegdem, vegdem2, azimuth, altitude, 1.0 / cell_size, amax, bush, 1
+        )
     return out["sh"] - (1.0 - out["vegsh"]) * (1.0 - transmissivity)
 
 
 # --- shadow -------------------------------------------------------------------------------------
+
 
 def analytic_box_shadow(points_x, points_y, box, height, azimuth, altitude):
     """True where the segment from a ground point toward the sun, up to the height of the box,
@@ -77,7 +79,9 @@ def analytic_box_shadow(points_x, points_y, box, height, azimuth, altitude):
     return t_lo < t_hi
 
 
-@pytest.mark.parametrize("azimuth, altitude", [(135.0, 30.0), (200.0, 45.0), (260.0, 20.0), (30.0, 35.0), (90.0, 40.0)])
+@pytest.mark.parametrize(
+    "azimuth, altitude", [(135.0, 30.0), (200.0, 45.0), (260.0, 20.0), (30.0, 35.0), (90.0, 40.0)]
+)
 def test_box_shadow_matches_analytic_outline(azimuth, altitude):
     n, height = 100, 12.0
     dsm = np.zeros((n, n))
@@ -99,8 +103,11 @@ def test_box_shadow_matches_analytic_outline(azimuth, altitude):
             same &= near == expected
     shaded = mask == 0.0
     assert np.array_equal(shaded[same], expected[same])
-    area = height / math.tan(math.radians(altitude)) * (
-        16 * abs(math.cos(math.radians(azimuth))) + 20 * abs(math.sin(math.radians(azimuth))))
+    area = (
+        height
+        / math.tan(math.radians(altitude))
+        * (16 * abs(math.cos(math.radians(azimuth))) + 20 * abs(math.sin(math.radians(azimuth))))
+    )
     # the kernel samples obstacle cells at their centres (as UMEP does), so a ray that only clips a
     # roof corner misses it: the shadow loses a thin band along its sides, never gains cells
     assert not (shaded & ~expected).any()
@@ -172,12 +179,13 @@ def test_bad_input_is_refused():
 
 # --- sky view factor ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("height, width", [(10, 11), (20, 21), (10, 31), (30, 15)])
 def test_svf_canyon_centre(height, width):
     dsm = np.zeros((199, 160))
     left = 80 - width // 2
     dsm[:, :left] = height
-    dsm[:, left + width:] = height
+    dsm[:, left + width :] = height
     svf = sky_view_factor(dsm, 1.0)
     assert svf[99, 80] == pytest.approx(math.cos(math.atan(2 * height / width)), abs=0.02)
     # the same canyon running east-west
@@ -202,9 +210,21 @@ def svf_reference(ground, obstacle, cell_size, n_directions):
         az = (d + 0.5) * 2 * math.pi / n_directions
         d_row, d_col = -math.cos(az), math.sin(az)
         if abs(d_col) >= abs(d_row):
-            n_u, n_v, sign, slope, ds = n_cols, n_rows, np.sign(d_col), d_row / abs(d_col), 1 / abs(d_col)
+            n_u, n_v, sign, slope, ds = (
+                n_cols,
+                n_rows,
+                np.sign(d_col),
+                d_row / abs(d_col),
+                1 / abs(d_col),
+            )
         else:
-            n_u, n_v, sign, slope, ds = n_rows, n_cols, np.sign(d_row), d_col / abs(d_row), 1 / abs(d_row)
+            n_u, n_v, sign, slope, ds = (
+                n_rows,
+                n_cols,
+                np.sign(d_row),
+                d_col / abs(d_row),
+                1 / abs(d_row),
+            )
         u_all = np.arange(n_u)
         shift = np.floor(slope * u_all + 0.5).astype(int)
         for r in range(n_rows):
@@ -240,12 +260,14 @@ def test_svf_range_flat_and_canopy():
 
 # --- sun hours and tiling -----------------------------------------------------------------------
 
+
 def test_sun_hours_on_open_ground_equal_day_length():
     flat = np.zeros((20, 20))
     hours = sun_hours(flat, 1.0, AMSTERDAM_RD, date(2026, 6, 21), step_minutes=5)
     lat, lon = rd_to_wgs84(AMSTERDAM_RD[0] + 10.0, AMSTERDAM_RD[1] - 10.0)
     day = solarposition.sun_rise_set_transit_spa(
-        pd.DatetimeIndex(["2026-06-21 12:00"], tz="UTC"), float(lat), float(lon))
+        pd.DatetimeIndex(["2026-06-21 12:00"], tz="UTC"), float(lat), float(lon)
+    )
     length = (day["sunset"].iloc[0] - day["sunrise"].iloc[0]).total_seconds() / 3600.0
     assert np.allclose(hours, hours[0, 0])
     assert hours[0, 0] == pytest.approx(length, abs=5 / 60 + 0.02)
@@ -256,15 +278,25 @@ def test_sun_hours_is_the_sum_of_shadow_masks():
     lat, lon = rd_to_wgs84(AMSTERDAM_RD[0] + 25.0, AMSTERDAM_RD[1] - 25.0)
     days = [date(2026, 7, 1), date(2026, 7, 2)]
     azimuths, altitudes = sun_positions(float(lat), float(lon), days, 30)
-    expected = sum(shadow_mask(dsm, 1.0, a, h, canopy=canopy).astype(float) for a, h in zip(azimuths, altitudes)) * 0.5
+    expected = (
+        sum(
+            shadow_mask(dsm, 1.0, a, h, canopy=canopy).astype(float)
+            for a, h in zip(azimuths, altitudes)
+        )
+        * 0.5
+    )
     hours = sun_hours(dsm, 1.0, AMSTERDAM_RD, days, step_minutes=30, canopy=canopy)
     np.testing.assert_allclose(hours, expected, rtol=1e-5)
     assert hours.max() <= 2 * 24
 
 
 @settings(max_examples=8, deadline=None)
-@given(tile_size=st.integers(12, 70), seed=st.integers(0, 1000), azimuth=st.floats(0.0, 359.9),
-       altitude=st.floats(4.0, 70.0))
+@given(
+    tile_size=st.integers(12, 70),
+    seed=st.integers(0, 1000),
+    azimuth=st.floats(0.0, 359.9),
+    altitude=st.floats(4.0, 70.0),
+)
 def test_tiled_shadow_equals_untiled(tile_size, seed, azimuth, altitude):
     dsm, canopy = city(seed, n=64, slope=0.03)
     whole = shadow_mask(dsm, 1.0, azimuth, altitude, canopy=canopy)
@@ -277,6 +309,13 @@ def test_tiled_shadow_equals_untiled(tile_size, seed, azimuth, altitude):
 def test_tiled_sun_hours_equal_untiled(tile_size):
     dsm, canopy = city(tile_size, n=48)
     whole = sun_hours(dsm, 1.0, AMSTERDAM_RD, date(2026, 8, 1), step_minutes=60, canopy=canopy)
-    tiled = sun_hours(dsm, 1.0, AMSTERDAM_RD, date(2026, 8, 1), step_minutes=60, canopy=canopy,
-                      tile_size=tile_size)
+    tiled = sun_hours(
+        dsm,
+        1.0,
+        AMSTERDAM_RD,
+        date(2026, 8, 1),
+        step_minutes=60,
+        canopy=canopy,
+        tile_size=tile_size,
+    )
     assert np.array_equal(whole, tiled)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -25,8 +25,9 @@ def test_spa_paper_example():
 def test_against_pvlib_over_a_year_in_amsterdam():
     times = pd.date_range("2026-01-01", "2026-12-31 23:00", freq="97min", tz="Europe/Amsterdam")
     zenith, azimuth = solar_position(times, 52.37, 4.90, elevation=2.0)
-    ref = solarposition.get_solarposition(times, 52.37, 4.90, altitude=2.0, method="nrel_numpy",
-                                          pressure=101325.0, temperature=12.0)
+    ref = solarposition.get_solarposition(
+        times, 52.37, 4.90, altitude=2.0, method="nrel_numpy", pressure=101325.0, temperature=12.0
+    )
     np.testing.assert_allclose(zenith, ref["apparent_zenith"], atol=1e-3)
     up = ref["apparent_zenith"].to_numpy() < 90.0
     np.testing.assert_allclose(azimuth[up], ref["azimuth"].to_numpy()[up], atol=1e-3)
@@ -34,8 +35,11 @@ def test_against_pvlib_over_a_year_in_amsterdam():
 
 @settings(max_examples=30, deadline=None)
 @given(
-    st.datetimes(min_value=datetime(1950, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(timezone.utc)),
-    st.floats(-89.0, 89.0), st.floats(-180.0, 180.0),
+    st.datetimes(
+        min_value=datetime(1950, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    ),
+    st.floats(-89.0, 89.0),
+    st.floats(-180.0, 180.0),
 )
 def test_ranges(when, lat, lon):
     zenith, azimuth = solar_position([when], lat, lon)
@@ -44,7 +48,7 @@ def test_ranges(when, lat, lon):
 
 
 def test_timezone_does_not_change_the_instant():
-    utc = solar_position(datetime(2026, 6, 21, 12, tzinfo=timezone.utc), 52.0, 5.0)
+    utc = solar_position(datetime(2026, 6, 21, 12, tzinfo=UTC), 52.0, 5.0)
     local = solar_position(pd.Timestamp("2026-06-21 14:00", tz="Europe/Amsterdam"), 52.0, 5.0)
     np.testing.assert_allclose(utc, local, atol=1e-9)
 

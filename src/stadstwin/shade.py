@@ -6,15 +6,15 @@ DSM [m] (0 where there is no vegetation) and ``trunk`` the top of the leafless t
 the DSM [m], by default 25 % of ``canopy`` (UMEP's default trunk ratio). ``transmissivity`` is the
 fraction of direct sun passing a crown (UMEP: 0.03 leaf-on, 0.5 leaf-off).
 
-Kernels live in ``stadstwin.engines.shadow``, ``.sky_view``, ``.sun_hours`` and ``.tiling``; this module checks
-input and converts degrees to radians.
+Kernels live in ``stadstwin.engines.shadow``, ``.sky_view``, ``.sun_hours`` and ``.tiling``;
+this module checks input and converts degrees to radians.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numba
 import numpy as np
@@ -51,12 +51,17 @@ def _layer(values: np.ndarray, like: np.ndarray, name: str) -> np.ndarray:
     if layer.shape != like.shape:
         raise InputError(f"{name} raster has shape {layer.shape}, dsm has {like.shape}")
     if not np.isfinite(layer).all() or (layer < 0.0).any():
-        raise InputError(f"{name} holds NaN, infinite or negative heights", hint="heights above the DSM, 0 where absent")
+        raise InputError(
+            f"{name} holds NaN, infinite or negative heights",
+            hint="heights above the DSM, 0 where absent",
+        )
     return layer
 
 
 def _vegetation(
-    surface: np.ndarray, canopy: np.ndarray | None, trunk: np.ndarray | None,
+    surface: np.ndarray,
+    canopy: np.ndarray | None,
+    trunk: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Absolute crown top and trunk zone top [m], -inf where there is none."""
     if canopy is None:
@@ -67,7 +72,9 @@ def _vegetation(
     crown = _layer(canopy, surface, "canopy")
     stem = crown * TRUNK_RATIO if trunk is None else _layer(trunk, surface, "trunk")
     if (stem > crown).any():
-        raise InputError("trunk zone is higher than the canopy in some cells", hint="trunk must be <= canopy")
+        raise InputError(
+            "trunk zone is higher than the canopy in some cells", hint="trunk must be <= canopy"
+        )
     canopy_top = np.where(crown > 0.0, surface + crown, -np.inf)
     trunk_top = np.where((crown > 0.0) & (stem > 0.0), surface + stem, -np.inf)
     return canopy_top, trunk_top
@@ -116,7 +123,9 @@ def shadow_mask(
     return map_tiles(run, (surface, canopy_top, trunk_top), tile_size, overlap)
 
 
-def sky_view_factor(dsm: np.ndarray, cell_size: float, canopy: np.ndarray | None = None) -> np.ndarray:
+def sky_view_factor(
+    dsm: np.ndarray, cell_size: float, canopy: np.ndarray | None = None
+) -> np.ndarray:
     """Cosine-weighted (Lambertian) sky view factor of the ground surface, in [0, 1] (float32).
 
     SVF = 1/(2π) ∫ cos²h(φ) dφ with h(φ) ≥ 0 the exact horizon elevation along each of
@@ -139,17 +148,21 @@ def _days(dates: date | Iterable[date]) -> list[date]:
 
 
 def sun_positions(
-    lat: float, lon: float, dates: date | Iterable[date], step_minutes: float,
+    lat: float,
+    lon: float,
+    dates: date | Iterable[date],
+    step_minutes: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Azimuth and altitude [deg] at the middle of each ``step_minutes`` step of each UTC day,
     only where the sun is above the horizon."""
     if not 0.0 < step_minutes <= 1440.0:
         raise ValueError(f"step_minutes must be in (0, 1440], got {step_minutes}")
     step = timedelta(minutes=step_minutes)
-    n_steps = int(round(1440.0 / step_minutes))
+    n_steps = round(1440.0 / step_minutes)
     times = [
-        datetime(d.year, d.month, d.day, tzinfo=timezone.utc) + (i + 0.5) * step
-        for d in _days(dates) for i in range(n_steps)
+        datetime(d.year, d.month, d.day, tzinfo=UTC) + (i + 0.5) * step
+        for d in _days(dates)
+        for i in range(n_steps)
     ]
     zenith, azimuth = solar_position(pd.DatetimeIndex(times), lat, lon)
     altitude = 90.0 - zenith
@@ -178,7 +191,9 @@ def sun_hours(
     surface = _surface(dsm, cell_size)
     _check_transmissivity(transmissivity)
     n_rows, n_cols = surface.shape
-    lat, lon = rd_to_wgs84(origin[0] + n_cols * cell_size / 2.0, origin[1] - n_rows * cell_size / 2.0)
+    lat, lon = rd_to_wgs84(
+        origin[0] + n_cols * cell_size / 2.0, origin[1] - n_rows * cell_size / 2.0
+    )
     azimuths, altitudes = sun_positions(float(lat), float(lon), dates, step_minutes)
     canopy_top, trunk_top = _vegetation(surface, canopy, trunk)
     hours_per_step = step_minutes / 60.0
@@ -186,7 +201,9 @@ def sun_hours(
     alt = np.radians(np.minimum(altitudes, 89.9999))
 
     def run(s: np.ndarray, c: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return sunlit_hours(s, c, t, float(cell_size), az, alt, hours_per_step, float(transmissivity))
+        return sunlit_hours(
+            s, c, t, float(cell_size), az, alt, hours_per_step, float(transmissivity)
+        )
 
     if tile_size is None or altitudes.size == 0:
         return run(surface, canopy_top, trunk_top)

@@ -30,11 +30,18 @@ def solar_position(
     """
     index = pd.DatetimeIndex([times] if isinstance(times, datetime) else times)
     if index.tz is None:
-        raise ValueError("solar_position needs timezone-aware times (e.g. tz='UTC'); got naive times")
+        raise ValueError(
+            "solar_position needs timezone-aware times (e.g. tz='UTC'); got naive times"
+        )
     if not -90.0 <= lat <= 90.0 or not -180.0 <= lon <= 360.0:
         raise ValueError(f"latitude/longitude out of range: lat={lat}, lon={lon} (degrees WGS84)")
     spa = solarposition.spa_python(
-        index, lat, lon, altitude=elevation, pressure=pressure, temperature=temperature,
+        index,
+        lat,
+        lon,
+        altitude=elevation,
+        pressure=pressure,
+        temperature=temperature,
         how="numpy",
     )
     return spa["apparent_zenith"].to_numpy(np.float64), spa["azimuth"].to_numpy(np.float64)

@@ -68,8 +68,7 @@ def obstacle_top(dsm: np.ndarray, canopy_top: np.ndarray) -> tuple[float, bool]:
     highest = dsm.max()
     has_vegetation = False
     for value in canopy_top.ravel():
-        if value > highest:
-            highest = value
+        highest = max(highest, value)
         if value > -np.inf:
             has_vegetation = True
     return highest, has_vegetation
@@ -77,9 +76,17 @@ def obstacle_top(dsm: np.ndarray, canopy_top: np.ndarray) -> tuple[float, bool]:
 
 @njit(cache=True, nogil=True)
 def sunlit_fraction(
-    dsm: np.ndarray, canopy_top: np.ndarray, trunk_top: np.ndarray, i: int, j: int,
-    d_row: np.ndarray, d_col: np.ndarray, rise: np.ndarray, highest: float,
-    has_vegetation: bool, transmissivity: float,
+    dsm: np.ndarray,
+    canopy_top: np.ndarray,
+    trunk_top: np.ndarray,
+    i: int,
+    j: int,
+    d_row: np.ndarray,
+    d_col: np.ndarray,
+    rise: np.ndarray,
+    highest: float,
+    has_vegetation: bool,
+    transmissivity: float,
 ) -> float:
     """Direct-sun fraction of cell (i, j) along the ray steps from ``ray_steps``."""
     n_rows, n_cols = dsm.shape
@@ -96,8 +103,10 @@ def sunlit_fraction(
             break
         if dsm[r, c] - rise[k] > z0:
             return 0.0
-        if has_vegetation and lit == 1.0 and _crown_hit(
-            canopy_top[r, c], trunk_top[r, c], z0, rise[k], rise[k - 1]
+        if (
+            has_vegetation
+            and lit == 1.0
+            and _crown_hit(canopy_top[r, c], trunk_top[r, c], z0, rise[k], rise[k - 1])
         ):
             lit = transmissivity
     return lit
@@ -125,6 +134,17 @@ def cast_shadow(
     out = np.empty((n_rows, n_cols), np.float32)
     for i in prange(n_rows):
         for j in range(n_cols):
-            out[i, j] = sunlit_fraction(dsm, canopy_top, trunk_top, i, j, d_row, d_col, rise,
-                                        highest, has_vegetation, transmissivity)
+            out[i, j] = sunlit_fraction(
+                dsm,
+                canopy_top,
+                trunk_top,
+                i,
+                j,
+                d_row,
+                d_col,
+                rise,
+                highest,
+                has_vegetation,
+                transmissivity,
+            )
     return out

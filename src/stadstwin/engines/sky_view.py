@@ -41,8 +41,13 @@ def _line_span(m: int, slope: float, n_u: int, n_v: int) -> tuple[int, int]:
 
 @njit(cache=True, nogil=True)
 def _add_direction(
-    ground: np.ndarray, obstacle: np.ndarray, cell_size: float, d_row: float, d_col: float,
-    weight: float, out: np.ndarray,
+    ground: np.ndarray,
+    obstacle: np.ndarray,
+    cell_size: float,
+    d_row: float,
+    d_col: float,
+    weight: float,
+    out: np.ndarray,
 ) -> None:
     """Add ``weight``·cos²(horizon) toward the unit step (d_row, d_col) to ``out`` per cell.
 
@@ -83,8 +88,7 @@ def _add_direction(
                         hi = mid
                 a = top - 1 - lo
                 best = (hull_z[a] - z0) / (hull_p[a] - p0)
-                if best > tan_h:
-                    tan_h = best
+                tan_h = max(tan_h, best)
             out[v, u] += weight / (1.0 + tan_h * tan_h)
             p_new = p0 - 0.5 * step
             z_new = obstacle[v, u]
@@ -99,7 +103,11 @@ def _add_direction(
 
 @njit(cache=True, nogil=True, parallel=True)
 def sky_view(
-    ground: np.ndarray, obstacle: np.ndarray, cell_size: float, n_directions: int, n_workers: int,
+    ground: np.ndarray,
+    obstacle: np.ndarray,
+    cell_size: float,
+    n_directions: int,
+    n_workers: int,
 ) -> np.ndarray:
     """Lambertian sky view factor per cell in [0, 1] (float32).
 

@@ -38,7 +38,18 @@ def sunlit_hours(
         for j in range(n_cols):
             total = 0.0
             for p in range(n_positions):
-                total += sunlit_fraction(dsm, canopy_top, trunk_top, i, j, d_row[p], d_col[p],
-                                         rise[p], highest, has_vegetation, transmissivity)
+                total += sunlit_fraction(
+                    dsm,
+                    canopy_top,
+                    trunk_top,
+                    i,
+                    j,
+                    d_row[p],
+                    d_col[p],
+                    rise[p],
+                    highest,
+                    has_vegetation,
+                    transmissivity,
+                )
             out[i, j] = total * hours_per_position
     return out

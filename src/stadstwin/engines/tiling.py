@@ -24,10 +24,12 @@ def overlap_cells(height_range: float, min_altitude: float, cell_size: float) ->
     if cell_size <= 0.0:
         raise ValueError(f"cell_size must be positive, got {cell_size}")
     reach = max(height_range, 0.0) / math.tan(math.radians(min_altitude)) / cell_size
-    return int(math.ceil(reach)) + 1
+    return math.ceil(reach) + 1
 
 
-def tiles(shape: tuple[int, int], tile_size: int, overlap: int) -> Iterator[tuple[tuple[slice, slice], tuple[slice, slice], tuple[slice, slice]]]:
+def tiles(
+    shape: tuple[int, int], tile_size: int, overlap: int
+) -> Iterator[tuple[tuple[slice, slice], tuple[slice, slice], tuple[slice, slice]]]:
     """Yield (core, padded, core_in_padded) slice pairs covering a raster of ``shape``.
 
     ``core`` is the part of the raster a tile writes, ``padded`` the part it reads (core plus
@@ -51,7 +53,10 @@ def tiles(shape: tuple[int, int], tile_size: int, overlap: int) -> Iterator[tupl
 
 
 def map_tiles(
-    func: Callable[..., np.ndarray], rasters: tuple[np.ndarray, ...], tile_size: int, overlap: int,
+    func: Callable[..., np.ndarray],
+    rasters: tuple[np.ndarray, ...],
+    tile_size: int,
+    overlap: int,
 ) -> np.ndarray:
     """Apply ``func(*padded_rasters)`` tile by tile and stitch the cores into one raster."""
     out: np.ndarray | None = None
