@@ -5,7 +5,9 @@ chunk is binned into the scene grid by the numba kernel of ``engines.rasterize``
 
 - DTM: mean (or minimum) of ground points (class 2) per cell, then gap filled (under buildings,
   water) by ``engines.gap_fill``;
-- DSM: highest return per cell, noise (classes 7, 18) excluded, then gap filled;
+- DSM: highest return per cell, noise (classes 7, 18) excluded; gaps up to ``DSM_FILL_DISTANCE``
+  from a return are filled from the surrounding returns (holes in dark roofs), wider gaps (water,
+  which returns no laser light) take the DTM, so no roof height is smeared across a canal;
 - CHM: highest vegetation point (class 1 "other", as vegetation is left unclassified in AHN3, and
   classes 3–5 where present) above the DTM, 0 in cells that hold building points (class 6) or no
   vegetation, clipped at 0;
@@ -52,6 +54,7 @@ NOISE_CLASSES = (7, 18)
 VEGETATION_CLASSES = (1, 3, 4, 5)
 BUILDING_CLASSES = (6,)
 ROOF_PERCENTILES = np.array([50.0, 70.0, 90.0, 100.0])
+DSM_FILL_DISTANCE = 2.0  # m
 GROUND_RING = 3.0  # m around a footprint whose DTM cells give its ground level
 _POLYGONAL = (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON)
 
@@ -260,7 +263,9 @@ def _derive(
     ground[~has[GROUND]] = np.nan
     surface = np.where(has[SURFACE], z_max[MAX_LAYERS.index(SURFACE)], np.nan)
     dtm = fill_gaps(ground)
-    dsm = fill_gaps(surface)
+    near = max(1, int(np.ceil(DSM_FILL_DISTANCE / grid.cell_size - 1e-9)))
+    dsm = fill_gaps(surface, max_distance=near)
+    dsm = np.where(np.isnan(dsm), dtm, dsm)
     canopy = np.where(has[VEGETATION] & ~has[BUILDING], z_max[MAX_LAYERS.index(VEGETATION)] - dtm, 0.0)
     chm = np.where(np.isnan(dtm), np.nan, np.clip(canopy, 0.0, None))
     dtm_raster = Raster(dtm, grid.transform, grid.crs)
