@@ -6,6 +6,7 @@ Layers:
   ``utility``, ``status``, ``outer_diameter`` [m], ``depth_source`` (the least certain along the
   run), ``depth_uncertainty`` [m] (largest along the run), ``container`` and ``min_cover`` [m]
   (least ground level − pipe top over its vertices, from the DTM; empty outside the DTM).
+- ``buildings`` and ``trees`` are always written (possibly empty), so the file always opens.
 - ``buildings``: footprints (MultiPolygon) with ``source_id``, ``ground_z``, ``roof_z`` [m NAP]
   and ``height`` [m].
 - ``trees``: 3D points at the trunk base with ``source_id``, ``species``, ``height``,
@@ -37,18 +38,17 @@ def export_gpkg(twin: Twin, path: str | Path) -> Path:
     for code in np.unique(networks.utility):
         _write_network(path, networks.select(networks.utility == code), Utility(int(code)).key, twin.dtm)
     buildings = twin.buildings
-    if len(buildings):
-        footprints = [shapely.MultiPolygon(shapely.get_parts(shapely.force_2d(f))) for f in buildings.footprint]
-        _write(path, "buildings", footprints, "MultiPolygon", {
-            "source_id": buildings.source_id.astype(object),
-            "ground_z": buildings.ground_z, "roof_z": buildings.roof_z, "height": buildings.height,
-        })
+    footprints = [shapely.MultiPolygon(shapely.get_parts(shapely.force_2d(f))) for f in buildings.footprint]
+    _write(path, "buildings", footprints, "MultiPolygon", {
+        "source_id": buildings.source_id.astype(object),
+        "ground_z": buildings.ground_z, "roof_z": buildings.roof_z, "height": buildings.height,
+    })
     trees = twin.trees
-    if len(trees):
-        _write(path, "trees", shapely.points(np.column_stack([trees.x, trees.y, trees.ground_z])), "Point Z", {
-            "source_id": trees.source_id.astype(object), "species": trees.species.astype(object),
-            "height": trees.height, "crown_diameter": trees.crown_diameter, "trunk_height": trees.trunk_height,
-        })
+    points = shapely.points(np.column_stack([trees.x, trees.y, trees.ground_z])) if len(trees) else []
+    _write(path, "trees", points, "Point Z", {
+        "source_id": trees.source_id.astype(object), "species": trees.species.astype(object),
+        "height": trees.height, "crown_diameter": trees.crown_diameter, "trunk_height": trees.trunk_height,
+    })
     return path
 
 
