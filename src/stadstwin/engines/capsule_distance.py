@@ -1,4 +1,4 @@
-"""Exact closest distance between two straight segments, and between two capsules.
+"""Exact closest distance (and closest points) between two straight segments, and between two capsules.
 
 A capsule is an axis segment swept by a sphere of radius r, so the surface-to-surface distance of
 two capsules is the axis distance minus both radii (negative when they overlap).
@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 _POINT_SQ = 1e-24
 """Squared length [m²] at or below which a segment is treated as a point (1e-12 m)."""
@@ -46,13 +46,14 @@ def _clamp01(x: float) -> float:
 
 
 @njit(cache=True, nogil=True, inline="always")
-def segment_distance_xyz(
+def segment_closest_xyz(
     ax: float, ay: float, az: float, ux: float, uy: float, uz: float,
     bx: float, by: float, bz: float, vx: float, vy: float, vz: float,
-) -> float:
-    """Closest distance [m] between segment a + s·u and segment b + t·v, s, t in [0, 1].
+) -> tuple[float, float, float]:
+    """Closest distance [m] between segment a + s·u and segment b + t·v, and the minimising s, t in [0, 1].
 
-    a, b are start points, u, v the segment vectors (end − start), all in metres.
+    a, b are start points, u, v the segment vectors (end − start), all in metres. Returns
+    (distance, s, t); the closest points are a + s·u and b + t·v.
     """
     rx = ax - bx
     ry = ay - by
@@ -95,7 +96,16 @@ def segment_distance_xyz(
     dx = rx + s * ux - t * vx
     dy = ry + s * uy - t * vy
     dz = rz + s * uz - t * vz
-    return math.sqrt(dx * dx + dy * dy + dz * dz)
+    return math.sqrt(dx * dx + dy * dy + dz * dz), s, t
+
+
+@njit(cache=True, nogil=True, inline="always")
+def segment_distance_xyz(
+    ax: float, ay: float, az: float, ux: float, uy: float, uz: float,
+    bx: float, by: float, bz: float, vx: float, vy: float, vz: float,
+) -> float:
+    """Closest distance [m] between segment a + s·u and segment b + t·v, s, t in [0, 1]."""
+    return segment_closest_xyz(ax, ay, az, ux, uy, uz, bx, by, bz, vx, vy, vz)[0]
 
 
 @njit(cache=True, nogil=True)
@@ -108,11 +118,36 @@ def segment_distance(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndar
 
 
 @njit(cache=True, nogil=True, inline="always")
-def capsule_distance_rows(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, i: int, j: int) -> float:
-    """Surface-to-surface distance [m] of capsules i and j of an (N, 3) end-point table; < 0 overlaps."""
-    return segment_distance_xyz(
+def capsule_closest_rows(
+    p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, i: int, j: int
+) -> tuple[float, float, float]:
+    """(surface distance [m], s, t) of capsules i and j of an (N, 3) end-point table; distance < 0
+    overlaps; the closest axis points are p0[i] + s·(p1[i] − p0[i]) and p0[j] + t·(p1[j] − p0[j])."""
+    d, s, t = segment_closest_xyz(
         p0[i, 0], p0[i, 1], p0[i, 2],
         p1[i, 0] - p0[i, 0], p1[i, 1] - p0[i, 1], p1[i, 2] - p0[i, 2],
         p0[j, 0], p0[j, 1], p0[j, 2],
         p1[j, 0] - p0[j, 0], p1[j, 1] - p0[j, 1], p1[j, 2] - p0[j, 2],
-    ) - radius[i] - radius[j]
+    )
+    return d - radius[i] - radius[j], s, t
+
+
+@njit(cache=True, nogil=True, inline="always")
+def capsule_distance_rows(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, i: int, j: int) -> float:
+    """Surface-to-surface distance [m] of capsules i and j of an (N, 3) end-point table; < 0 overlaps."""
+    return capsule_closest_rows(p0, p1, radius, i, j)[0]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def capsule_closest_pairs(
+    p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, pairs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distance, s, t), each (K,), of the capsule pairs (K, 2) of an (N, 3) end-point table (see
+    ``capsule_closest_rows``)."""
+    k = pairs.shape[0]
+    distance = np.empty(k)
+    s = np.empty(k)
+    t = np.empty(k)
+    for m in prange(k):
+        distance[m], s[m], t[m] = capsule_closest_rows(p0, p1, radius, pairs[m, 0], pairs[m, 1])
+    return distance, s, t
