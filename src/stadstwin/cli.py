@@ -176,6 +176,56 @@ def study(path: Path = typer.Argument(..., help="Study file (simulations/NAME.to
             errors.print(f"[red]task {row['variant']} failed:[/] {row['error']}")
 
 
+@app.command()
+def serve(scenes: Path = typer.Argument(Path("scenes"), help="Folder of scene folders (NAME/scene.toml)."),
+          host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+          port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+          data: Path = typer.Option(None, help="Service database, results and caches (default: SCENES/.service)."),
+          confidential: list[str] = typer.Option([], "--confidential", help="Network owner (e.g. KL1009) whose "
+                                                 "assets other organisations see only as occupied space; repeatable."),
+          viewer: Path = typer.Option(Path("viewer/dist"), help="Built viewer served at / when it exists."),
+          workers: int = typer.Option(2, min=1, max=32, help="Job worker threads.")) -> None:
+    """Web service and 3D viewer: scenes, plan variants, GLB layers, analyses as jobs (API under /api)."""
+    import json
+    import os
+
+    import uvicorn
+
+    from stadstwin.errors import SceneError
+    from stadstwin.service import create_app
+    from stadstwin.service.auth import DEMO_TOKENS
+    from stadstwin.service.store import Store
+
+    if not scenes.is_dir():
+        fail(SceneError("not a folder of scene folders", path=scenes, hint="run `stadstwin sample DIR` for a demo"))
+    data = data or scenes / ".service"
+    store = Store(data / "service.sqlite")
+    token_file = data / "demo-tokens.json"
+    if not store.has_tokens():
+        tokens = [{"organisation": org, "name": name, "role": role, "token": store.add_token(org, name, role)}
+                  for org, name, role in DEMO_TOKENS]
+        token_file.write_text(json.dumps(tokens, indent=2))
+        os.chmod(token_file, 0o600)
+        table = Table(title="demo API tokens (Authorization: Bearer TOKEN)")
+        for column in ("organisation", "name", "role", "token"):
+            table.add_column(column)
+        for t in tokens:
+            table.add_row(t["organisation"], t["name"], t["role"], t["token"])
+        console.print(table)
+    elif token_file.is_file():
+        console.print(f"demo tokens: {token_file}")
+    store.close()
+    try:
+        application = create_app(scenes, data / "service.sqlite", confidential=confidential, viewer_dist=viewer,
+                                 workers=workers)
+    except StadstwinError as exc:
+        fail(exc)
+    names = ", ".join(application.state.service.catalog.scenes) or "none"
+    console.print(f"scenes: {names}; confidential owners: {', '.join(confidential) or 'none'}")
+    console.print(f"serving on [bold]http://{host}:{port}/[/] (API /api, docs /docs)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
 @scene_app.command("validate")
 def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml.")) -> None:
     """Check a scene: its TOML, source files, CRS, rule overrides and plan variants."""
@@ -202,3 +252,65 @@ def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its s
     table.add_row("variants", "\n".join(f"{v.id}: {v.name} ({v.phase.value})" for v in variants) or "none")
     console.print(table)
     console.print("[green]scene is valid[/]")
+
+
+@check_app.command("heat")
+def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+               variant: str = typer.Option(None, help="Plan variant id to apply (its area gets its own statistics)."),
+               date: str = typer.Option(None, help="Day YYYY-MM-DD (default: the scene's climate date, else the "
+                                                  "weather file's hottest day, else the rules' hot day)."),
+               weather: Path = typer.Option(None, help="EPW or KNMI hourly weather file (default: the scene's, "
+                                                       "else the shipped clear hot day)."),
+               out: Path = typer.Option(None, help="Output folder (default: SCENE/results/heat-VARIANT).")) -> None:
+    """Sun hours, shade, SVF, Tmrt, UTCI and PET (mean 12–18 h): statistics, GeoTIFFs and maps."""
+    from stadstwin.analyses.heat_stress import heat_stress
+    from stadstwin.build.twin_builder import build_twin
+    from stadstwin.errors import SceneError
+    from stadstwin.io.geotiff import write_cog
+    from stadstwin.model.scene import Scene
+    from stadstwin.model.variant import Variant
+    from stadstwin.scenario.apply import apply_variant
+
+    try:
+        loaded = Scene.load(scene)
+        rules = loaded.load_rules()
+        settings: dict = {}
+        day = date or loaded.climate.date
+        if day is not None:
+            settings["date"] = str(day)
+        source = weather or (loaded.climate.weather.path if loaded.climate.weather else None)
+        if source is not None:
+            settings["weather"] = str(source)
+        with _progress() as progress:
+            bars = _Bars(progress)
+            twin = build_twin(loaded, progress=bars)
+            if variant is not None:
+                known = {path.stem: path for path in loaded.variant_paths()}
+                if variant not in known:
+                    raise SceneError(f"unknown variant {variant!r}", path=loaded.path,
+                                     hint=f"variants of this scene: {', '.join(known) or 'none'}")
+                plan = Variant.load(known[variant])
+                twin = apply_variant(twin, plan, rules, origin=str(known[variant]))
+                if plan.area is not None:
+                    settings["area"] = plan.area
+            result = heat_stress(twin, rules, settings, progress=bars)
+    except StadstwinError as exc:
+        fail(exc)
+    folder = out or loaded.root / "results" / f"heat-{variant or 'base'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    columns = {"pet_mean_c": "PET 12–18 h [°C]", "shade_fraction": "shade 15 h", "sun_hours_mean_h": "sun [h]",
+               "utci_max_c": "UTCI max [°C]", "tmrt_mean_c": "Tmrt [°C]", "svf_mean": "SVF"}
+    table = Table(title=f"heat & shade: {twin.name} ({settings.get('date', 'hot day')})")
+    table.add_column("where")
+    for label in columns.values():
+        table.add_column(label, justify="right")
+    for suffix, where in (("", "public space"), ("_carriageway", "carriageway"), ("_pavement", "pavement"),
+                          ("_verge", "verge"), ("_unknown", "other ground"), ("_plan_area", "plan area")):
+        if f"pet_mean_c{suffix}" in result.metrics:
+            table.add_row(where, *(f"{result.metrics.get(k + suffix, float('nan')):.2f}" for k in columns))
+    console.print(table)
+    for name, raster in result.rasters.items():
+        write_cog(raster, folder / f"{name}.tif")
+    for name, png in result.figures.items():
+        (folder / f"{name}.png").write_bytes(png)
+    console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992) and {len(result.figures)} maps in [bold]{folder}[/]")
