@@ -68,6 +68,7 @@ def _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_
     coords = shapely.get_coordinates(parts).reshape(-1, 4, 2)[:, :3]
     lookup: dict[tuple[float, float], int] = {}
     current = -1
+    found, owner_of = [], []
     for k, corner2d in zip(index, coords):
         if k != current:
             current = k
@@ -75,18 +76,23 @@ def _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_
             lookup = {(float(vertices[i, axes[0]]), float(vertices[i, axes[1]])): i
                       for ring in surfaces[owners[k]] for i in ring}
         tri = [lookup.get((float(u), float(v))) for u, v in corner2d]
-        if any(i is None for i in tri):
-            continue
-        a, b, c = vertices[tri]
-        if np.dot(np.cross(b - a, c - a), normals[k]) < 0:
-            tri = [tri[0], tri[2], tri[1]]
-        triangles.append(tuple(tri))
-        face_of.append(owners[k])
+        if None not in tri:
+            found.append(tri)
+            owner_of.append(k)
+    if not found:
+        return
+    tri = np.asarray(found, dtype=np.int64)
+    corners = vertices[tri]
+    facing = np.einsum("ij,ij->i", np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]),
+                       np.asarray(normals)[owner_of])
+    tri[facing < 0] = tri[facing < 0][:, [0, 2, 1]]
+    triangles.extend(map(tuple, tri.tolist()))
+    face_of.extend(owners[k] for k in owner_of)
 
 
 def _newell(ring: np.ndarray) -> np.ndarray:
     """Newell normal (not normalised) of a polygon ring (k, 3)."""
-    nxt = np.roll(ring, -1, axis=0)
+    nxt = ring[np.r_[1:len(ring), 0]]
     return np.array([
         np.sum((ring[:, 1] - nxt[:, 1]) * (ring[:, 2] + nxt[:, 2])),
         np.sum((ring[:, 2] - nxt[:, 2]) * (ring[:, 0] + nxt[:, 0])),
