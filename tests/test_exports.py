@@ -112,6 +112,7 @@ def test_glb_true_coordinates(twin, tmp_path):
         scene = trimesh.load(files[f"network_{kind}"], process=False)
         for name in scene.graph.nodes_geometry:
             transform, geometry = scene.graph[name]
+            assert scene.graph.transforms.edge_data[("rd_offset", name)]["metadata"]["feature_id"] == name
             assert np.allclose(transform[:3, 3], OFFSET) and np.allclose(transform[:3, :3], np.eye(3))
             vertices = trimesh.transform_points(scene.geometry[geometry].vertices, transform)
             rows = np.flatnonzero((networks.feature_id == name) & (networks.length > 0))
