@@ -13,12 +13,13 @@ number of source–receiver pairs, because the full problem would take too long 
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
 import scipy.special
-
 from harness import measure, report
+
 from stadstwin.engines.transient_line_source import ERFC_NEGLIGIBLE, sampling_plan
 from stadstwin.thermal import (
     DEFAULT_CABLE_PROFILES,
@@ -171,8 +172,10 @@ def main() -> None:
 
     rows = []
     for ratio, label in ((RATIO, f"log-time samples (ratio {RATIO})"), (1.0, "every hour exact")):
-        t_proj, ours = measure(lambda: project(receivers[subset], ratio), repeat=1)
-        t_np, (peer, pairs_sub) = measure(lambda: numpy_hourly(sources, loads, receivers[subset], ratio), repeat=1, warmup=False)
+        t_proj, ours = measure(lambda ratio=ratio: project(receivers[subset], ratio), repeat=1)
+        t_np, (peer, pairs_sub) = measure(
+            lambda ratio=ratio: numpy_hourly(sources, loads, receivers[subset], ratio), repeat=1, warmup=False
+        )
         rel = float(np.abs(ours - peer).max() / np.abs(peer).max())
         rows.append({
             "case": f"{SUBSET} receivers, {label}", "pairs": pairs_sub, "project s": t_proj,
@@ -188,7 +191,7 @@ def main() -> None:
             assert np.allclose(full[subset], ours, rtol=1e-12, atol=1e-12 * np.abs(ours).max())
     few = subset[:10]
     t_fft, _ = measure(lambda: numpy_hourly(sources, loads, receivers[few], RATIO, "fft"), repeat=1)
-    t_direct, (direct, n_direct) = measure(lambda: numpy_hourly(sources, loads, receivers[few], RATIO, "direct"), repeat=1, warmup=False)
+    t_direct, (_, n_direct) = measure(lambda: numpy_hourly(sources, loads, receivers[few], RATIO, "direct"), repeat=1, warmup=False)
     rows.append({"case": "convolution: numpy FFT vs direct (10 receivers)", "pairs": n_direct,
                  "project s": t_fft, "numpy s": t_direct, "ratio": t_direct / t_fft, "max rel diff": ""})
 
@@ -204,7 +207,8 @@ def main() -> None:
         f"A-priori bound per receiver Σ_m max|W−W̄|·ρ/(4π)·min(E1(R²/4αT), 4·zs·zr/R²): max {bound.max():.3f} K, "
         f"median {np.median(bound):.3f} K; measured change against a 60 m cut-off on the subset: {measured:.2e} K. "
         f"Peak rise {full.max():.2f} K. Step responses: {NODES}-point Gauss–Legendre per side; sampled at steps "
-        f"growing by {RATIO} and interpolated cubically in ln t. Numpy peer uses scipy.special.erfc."
+        f"growing by {RATIO} and interpolated cubically in ln t. Numpy peer uses scipy.special.erfc. "
+        f"Load average during the run (2 cores): {os.getloadavg()[0]:.1f}."
     )
     report("thermal", rows, notes=notes)
 

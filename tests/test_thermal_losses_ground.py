@@ -39,7 +39,7 @@ def test_kusuda_amplitude_damping_and_phase_lag(depth):
 
 def test_kusuda_solves_the_heat_equation():
     z, t, dz, dt = 1.3, 120 * 86400.0, 1e-3, 600.0
-    T = lambda z, t: undisturbed_ground_temperature(z, t, 10.0, 8.0, 30 * 86400.0, ALPHA)  # noqa: E731
+    T = lambda z, t: undisturbed_ground_temperature(z, t, 10.0, 8.0, 30 * 86400.0, ALPHA)
     dT_dt = (T(z, t + dt) - T(z, t - dt)) / (2 * dt)
     d2T_dz2 = (T(z + dz, t) - 2 * T(z, t) + T(z - dz, t)) / dz**2
     assert dT_dt == pytest.approx(ALPHA * d2T_dz2, rel=1e-4)

@@ -82,7 +82,7 @@ def _quad_potential(a, b, p):
     length = np.linalg.norm(b - a)
     u = (b - a) / length
     foot = float(np.clip((p - a) @ u, 0.0, length))
-    f = lambda s: 1.0 / np.linalg.norm(p - a - s * u)  # noqa: E731
+    f = lambda s: 1.0 / np.linalg.norm(p - a - s * u)
     parts = [(0.0, foot), (foot, length)]
     return sum(quad(f, lo, hi, epsabs=0, epsrel=1e-12, limit=200)[0] for lo, hi in parts if hi > lo)
 

@@ -21,11 +21,11 @@ from stadstwin.engines.ground_temperature import undisturbed_ground_temperature
 from stadstwin.engines.heat_losses import (
     cable_losses,
     conductor_resistance,
-    pipe_pair_heat_losses,
+    pair_mutual_resistance,
     pipe_insulation_resistance,
+    pipe_pair_heat_losses,
     pipe_soil_resistance,
     single_pipe_heat_loss,
-    pair_mutual_resistance,
 )
 from stadstwin.engines.load_profiles import (
     DEFAULT_CABLE_PROFILES,

@@ -86,16 +86,23 @@ def erfc_segment_integral(offset, v_start, v_end, spread, nodes, weights):
     hi = min(v_end, reach)
     if hi <= lo:
         return 0.0
+    if lo == -reach and hi == reach:  # both sides clipped: the even integrand counts twice
+        return 2.0 * _gauss_legendre_erfc(offset, 0.0, reach, spread, nodes, weights)
     split = 0.0 if lo < 0.0 < hi else 0.5 * (lo + hi)
-    total = 0.0
-    for a, b in ((lo, split), (split, hi)):
-        half = 0.5 * (b - a)
-        mid = 0.5 * (b + a)
-        part = 0.0
-        for k in range(nodes.shape[0]):
-            part += weights[k] * math.erfc(offset * math.cosh(mid + half * nodes[k]) / spread)
-        total += half * part
-    return total
+    return _gauss_legendre_erfc(offset, lo, split, spread, nodes, weights) + _gauss_legendre_erfc(
+        offset, split, hi, spread, nodes, weights
+    )
+
+
+@njit(cache=True, nogil=True)
+def _gauss_legendre_erfc(offset, a, b, spread, nodes, weights):
+    """∫ erfc(offset·cosh v/spread) dv over [a, b] by the Gauss–Legendre rule."""
+    half = 0.5 * (b - a)
+    mid = 0.5 * (b + a)
+    part = 0.0
+    for k in range(nodes.shape[0]):
+        part += weights[k] * math.erfc(offset * math.cosh(mid + half * nodes[k]) / spread)
+    return half * part
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -139,7 +146,7 @@ def sampling_plan(n_steps, ratio):
     """
     samples = [1]
     while samples[-1] < n_steps:
-        samples.append(min(n_steps, max(samples[-1] + 1, int(round(samples[-1] * ratio)))))
+        samples.append(min(n_steps, max(samples[-1] + 1, round(samples[-1] * ratio))))
     sampled = np.asarray(samples, dtype=np.int64)
     if sampled.size < 4:
         sampled = np.arange(1, n_steps + 1)
