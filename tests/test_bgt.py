@@ -102,6 +102,18 @@ def test_bow_tie_is_repaired_and_named(tmp_path):
     assert np.sum(surface.array == Surface.PAVEMENT) * 0.25 == pytest.approx(100.0)
 
 
+def test_lines_are_left_out_with_a_warning(tmp_path):
+    from pyogrio.raw import write
+
+    path = tmp_path / "mixed.gpkg"
+    geometries = [shapely.box(X0, Y0, X0 + 4, Y0 + 4), shapely.LineString([(X0, Y0), (X0 + 5, Y0 + 5)])]
+    write(str(path), shapely.to_wkb(np.asarray(geometries, dtype=object)), [np.array(["p", "l"], dtype=object)],
+          ["gml_id"], layer="pand", driver="GPKG", crs="EPSG:28992", geometry_type="Unknown")
+    with pytest.warns(BgtRepairWarning, match="mixed.gpkg: l: a LineString is no surface"):
+        buildings = read_bgt_buildings(path)
+    assert list(buildings.source_id) == ["p"]
+
+
 @pytest.mark.parametrize(
     "layer, column, value, expected",
     [

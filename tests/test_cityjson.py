@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stadstwin.errors import CRSError, InputError
-from stadstwin.io.cityjson import area_percentile, read_cityjson, triangulate, write_cityjson
+from stadstwin.io.cityjson import CityJSONWarning, area_percentile, read_cityjson, write_cityjson
+from stadstwin.io.meshes import triangulate
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.raster import Raster
 
@@ -248,6 +249,18 @@ def test_bad_files(tmp_path, content, error, match):
     assert str(path) in str(info.value)
 
 
+def test_buildings_without_heights_are_written_as_lod0_footprints(tmp_path):
+    footprints = np.array([shapely.box(X0, Y0, X0 + 5, Y0 + 5), shapely.box(X0 + 10, Y0, X0 + 15, Y0 + 5)], dtype=object)
+    buildings = Buildings(footprints, np.array([0.5, np.nan]), np.array([6.0, np.nan]), np.array(["x", "y"]))
+    path = write_cityjson(tmp_path / "lod0.city.json", buildings)
+    doc = json.loads(path.read_text())
+    (geometry,) = doc["CityObjects"]["y"]["geometry"]
+    assert geometry["type"] == "MultiSurface" and geometry["lod"] == "0"
+    assert doc["CityObjects"]["y"]["attributes"]["b3_h_dak_70p"] is None
+    with pytest.warns(CityJSONWarning, match="left out: y"):
+        assert list(read_cityjson(path).source_id) == ["x"]
+
+
 def test_crs_missing_foreign_and_assumed(tmp_path):
     vertices, geometry = _gable()
     objects = {"h": {"type": "Building", "geometry": [geometry]}}
@@ -265,9 +278,11 @@ def test_crs_missing_foreign_and_assumed(tmp_path):
 
 def test_building_without_geometry_and_bad_index(tmp_path):
     path = tmp_path / "x.city.json"
-    path.write_text(json.dumps(_doc({"a": {"type": "Building", "geometry": []}}, [])))
-    with pytest.raises(InputError, match="a: the building has no surface geometry"):
-        read_cityjson(path)
+    vertices, geometry = _gable()
+    path.write_text(json.dumps(_doc({"a": {"type": "Building", "geometry": []}, "b": {"type": "Building", "geometry": [geometry]}},
+                                    vertices)))
+    with pytest.warns(CityJSONWarning, match="1 building.* left out: a$"):
+        assert list(read_cityjson(path).source_id) == ["b"]
     path.write_text(json.dumps(_doc({"a": {"type": "Building", "geometry": [
         {"type": "MultiSurface", "lod": "1.2", "boundaries": [[[0, 1, 7]]]}]}}, [[0, 0, 0], [1, 0, 0], [1, 1, 0]])))
     with pytest.raises(InputError, match="vertex that does not exist"):

@@ -5,7 +5,7 @@ Files are read with pyogrio; column names are matched case-insensitively and wit
 set ``eindRegistratie`` / ``terminationdate``, a status ``historie`` or ``plan``, or a
 ``relatieveHoogteligging`` other than 0 (bridges, tunnels) leaves a feature out. Invalid polygons
 (self-intersections) are repaired with ``shapely.make_valid`` and each repair is reported as a
-``BgtRepairWarning`` naming the file and feature. Coordinates must be in RD New or are reprojected.
+``BgtRepairWarning`` naming the file and feature; points and lines are left out with the same warning. Coordinates must be in RD New or are reprojected.
 """
 
 from __future__ import annotations
@@ -63,11 +63,12 @@ class BgtRepairWarning(UserWarning):
 
 
 def read_bgt_buildings(path: str | Path, *, layer: str | None = None, assumed_crs: str | None = None) -> Buildings:
-    """BGT panden as buildings: footprint, ``NL.IMBAG.Pand.<16 digits>`` id, heights NaN."""
+    """BGT panden as buildings: footprint, ``NL.IMBAG.Pand.<16 digits>`` id (the BGT feature id
+    where no ``identificatieBAGPND`` is given), heights NaN until the point cloud gives them."""
     path = Path(path)
     geometries, columns, ids = _read_layer(path, layer, assumed_crs, _PREFERRED_LAYERS)
-    bag = columns.get("identificatiebagpnd")
-    source = [bag_pand_id(b) if b not in (None, "") else i for b, i in zip(bag if bag is not None else ids, ids)]
+    bag = columns.get("identificatiebagpnd", np.full(len(ids), None))
+    source = [bag_pand_id(b) if b not in (None, "") else i for b, i in zip(bag, ids)]
     n = len(geometries)
     return Buildings(geometries, np.full(n, np.nan), np.full(n, np.nan), np.array(source, dtype=str))
 
@@ -146,6 +147,8 @@ def _read_layer(
     geometries = shapely.force_2d(geometries[index])
     geometries = _to_rd(geometries, meta.get("crs"), path, assumed_crs)
     geometries = np.array([_repair(g, path, ids[i]) for g, i in zip(geometries, index)], dtype=object)
+    usable = ~shapely.is_empty(geometries) if len(geometries) else np.zeros(0, dtype=bool)
+    geometries, index = geometries[usable], index[usable]
     return geometries, {k: v[index] for k, v in columns.items()}, [ids[i] for i in index]
 
 
@@ -172,9 +175,14 @@ def _to_rd(geometries: np.ndarray, crs_text: str | None, path: Path, assumed_crs
 
 
 def _repair(geometry: shapely.Geometry, path: Path, feature: str) -> shapely.Geometry:
-    """The polygonal part of a valid geometry; repairs are reported as warnings."""
-    if shapely.is_valid(geometry):
+    """The polygonal part of a valid geometry (empty when there is none); repairs and dropped
+    non-polygonal geometries are reported as warnings."""
+    if shapely.is_valid(geometry) and geometry.geom_type in ("Polygon", "MultiPolygon"):
         return geometry
+    if shapely.is_valid(geometry):
+        warnings.warn(f"{path}: {feature}: a {geometry.geom_type} is no surface; left out",
+                      BgtRepairWarning, stacklevel=4)
+        return shapely.Polygon()
     reason = shapely.is_valid_reason(geometry)
     repaired = shapely.make_valid(geometry)
     polygons = [p for p in shapely.get_parts(repaired) if p.geom_type in ("Polygon", "MultiPolygon")]

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,10 @@ _UPWARD = 0.1  # unit-normal z above which a triangle counts as roof when there 
 _EPSG = re.compile(r"EPSG(?:/[^/]*/|:+)(\d+)\s*$", re.IGNORECASE)
 
 
+class CityJSONWarning(UserWarning):
+    """Buildings of a CityJSON file were left out (named in the message)."""
+
+
 def read_cityjson(path: str | Path, *, lod: str | None = None, assumed_crs: str | None = None) -> Buildings:
     """Buildings of a CityJSON file, one row per ``Building`` (parts merged), with meshes.
 
@@ -59,11 +64,18 @@ def read_cityjson(path: str | Path, *, lod: str | None = None, assumed_crs: str 
     objects = doc.get("CityObjects")
     if not isinstance(objects, dict):
         raise InputError("no CityObjects", path=path, hint="is this a CityJSON file?")
-    rows = [
-        _building(key, obj, objects, vertices, lod, path)
-        for key, obj in objects.items()
-        if obj.get("type") == "Building" and not obj.get("parents")
-    ]
+    rows, skipped = [], []
+    for key, obj in objects.items():
+        if obj.get("type") == "Building" and not obj.get("parents"):
+            row = _building(key, obj, objects, vertices, lod, path)
+            if row is None:
+                skipped.append(key)
+            else:
+                rows.append(row)
+    if skipped:
+        warnings.warn(f"{path}: {len(skipped)} building(s) without surface geometry of LoD 1 or higher "
+                      f"left out: {', '.join(skipped[:10])}{' ...' if len(skipped) > 10 else ''}",
+                      CityJSONWarning, stacklevel=2)
     if not rows:
         return Buildings.empty()
     columns = list(zip(*rows))
@@ -131,11 +143,12 @@ def _vertices(doc: dict, path: Path) -> np.ndarray:
 
 
 def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str | None, path: Path):
-    """(footprint, ground_z, roof_z, source_id, mesh, roof_50p, roof_max, lod) of one Building."""
+    """(footprint, ground_z, roof_z, source_id, mesh, roof_50p, roof_max, lod) of one Building, or
+    None when it has no surface geometry of LoD 1 or higher (e.g. only an LoD 0 footprint)."""
     geometries = [g for o in _with_parts(key, objects) for g in o.get("geometry") or []
                   if g.get("type") in _SURFACE_DEPTH and float(g.get("lod", 0)) >= 1.0]
     if not geometries:
-        raise InputError("the building has no surface geometry of LoD 1 or higher", path=path, feature=key)
+        return None
     levels = sorted({float(g["lod"]) for g in geometries})
     chosen = levels[-1] if lod is None else float(lod)
     if chosen not in levels:
@@ -336,6 +349,8 @@ def _building_object(buildings: Buildings, i: int, add) -> dict:
                              "semantics": {**semantics, "values": semantics["values"][0]}})
         elif solids:
             geometry.append({"type": "MultiSolid", "lod": "1.2", "boundaries": solids, "semantics": semantics})
+    else:
+        geometry.append(_footprint_surface(buildings.footprint[i], ground, add))
     mesh = buildings.mesh[i] if buildings.mesh is not None else None
     if mesh is not None and len(mesh.faces):
         lod = float(buildings.attributes.get("lod", np.full(len(buildings), 2.2))[i])
@@ -344,6 +359,17 @@ def _building_object(buildings: Buildings, i: int, add) -> dict:
             geometry.append({"type": "MultiSurface", "lod": f"{lod:.1f}",
                              "boundaries": [[[index[a] for a in face]] for face in mesh.faces.tolist()]})
     return {"type": "Building", "attributes": attributes, "geometry": geometry}
+
+
+def _footprint_surface(footprint: shapely.Geometry, ground: float, add) -> dict:
+    """An LoD 0 MultiSurface of the footprint at ground level (0 m NAP when unknown)."""
+    z = ground if np.isfinite(ground) else 0.0
+    surfaces = []
+    for polygon in shapely.get_parts(shapely.force_2d(footprint)):
+        polygon = shapely.geometry.polygon.orient(polygon, sign=1.0)
+        rings = [np.asarray(polygon.exterior.coords)[:-1]] + [np.asarray(r.coords)[:-1] for r in polygon.interiors]
+        surfaces.append([add(np.column_stack([r, np.full(len(r), z)])) for r in rings])
+    return {"type": "MultiSurface", "lod": "0", "boundaries": surfaces}
 
 
 def _number(value: float) -> float | None:
