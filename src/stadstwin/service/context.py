@@ -1,0 +1,88 @@
+"""The service's shared state (store, scenes, jobs, settings) and the lookups every route needs.
+
+Every name a request carries is looked up here, never joined into a path: scenes come from the
+catalogue, variants and jobs from the store; anything else is a 404.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+
+from stadstwin.analyses.result import Analysis
+from stadstwin.model.twin import Twin
+from stadstwin.model.variant import Variant
+from stadstwin.scenario.compare import BASE
+from stadstwin.service.catalog import NotFound, SceneCatalog
+from stadstwin.service.jobs import JobRunner
+from stadstwin.service.limits import ID_PATTERN
+from stadstwin.service.processes import Process
+from stadstwin.service.redact import Visibility
+from stadstwin.service.store import Job, Principal, Store, StoredVariant
+
+_ID = re.compile(ID_PATTERN)
+
+
+@dataclass
+class Service:
+    """Everything the routes share."""
+
+    store: Store
+    catalog: SceneCatalog
+    runner: JobRunner
+    processes: Mapping[str, Process]
+    analyses: Mapping[str, Analysis]
+    confidential: Collection[str]
+    files: Path
+
+    def scene_name(self, name: str) -> str:
+        """``name`` if it is a loaded scene; NotFound otherwise."""
+        self.catalog.scene(name)
+        return name
+
+    def stored_variant(self, scene: str, vid: str) -> StoredVariant:
+        """A stored (editable) variant; NotFound for unknown ids and for ``base``."""
+        self.scene_name(scene)
+        found = self.store.variant(scene, vid) if _ID.match(vid) else None
+        if found is None:
+            raise NotFound(f"unknown variant {vid!r} of scene {scene!r}")
+        return found
+
+    def variant(self, scene: str, vid: str) -> tuple[Variant, int]:
+        """A variant (``base`` included) and its version (0 for ``base``)."""
+        self.scene_name(scene)
+        if vid == BASE:
+            return self.catalog.base_variant(scene), 0
+        stored = self.stored_variant(scene, vid)
+        return Variant.model_validate(stored.body), stored.version
+
+    def variant_ids(self, scene: str) -> list[str]:
+        return [BASE, *(v.id for v in self.store.variants(scene))]
+
+    def job(self, job_id: str) -> Job:
+        found = self.store.job(job_id) if _ID.match(job_id) else None
+        if found is None:
+            raise NotFound(f"unknown job {job_id!r}")
+        return found
+
+    def visibility(self, who: Principal) -> Visibility:
+        return Visibility(self.confidential, who.organisation)
+
+    def withheld(self, who: Principal, scene: str, variants: list[dict[str, Any]]) -> frozenset[str]:
+        """Strings ``who`` may not see in output about these variant bodies of ``scene``."""
+        visibility = self.visibility(who)
+        if not visibility.hidden:
+            return frozenset()
+        twins: list[Twin] = [self.catalog.base(scene)[1]]
+        twins += [self.catalog.twin(scene, Variant.model_validate(body)) for body in variants]
+        return frozenset().union(*(visibility.withheld_values(t) for t in twins))
+
+
+def service(request: Request) -> Service:
+    """The app's Service (a FastAPI dependency)."""
+    return request.app.state.service

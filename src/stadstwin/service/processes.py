@@ -1,0 +1,156 @@
+"""The processes the service executes as jobs (OGC API – Processes): every analysis registered in
+``ANALYSES`` when the app starts, ``compare`` (scenario comparison and report) and ``build``.
+
+Inputs are validated here before a job is stored; the variant a job runs on is resolved at
+submission and stored with it (id, version and body), so a rerun computes exactly the same thing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from stadstwin.analyses.result import Analysis
+from stadstwin.build.cache import CACHE_FOLDER
+from stadstwin.build.summary import summarize
+from stadstwin.errors import SceneError
+from stadstwin.model.toml_file import validation_problems
+from stadstwin.model.variant import Variant
+from stadstwin.scenario.compare import Comparison, ResultCache, compare_twins
+from stadstwin.scenario.report import report_data, write_report
+from stadstwin.service.artifacts import write_analysis
+from stadstwin.service.catalog import SceneCatalog
+from stadstwin.service.limits import ID_PATTERN
+
+#: ``progress(percent, message)`` as a job reports it.
+Progress = Callable[[int, str], None]
+
+MAX_COMPARED_VARIANTS = 8
+
+
+class _Inputs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scene: str = Field(pattern=ID_PATTERN, description="scene name")
+
+
+def _no_paths(value: Any, where: str = "settings") -> Any:
+    """Refuse file paths in settings: the service runs on the scene's own files only."""
+    if isinstance(value, str) and ("/" in value or "\\" in value or value.startswith(("~", "."))):
+        raise ValueError(f"{where}: {value!r} looks like a file path; the service uses the scene's own files")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_paths(item, f"{where}.{key}")
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _no_paths(item, f"{where}[{i}]")
+    return value
+
+
+class AnalysisInputs(_Inputs):
+    variant: str = Field(default="base", pattern=ID_PATTERN, description="variant id; base = unchanged scene")
+    settings: dict[str, Any] = Field(default={}, description="options of the analysis (no file paths)")
+
+    _settings = field_validator("settings")(_no_paths)
+
+
+class CompareInputs(_Inputs):
+    variants: list[Annotated[str, StringConstraints(pattern=ID_PATTERN)]] = Field(
+        min_length=2, max_length=MAX_COMPARED_VARIANTS, description="variant ids; the first is the reference")
+    settings: dict[str, dict[str, Any]] = Field(default={}, description="options per analysis name (no file paths)")
+
+    _settings = field_validator("settings")(_no_paths)
+
+
+class BuildInputs(_Inputs):
+    pass
+
+
+@dataclass(frozen=True)
+class Process:
+    """One executable process: its id, description, input model and what it does."""
+
+    id: str
+    title: str
+    inputs: type[_Inputs]
+    run: Callable[["JobContext", dict[str, Any]], dict[str, Any]]
+
+    def validate(self, raw: Any) -> dict[str, Any]:
+        """The inputs checked against the model; SceneError naming the field otherwise."""
+        try:
+            return self.inputs.model_validate(raw).model_dump()
+        except ValidationError as exc:
+            raise SceneError(validation_problems(exc), path=f"inputs of {self.id}") from None
+
+    def describe(self) -> dict[str, Any]:
+        schema = self.inputs.model_json_schema()
+        return {"id": self.id, "title": self.title, "version": "1",
+                "jobControlOptions": ["async-execute"], "outputTransmission": ["value"],
+                "inputs": {name: {"title": spec.get("description", name), "schema": spec}
+                           for name, spec in schema["properties"].items()},
+                "outputs": {"result": {"title": "result JSON with links", "schema": {"type": "object"}}}}
+
+
+@dataclass
+class JobContext:
+    """What a running job has at hand: the scenes, its own folder, and its progress reporter."""
+
+    catalog: SceneCatalog
+    analyses: Mapping[str, Analysis]
+    folder: Path
+    progress: Progress
+
+
+def comparison(catalog: SceneCatalog, scene: str, bodies: list[dict[str, Any]], analyses: Mapping[str, Analysis],
+               settings: Mapping[str, dict[str, Any]], progress: Progress) -> Comparison:
+    """Compare stored variants (bodies) of a scene on the given analyses; results cached by content."""
+    loaded = catalog.scene(scene)
+    key, base = catalog.base(scene)
+
+    def report(step: str, done: int, total: int) -> None:
+        progress(int(5 + 90 * done / max(total, 1)), step)
+
+    return compare_twins(
+        base, key, [Variant.model_validate(b) for b in bodies], catalog.rules(scene), analyses=analyses,
+        settings=settings, frame=loaded.assessment, cache=ResultCache(loaded.root / CACHE_FOLDER / "results"),
+        progress=report,
+    )
+
+
+def _analysis_runner(name: str) -> Callable[[JobContext, dict[str, Any]], dict[str, Any]]:
+    def run(context: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        variant = Variant.model_validate(inputs["variant_body"])
+        context.progress(5, f"twin of {variant.id}")
+        twin = context.catalog.twin(inputs["scene"], variant)
+        context.progress(20, f"{name} on {variant.id}")
+        result = context.analyses[name](twin, context.catalog.rules(inputs["scene"]), inputs["settings"])
+        context.progress(90, "writing results")
+        return write_analysis(result, context.folder)
+
+    return run
+
+
+def _compare(context: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    done = comparison(context.catalog, inputs["scene"], inputs["variant_bodies"], context.analyses,
+                      inputs["settings"], context.progress)
+    write_report(done, context.folder)
+    return report_data(done)
+
+
+def _build(context: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+    context.progress(5, f"building {inputs['scene']}")
+    _, twin = context.catalog.base(inputs["scene"])
+    return {"summary": summarize(twin)}
+
+
+def processes(analyses: Mapping[str, Analysis]) -> dict[str, Process]:
+    """The processes of a service whose registered analyses are ``analyses``."""
+    table = {name: Process(name, f"{name} analysis of one variant", AnalysisInputs, _analysis_runner(name))
+             for name in analyses}
+    table["compare"] = Process("compare", "compare variants on every analysis; verdicts and report",
+                               CompareInputs, _compare)
+    table["build"] = Process("build", "build (or load) the twin of a scene", BuildInputs, _build)
+    return table

@@ -1,0 +1,49 @@
+"""A variant's twin as GLB layers (local coordinates, RD offset in the root node)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+
+from stadstwin.model.twin import Twin
+from stadstwin.service.auth import reader
+from stadstwin.service.catalog import NotFound
+from stadstwin.service.context import Service, service
+from stadstwin.service.layers import layer_files, layer_kind, scene_origin
+from stadstwin.service.store import Principal
+
+router = APIRouter(prefix="/api/scenes/{scene}/variants/{vid}/layers")
+
+
+def _layers(svc: Service, who: Principal, scene: str, vid: str) -> tuple[Twin, dict[str, Path]]:
+    variant, _ = svc.variant(scene, vid)
+    twin = svc.catalog.twin(scene, variant)
+    files = layer_files(twin, svc.catalog.key(scene, variant), svc.visibility(who), svc.catalog.rules(scene),
+                        svc.files / "layers")
+    return twin, files
+
+
+@router.get("")
+async def layers(scene: str, vid: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+    """The variant's layers with their kind, utility and URL, and the local origin of their vertices."""
+    twin, files = await run_in_threadpool(_layers, svc, who, scene, vid)
+    listed = []
+    for name in files:
+        kind, utility = layer_kind(name)
+        listed.append({"name": name, "kind": kind, "utility": utility,
+                       "url": f"/api/scenes/{scene}/variants/{vid}/layers/{name}.glb"})
+    return {"origin": list(scene_origin(twin)), "layers": listed}
+
+
+@router.get("/{name}.glb", response_class=FileResponse)
+async def layer(scene: str, vid: str, name: str, who: Principal = Depends(reader),
+                svc: Service = Depends(service)) -> FileResponse:
+    """One layer as binary glTF."""
+    _, files = await run_in_threadpool(_layers, svc, who, scene, vid)
+    if name not in files:
+        raise NotFound(f"unknown layer {name!r}", hint=f"layers: {', '.join(files)}")
+    return FileResponse(files[name], media_type="model/gltf-binary")

@@ -1,0 +1,123 @@
+"""OGC API – Processes: the process list, asynchronous execution as stored jobs, job status and results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+
+from stadstwin.service.auth import editor, reader
+from stadstwin.service.catalog import NotFound
+from stadstwin.service.context import Service, service
+from stadstwin.service.routes_results import findings, raster_entries, raster_file
+from stadstwin.service.store import Job, Principal
+
+router = APIRouter(prefix="/api")
+
+
+def status_info(job: Job) -> dict[str, Any]:
+    """A job's status document."""
+    links = [{"href": f"/api/jobs/{job.id}", "rel": "self", "type": "application/json"}]
+    if job.status == "successful":
+        links.append({"href": f"/api/jobs/{job.id}/results", "rel": "results", "type": "application/json"})
+    return {"jobID": job.id, "processID": job.process, "type": "process", "status": job.status,
+            "progress": job.progress, "message": job.message, "created": job.created, "updated": job.updated,
+            "inputs": {k: v for k, v in job.inputs.items() if not k.endswith("_body") and not k.endswith("_bodies")},
+            "links": links}
+
+
+def _process(svc: Service, process_id: str):
+    process = svc.processes.get(process_id)
+    if process is None:
+        raise NotFound(f"unknown process {process_id!r}", hint=f"processes: {', '.join(svc.processes)}")
+    return process
+
+
+def _resolve(svc: Service, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs with the variants they name resolved to their current version and body."""
+    svc.scene_name(inputs["scene"])
+    if "variant" in inputs:
+        variant, version = svc.variant(inputs["scene"], inputs["variant"])
+        return {**inputs, "variant_version": version, "variant_body": variant.model_dump(mode="json")}
+    if "variants" in inputs:
+        resolved = [svc.variant(inputs["scene"], vid) for vid in inputs["variants"]]
+        return {**inputs, "variant_versions": [v for _, v in resolved],
+                "variant_bodies": [variant.model_dump(mode="json") for variant, _ in resolved]}
+    return inputs
+
+
+@router.get("/processes")
+def list_processes(who: Principal = Depends(reader), svc: Service = Depends(service)) -> list[dict[str, Any]]:
+    """The processes this service executes."""
+    return [{"id": p.id, "title": p.title, "version": "1", "jobControlOptions": ["async-execute"],
+             "links": [{"href": f"/api/processes/{p.id}", "rel": "self"}]} for p in svc.processes.values()]
+
+
+@router.get("/processes/{process_id}")
+def describe_process(process_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+    """A process with its inputs (JSON schema)."""
+    return _process(svc, process_id).describe()
+
+
+@router.post("/processes/{process_id}/execution", status_code=201)
+def execute(process_id: str, body: dict[str, Any] = Body(...), who: Principal = Depends(editor),
+            svc: Service = Depends(service)) -> JSONResponse:
+    """Start a job ({"inputs": {...}}); 201 with Location /api/jobs/{jobID}."""
+    process = _process(svc, process_id)
+    inputs = _resolve(svc, process.validate(body.get("inputs", {})))
+    job = svc.runner.submit(process_id, inputs, who)
+    return JSONResponse(status_info(job), status_code=201, headers={"Location": f"/api/jobs/{job.id}"})
+
+
+@router.get("/jobs")
+def list_jobs(who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+    """Every job, oldest first."""
+    return {"jobs": [status_info(j) for j in svc.store.jobs()]}
+
+
+@router.get("/jobs/{job_id}")
+def job_status(job_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+    """Status, progress (0-100) and message of a job."""
+    return status_info(svc.job(job_id))
+
+
+def _finished(svc: Service, job_id: str) -> Job:
+    job = svc.job(job_id)
+    if job.status != "successful":
+        raise NotFound(f"job {job_id} has no results: it is {job.status}" + (f" ({job.message})" if job.message else ""))
+    return job
+
+
+def _results(svc: Service, who: Principal, job: Job) -> dict[str, Any]:
+    result = dict(job.result or {})
+    if job.process in svc.analyses:
+        result["rasters"] = raster_entries(job, f"/api/jobs/{job.id}/results")
+        result["findings"] = f"/api/jobs/{job.id}/findings"
+        bodies = [job.inputs["variant_body"]]
+    else:
+        bodies = job.inputs.get("variant_bodies", [])
+    return svc.visibility(who).json(result, svc.withheld(who, job.inputs["scene"], bodies))
+
+
+@router.get("/jobs/{job_id}/results")
+async def job_results(job_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+    """The result of a successful job: metrics and links to rasters and findings, or the comparison report."""
+    return await run_in_threadpool(_results, svc, who, _finished(svc, job_id))
+
+
+@router.get("/jobs/{job_id}/results/{raster}.{suffix}")
+def job_raster(job_id: str, raster: str, suffix: str, who: Principal = Depends(reader),
+               svc: Service = Depends(service)) -> FileResponse:
+    """A raster of an analysis job as PNG overlay or GeoTIFF."""
+    return raster_file(svc, _finished(svc, job_id), raster, suffix)
+
+
+@router.get("/jobs/{job_id}/findings")
+async def job_findings(job_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> JSONResponse:
+    """The findings of an analysis job (GeoJSON, EPSG:7415)."""
+    job = _finished(svc, job_id)
+    if job.process not in svc.analyses:
+        raise NotFound(f"job {job_id} ({job.process}) has no findings")
+    return JSONResponse(await run_in_threadpool(findings, svc, who, [job]), media_type="application/geo+json")

@@ -1,0 +1,82 @@
+"""Results of finished analysis jobs per variant: raster overlays (PNG + legend, GeoTIFF) and findings.
+
+A variant shows the newest successful run of each analysis on its current version; after an edit the
+analyses have to run again before results appear.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+
+from stadstwin.service.artifacts import read_findings
+from stadstwin.service.auth import reader
+from stadstwin.service.catalog import NotFound
+from stadstwin.service.context import Service, service
+from stadstwin.service.store import Job, Principal
+
+router = APIRouter(prefix="/api")
+
+_MEDIA = {"png": "image/png", "tif": "image/tiff"}
+
+
+def raster_entries(job: Job, base_url: str) -> list[dict[str, Any]]:
+    """A job's result rasters with their PNG and GeoTIFF links under ``base_url``."""
+    return [{"analysis": job.process, "raster": r["raster"], "png": f"{base_url}/{r['raster']}.png",
+             "tif": f"{base_url}/{r['raster']}.tif", "bounds": r["bounds"], "legend": r["legend"]}
+            for r in (job.result or {}).get("rasters", [])]
+
+
+def raster_file(svc: Service, job: Job, raster: str, suffix: str) -> FileResponse:
+    """A job's raster as PNG overlay or GeoTIFF; 404 unless the job wrote that raster."""
+    names = {r["raster"] for r in (job.result or {}).get("rasters", [])}
+    if raster not in names or suffix not in _MEDIA:
+        raise NotFound(f"no raster {raster!r} ({suffix}) in the results of {job.process}",
+                       hint=f"rasters: {', '.join(sorted(names)) or 'none'}")
+    return FileResponse(svc.runner.folder(job.id) / f"{raster}.{suffix}", media_type=_MEDIA[suffix])
+
+
+def findings(svc: Service, who: Principal, jobs: list[Job]) -> dict[str, Any]:
+    """The findings of analysis jobs on one variant version as one FeatureCollection, as ``who`` may see them."""
+    features = []
+    for job in jobs:
+        for feature in read_findings(svc.runner.folder(job.id)):
+            properties = {"analysis": job.process, **(feature.get("properties") or {})}
+            features.append({**feature, "properties": properties})
+    withheld = svc.withheld(who, jobs[0].inputs["scene"], [jobs[0].inputs["variant_body"]]) if jobs else frozenset()
+    return svc.visibility(who).json({"type": "FeatureCollection", "features": features}, withheld)
+
+
+def _current_jobs(svc: Service, scene: str, vid: str) -> list[Job]:
+    _, version = svc.variant(scene, vid)
+    return [j for j in svc.store.latest_results(scene, vid, version) if j.process in svc.analyses]
+
+
+@router.get("/scenes/{scene}/variants/{vid}/results")
+def results(scene: str, vid: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> list[dict[str, Any]]:
+    """Result rasters of the finished analyses of this variant version."""
+    return [entry for job in _current_jobs(svc, scene, vid)
+            for entry in raster_entries(job, f"/api/scenes/{scene}/variants/{vid}/results/{job.process}")]
+
+
+@router.get("/scenes/{scene}/variants/{vid}/results/{analysis}/{raster}.{suffix}")
+def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str, who: Principal = Depends(reader),
+                  svc: Service = Depends(service)) -> FileResponse:
+    """A result raster as RGBA PNG overlay (north-up, covering its bounds) or GeoTIFF."""
+    job = next((j for j in _current_jobs(svc, scene, vid) if j.process == analysis), None)
+    if job is None:
+        raise NotFound(f"no finished {analysis!r} run on variant {vid!r}",
+                       hint=f"POST /api/processes/{{id}}/execution; processes: {', '.join(svc.analyses) or 'none'}")
+    return raster_file(svc, job, raster, suffix)
+
+
+@router.get("/scenes/{scene}/variants/{vid}/findings")
+async def variant_findings(scene: str, vid: str, who: Principal = Depends(reader),
+                           svc: Service = Depends(service)) -> JSONResponse:
+    """Findings of every finished analysis on this variant version (GeoJSON, EPSG:7415)."""
+    jobs = _current_jobs(svc, scene, vid)
+    return JSONResponse(await run_in_threadpool(findings, svc, who, jobs),
+                        media_type="application/geo+json")

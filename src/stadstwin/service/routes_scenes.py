@@ -1,0 +1,47 @@
+"""Health, the scene list, one scene's description, and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.concurrency import run_in_threadpool
+
+from stadstwin import __version__
+from stadstwin.build.summary import summarize
+from stadstwin.service.auth import editor, reader
+from stadstwin.service.context import Service, service
+from stadstwin.service.layers import scene_origin
+from stadstwin.service.store import Principal
+
+router = APIRouter(prefix="/api")
+
+
+@router.get("/health")
+def health() -> dict[str, str]:
+    """Liveness; needs no token."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/scenes")
+def scenes(who: Principal = Depends(reader), svc: Service = Depends(service)) -> list[dict[str, Any]]:
+    """Every scene with its extent and variant ids."""
+    return [{"name": name, "extent": list(scene.extent.bounds), "variants": svc.variant_ids(name)}
+            for name, scene in svc.catalog.scenes.items()]
+
+
+@router.get("/scenes/{scene}")
+async def scene(scene: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+    """A scene's extent, the local origin of its GLB layers and the twin summary."""
+    loaded = svc.catalog.scene(scene)
+    _, twin = await run_in_threadpool(svc.catalog.base, scene)
+    summary = svc.visibility(who).json(summarize(twin), svc.withheld(who, scene, []))
+    return {"name": scene, "extent": list(loaded.extent.bounds), "origin": list(scene_origin(twin)),
+            "summary": summary}
+
+
+@router.get("/audit")
+def audit(limit: int = Query(1000, ge=1, le=10_000), who: Principal = Depends(editor),
+          svc: Service = Depends(service)) -> list[dict[str, Any]]:
+    """Every change: who (organisation and token name), what and when; newest first. Edit tokens only."""
+    return svc.store.audit(limit)

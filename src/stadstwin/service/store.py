@@ -1,0 +1,272 @@
+"""SQLite persistence of the service: API tokens, variants with versions, jobs and the audit log.
+
+Every write runs in one transaction, so a crash never leaves half a change. Tokens are stored as
+SHA-256 digests only. The store is shared by the request threads and the job workers; one lock
+serialises access to its connection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tokens (
+    digest TEXT PRIMARY KEY, name TEXT NOT NULL, organisation TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('read', 'edit')), created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS variants (
+    scene TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (scene, id));
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY, process TEXT NOT NULL, inputs TEXT NOT NULL, status TEXT NOT NULL,
+    progress INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
+    organisation TEXT NOT NULL, created TEXT NOT NULL, updated TEXT NOT NULL, result TEXT);
+CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, organisation TEXT NOT NULL,
+    token_name TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+ROLES = ("read", "edit")
+JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def digest(token: str) -> str:
+    """What the store keeps of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's name, its organisation and role."""
+
+    name: str
+    organisation: str
+    role: str
+
+    @property
+    def can_edit(self) -> bool:
+        return self.role == "edit"
+
+
+@dataclass(frozen=True)
+class StoredVariant:
+    """A variant as stored: its JSON body and version (the ETag)."""
+
+    scene: str
+    id: str
+    version: int
+    body: dict[str, Any]
+    updated: str
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+@dataclass(frozen=True)
+class Job:
+    """A process execution with its inputs, state and (when successful) result JSON."""
+
+    id: str
+    process: str
+    inputs: dict[str, Any]
+    status: str
+    progress: int
+    message: str
+    attempts: int
+    organisation: str
+    created: str
+    updated: str
+    result: dict[str, Any] | None
+
+
+class VersionConflict(Exception):
+    """The stored version differs from the one the client edited (HTTP 412)."""
+
+    def __init__(self, current: StoredVariant | None) -> None:
+        self.current = current
+        super().__init__("the variant was changed by someone else")
+
+
+class Store:
+    """The service database at ``path`` (created with its tables when new)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # tokens ---------------------------------------------------------------------------------
+    def add_token(self, organisation: str, name: str, role: str, token: str | None = None) -> str:
+        """Create a token for ``organisation`` with ``role``; returns the token (shown once)."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, got {role!r}")
+        token = token or secrets.token_urlsafe(24)
+        with self._transaction() as db:
+            db.execute("INSERT INTO tokens VALUES (?, ?, ?, ?, ?)", (digest(token), name, organisation, role, now()))
+        return token
+
+    def has_tokens(self) -> bool:
+        return bool(self._query("SELECT 1 FROM tokens LIMIT 1"))
+
+    def principal(self, token: str) -> Principal | None:
+        """The owner of ``token``, or None when it is unknown."""
+        rows = self._query("SELECT name, organisation, role FROM tokens WHERE digest = ?", (digest(token),))
+        return Principal(rows[0]["name"], rows[0]["organisation"], rows[0]["role"]) if rows else None
+
+    # variants -------------------------------------------------------------------------------
+    @staticmethod
+    def _variant(row: sqlite3.Row) -> StoredVariant:
+        return StoredVariant(row["scene"], row["id"], row["version"], json.loads(row["body"]), row["updated"])
+
+    def seed_variant(self, scene: str, body: dict[str, Any]) -> bool:
+        """Store a variant from a file unless the id was ever stored (edits and deletions win)."""
+        with self._transaction() as db:
+            cursor = db.execute("INSERT OR IGNORE INTO variants VALUES (?, ?, 1, 0, ?, ?)",
+                                (scene, body["id"], json.dumps(body), now()))
+            return cursor.rowcount == 1
+
+    def variants(self, scene: str) -> list[StoredVariant]:
+        rows = self._query("SELECT * FROM variants WHERE scene = ? AND deleted = 0 ORDER BY id", (scene,))
+        return [self._variant(r) for r in rows]
+
+    def variant(self, scene: str, vid: str) -> StoredVariant | None:
+        rows = self._query("SELECT * FROM variants WHERE scene = ? AND id = ? AND deleted = 0", (scene, vid))
+        return self._variant(rows[0]) if rows else None
+
+    def create_variant(self, scene: str, body: dict[str, Any], who: Principal) -> StoredVariant | None:
+        """Store a new variant (version after any deleted one of that id); None when the id is taken."""
+        vid = body["id"]
+        with self._transaction() as db:
+            row = db.execute("SELECT version, deleted FROM variants WHERE scene = ? AND id = ?", (scene, vid)).fetchone()
+            if row is not None and not row["deleted"]:
+                return None
+            version = 1 if row is None else row["version"] + 1
+            db.execute("INSERT OR REPLACE INTO variants VALUES (?, ?, ?, 0, ?, ?)",
+                       (scene, vid, version, json.dumps(body), now()))
+            self._audit(db, who, "create variant", f"{scene}/{vid}", {"version": version, "body": body})
+        return self.variant(scene, vid)
+
+    def update_variant(self, scene: str, vid: str, body: dict[str, Any], expected: int, who: Principal) -> StoredVariant:
+        """Replace a variant if its stored version is ``expected``; raises VersionConflict otherwise."""
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM variants WHERE scene = ? AND id = ? AND deleted = 0", (scene, vid)).fetchone()
+            if row is None or row["version"] != expected:
+                raise VersionConflict(None if row is None else self._variant(row))
+            db.execute("UPDATE variants SET version = ?, body = ?, updated = ? WHERE scene = ? AND id = ?",
+                       (expected + 1, json.dumps(body), now(), scene, vid))
+            self._audit(db, who, "update variant", f"{scene}/{vid}", {"version": expected + 1, "body": body})
+        return self.variant(scene, vid)  # type: ignore[return-value]
+
+    def delete_variant(self, scene: str, vid: str, expected: int, who: Principal) -> None:
+        """Mark a variant deleted if its stored version is ``expected``; raises VersionConflict otherwise."""
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM variants WHERE scene = ? AND id = ? AND deleted = 0", (scene, vid)).fetchone()
+            if row is None or row["version"] != expected:
+                raise VersionConflict(None if row is None else self._variant(row))
+            db.execute("UPDATE variants SET version = ?, deleted = 1, updated = ? WHERE scene = ? AND id = ?",
+                       (expected + 1, now(), scene, vid))
+            self._audit(db, who, "delete variant", f"{scene}/{vid}", {"version": expected})
+
+    # jobs -----------------------------------------------------------------------------------
+    @staticmethod
+    def _job(row: sqlite3.Row) -> Job:
+        return Job(row["id"], row["process"], json.loads(row["inputs"]), row["status"], row["progress"],
+                   row["message"], row["attempts"], row["organisation"], row["created"], row["updated"],
+                   None if row["result"] is None else json.loads(row["result"]))
+
+    def create_job(self, process: str, inputs: dict[str, Any], who: Principal) -> Job:
+        job_id = secrets.token_hex(12)
+        with self._transaction() as db:
+            stamp = now()
+            db.execute("INSERT INTO jobs (id, process, inputs, status, organisation, created, updated) "
+                       "VALUES (?, ?, ?, 'accepted', ?, ?, ?)",
+                       (job_id, process, json.dumps(inputs), who.organisation, stamp, stamp))
+            self._audit(db, who, "execute process", f"{process}/{job_id}", {"inputs": inputs})
+        return self.job(job_id)  # type: ignore[return-value]
+
+    def job(self, job_id: str) -> Job | None:
+        rows = self._query("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return self._job(rows[0]) if rows else None
+
+    def jobs(self, *, status: tuple[str, ...] = JOB_STATES) -> list[Job]:
+        marks = ",".join("?" * len(status))
+        rows = self._query(f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY created, id", status)
+        return [self._job(r) for r in rows]
+
+    def set_job(self, job_id: str, *, status: str | None = None, progress: int | None = None,
+                message: str | None = None, result: dict[str, Any] | None = None, attempt: bool = False) -> None:
+        """Update a job's state; only the given fields change."""
+        sets, args = ["updated = ?"], [now()]
+        for column, value in (("status", status), ("progress", progress), ("message", message)):
+            if value is not None:
+                sets.append(f"{column} = ?")
+                args.append(value)
+        if result is not None:
+            sets.append("result = ?")
+            args.append(json.dumps(result))
+        if attempt:
+            sets.append("attempts = attempts + 1")
+        with self._transaction() as db:
+            db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, job_id))
+
+    def latest_results(self, scene: str, variant: str, version: int) -> list[Job]:
+        """The newest successful analysis job per process for one variant version."""
+        rows = self._query(
+            "SELECT * FROM jobs WHERE status = 'successful' AND json_extract(inputs, '$.scene') = ? "
+            "AND json_extract(inputs, '$.variant') = ? AND json_extract(inputs, '$.variant_version') = ? "
+            "ORDER BY updated DESC, id", (scene, variant, version))
+        newest: dict[str, Job] = {}
+        for row in rows:
+            newest.setdefault(row["process"], self._job(row))
+        return list(newest.values())
+
+    # audit ----------------------------------------------------------------------------------
+    @staticmethod
+    def _audit(db: sqlite3.Connection, who: Principal, action: str, target: str, detail: dict[str, Any]) -> None:
+        db.execute("INSERT INTO audit (at, organisation, token_name, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                   (now(), who.organisation, who.name, action, target, json.dumps(detail)))
+
+    def audit(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit entries, newest first."""
+        rows = self._query("SELECT * FROM audit ORDER BY seq DESC LIMIT ?", (limit,))
+        return [{"seq": r["seq"], "at": r["at"], "organisation": r["organisation"], "token": r["token_name"],
+                 "action": r["action"], "target": r["target"], "detail": json.loads(r["detail"])} for r in rows]
