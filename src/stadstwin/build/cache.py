@@ -41,9 +41,21 @@ def source_paths(scene: Scene) -> list[Path]:
 
 
 def twin_key(scene: Scene) -> str:
-    """Content key of the twin a scene builds into."""
-    definition = scene.model_dump(mode="json", exclude={"root"})
-    return content_key(json.dumps(definition, sort_keys=True), *(file_digest(p) for p in source_paths(scene)))
+    """Content key of the twin a scene builds into: its settings and its source files' bytes, not their paths."""
+    definition = scene.model_dump(mode="json", exclude={"root", "sources"})
+    sources = scene.sources.model_dump(mode="json")
+
+    def by_content(entry):
+        if isinstance(entry, dict) and "path" in entry:
+            return {"content": file_digest(Path(entry["path"])), "crs": entry.get("crs")}
+        if isinstance(entry, dict):
+            return {k: by_content(v) for k, v in entry.items()}
+        if isinstance(entry, list):
+            return [by_content(v) for v in entry]
+        return entry
+
+    definition["sources"] = by_content(sources)
+    return content_key(json.dumps(definition, sort_keys=True))
 
 
 def cache_path(scene: Scene, key: str) -> Path:

@@ -83,9 +83,8 @@ def _cityjson_buildings(scene: Scene, extent: shapely.Geometry, progress: Progre
     files = scene.sources.cityjson
     parts = []
     for i, source in enumerate(files):
-        progress("CityJSON buildings", i, len(files))
-        parts.append(_clip(read_cityjson(source.path), extent))
-    progress("CityJSON buildings", len(files), len(files))
+        parts.append(_clip(read_cityjson(source.path, assumed_crs=source.crs), extent))
+        progress("CityJSON buildings", i + 1, len(files))
     return _concat_buildings(parts)
 
 
@@ -93,7 +92,7 @@ def _bgt_buildings(scene: Scene, extent: shapely.Geometry, exclude: np.ndarray) 
     pand = scene.sources.bgt.get(BgtLayer.PAND)
     if pand is None:
         return Buildings.empty()
-    buildings = _clip(read_bgt_buildings(pand.path), extent)
+    buildings = _clip(read_bgt_buildings(pand.path, assumed_crs=pand.crs), extent)
     modelled = {_bag_id(str(i)) for i in exclude}
     keep = np.array([_bag_id(str(i)) not in modelled for i in buildings.source_id], dtype=bool)
     return buildings.select(keep) if len(buildings) else buildings
@@ -112,8 +111,8 @@ def _terrain(scene: Scene, grid: Raster, footprints_only: Buildings, progress: P
             h = rasters.footprints
             footprints_only = Buildings(
                 footprints_only.footprint, h.ground_z, h.roof_70p, footprints_only.source_id,
-                None, {**footprints_only.attributes, "roof_50p": h.roof_50p, "roof_max": h.roof_max,
-                       "point_count": h.point_count},
+                None, {**footprints_only.attributes, "roof_50p": h.roof_50p, "roof_90p": h.roof_90p,
+                       "roof_max": h.roof_max, "point_count": h.point_count},
             )
         return rasters.dtm, rasters.dsm, rasters.chm, footprints_only
     if sources.dtm is None:
@@ -181,9 +180,8 @@ def _networks(scene: Scene, dtm: Raster, rules: Rules, extent: shapely.Geometry,
     files = scene.sources.klic
     tables = []
     for i, source in enumerate(files):
-        progress("KLIC deliveries", i, len(files))
         tables.append(read_imkl(source.path, ground=dtm, rules=rules))
-    progress("KLIC deliveries", len(files), len(files))
+        progress("KLIC deliveries", i + 1, len(files))
     networks = NetworkTable.concat(tables)
     if not len(networks):
         return networks
