@@ -33,17 +33,12 @@ def reference_segment_distance(a0, a1, b0, b1):
         _point_segment(b0, a0, a1), _point_segment(b1, a0, a1),
     ])
     u, v, w = a1 - a0, b1 - b0, a0 - b0
-    a = np.einsum("ij,ij->i", u, u)
-    b = np.einsum("ij,ij->i", u, v)
-    c = np.einsum("ij,ij->i", v, v)
-    d = np.einsum("ij,ij->i", u, w)
-    e = np.einsum("ij,ij->i", v, w)
-    det = a * c - b * b
-    ok = det > 1e-12 * a * c
-    safe = np.where(ok, det, 1.0)
-    s = (b * e - c * d) / safe
-    t = (a * e - b * d) / safe
-    inside = ok & (s >= 0) & (s <= 1) & (t >= 0) & (t <= 1)
+    n = np.cross(u, v)  # lines' closest points: s = ((b0 - a0) x v).n / |n|^2, t = ((b0 - a0) x u).n / |n|^2
+    nn = np.einsum("ij,ij->i", n, n)
+    safe = np.where(nn > 0, nn, 1.0)
+    s = np.einsum("ij,ij->i", np.cross(-w, v), n) / safe
+    t = np.einsum("ij,ij->i", np.cross(-w, u), n) / safe
+    inside = (nn > 0) & (s >= 0) & (s <= 1) & (t >= 0) & (t <= 1)
     interior = np.linalg.norm(w + s[:, None] * u - t[:, None] * v, axis=1)
     return np.where(inside, np.minimum(best, interior), best)
 
@@ -74,9 +69,10 @@ def assert_matches_reference(p0, p1, radius, clearance, group=None):
     want = {tuple(p) for p in ref_pairs[sure_in].tolist()}
     allowed = {tuple(p): d for p, d in zip(ref_pairs[maybe].tolist(), ref_d[maybe])}
     assert want <= set(got), f"missed pairs {sorted(want - set(got))[:5]}"
-    assert set(got) <= set(allowed), f"extra pairs {sorted(set(got) - set(allowed))[:5]}"
-    for key, d in got.items():
-        assert abs(d - allowed[key]) <= 1e-9, (key, d, allowed[key])
+    extra = sorted(set(got) - set(allowed))
+    assert not extra, [(got[i, j], p0[[i, j]], p1[[i, j]], radius[[i, j]]) for i, j in extra[:3]]
+    for (i, j), d in got.items():
+        assert abs(d - allowed[i, j]) <= 1e-9, (d, allowed[i, j], p0[[i, j]], p1[[i, j]], radius[[i, j]])
     return pairs, distance
 
 

@@ -25,7 +25,7 @@ def clearance_pairs(
 
     p0, p1     (N, 3) float64 axis end points [m]; zero-length segments (spheres) are allowed
     radius     (N,) float64 outer radius [m], ≥ 0
-    clearance  scalar [m]; 0 finds the hard clashes (overlapping or touching surfaces)
+    clearance  scalar [m]; 0 finds the hard clashes (overlapping surfaces; touching, d = 0, is not below 0)
     group      (N,) int labels of the asset each segment belongs to, or None; two segments of one
                group that share an end point (exactly equal coordinates) are consecutive pieces of
                one cable or pipe and are not reported
@@ -69,9 +69,14 @@ def _points(name: str, points: np.ndarray) -> np.ndarray:
 
 
 def _cell_size(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, clearance: float) -> float:
-    """Grid cell side [m]: the median plan-view extent of the padded boxes (at least 1 mm)."""
-    if p0.shape[0] == 0:
+    """Grid cell side [m]: the median plan-view extent of the padded boxes (at least 1 mm), grown
+    until the boxes cover at most 16 cells each on average (a few very long diagonal segments
+    must not flood the grid)."""
+    n = p0.shape[0]
+    if n == 0:
         return 1.0
-    step = max(1, p0.shape[0] // 4096)
-    extent = np.abs(p1[::step, :2] - p0[::step, :2]).max(axis=1) + 2 * radius[::step] + max(clearance, 0.0)
-    return max(float(np.median(extent)), 1e-3)
+    extent = np.abs(p1[:, :2] - p0[:, :2]) + (2 * radius + max(clearance, 0.0))[:, None]
+    cell = max(float(np.median(extent.max(axis=1))), 1e-3)
+    while ((np.floor(extent[:, 0] / cell) + 2) * (np.floor(extent[:, 1] / cell) + 2)).sum() > 16 * n:
+        cell *= 2.0
+    return cell

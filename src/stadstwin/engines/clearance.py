@@ -11,7 +11,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from stadstwin.engines.broadphase import boxes_overlap, bucket_of, build_grid, owns_pair, padded_boxes
+from stadstwin.engines.broadphase import (
+    boxes_overlap,
+    bucket_of,
+    build_grid,
+    owns_pair,
+    padded_boxes,
+)
 from stadstwin.engines.capsule_distance import capsule_distance_rows
 
 _BOX_SLACK = 1e-6
