@@ -238,6 +238,11 @@ def test_3dbag_round_trip_keeps_meshes(tmp_path):
         ("", InputError, "empty"),
         ('{"type": "CityJSON", "version": "2.0", "CityObjects": {"a": {"type": "Buil', InputError, "truncated"),
         ('[1, 2]', InputError, "not a CityJSON"),
+        (('{"type": "CityJSON", "version": "2.0", "transform": {"scale": [1]}, "CityObjects": {}, "vertices": [[1, 2, 3]],'
+         ' "metadata": {"referenceSystem": "https://www.opengis.net/def/crs/EPSG/0/7415"}}'), InputError, "transform"),
+        (('{"type": "CityJSON", "version": "1.1", "CityObjects": {"a": {"type": "Building", "geometry": [{"type": "Solid",'
+         ' "lod": "LOD2", "boundaries": []}]}}, "vertices": [], "metadata": {"referenceSystem": "EPSG:7415"}}'),
+         InputError, "a: LoD 'LOD2' is not a number"),
         ('{"type": "CityJSON", "version": "3.0", "CityObjects": {}, "vertices": []}', InputError, "version"),
     ],
 )

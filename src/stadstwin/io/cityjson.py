@@ -2,16 +2,15 @@
 
 Reading: every ``Building`` takes the geometry of itself and of its ``BuildingPart`` children at one
 LoD (the highest present, or the one asked for). Surfaces (polygons with holes) are triangulated by
-projecting each planar face onto the coordinate plane its normal is closest to (dropping that axis,
-so the 2D coordinates are the file's own numbers) and running shapely's constrained Delaunay
-triangulation (GEOS, no Steiner points); the triangle corners map back to the file's vertices.
+``io.meshes.triangulate`` (shapely's constrained Delaunay on the face projected to its dominant
+plane); the triangle corners are the file's own vertices.
 
 - footprint: union of the GroundSurface triangles projected to 2D; without ground semantics the
   union of all triangles projected (the outline seen from above).
 - ground_z: ``b3_h_maaiveld`` when present, else the lowest vertex [m NAP].
 - roof_z: ``b3_h_dak_70p`` when present, else the 70th percentile of the roof height weighted by
-  horizontal area (RoofSurface triangles; without semantics the upward-facing ones), computed
-  exactly: the height over a planar triangle follows a triangular distribution.
+  horizontal area (RoofSurface triangles; without semantics the upward-facing ones), from the
+  exact area CDF (the height over a planar triangle follows a triangular distribution).
 - source_id: the ``identificatie`` attribute, else ``identificatiebagpnd`` (BGT attribute, written
   as ``NL.IMBAG.Pand.`` + 16 digits), else the object id.
 - attributes: ``roof_50p`` and ``roof_max`` [m NAP] (``b3_h_dak_50p`` / ``b3_h_dak_max`` or the
@@ -137,8 +136,11 @@ def _vertices(doc: dict, path: Path) -> np.ndarray:
         raise InputError("vertices must be a list of [x, y, z]", path=path) from exc
     transform = doc.get("transform")
     if transform:
-        vertices = vertices * np.asarray(transform["scale"], dtype=np.float64) + np.asarray(
-            transform["translate"], dtype=np.float64)
+        try:
+            vertices = vertices * np.asarray(transform["scale"], dtype=np.float64) + np.asarray(
+                transform["translate"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError("transform needs scale and translate, 3 numbers each", path=path) from exc
     return vertices
 
 
@@ -146,17 +148,17 @@ def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str
     """(footprint, ground_z, roof_z, source_id, mesh, roof_50p, roof_max, lod) of one Building, or
     None when it has no surface geometry of LoD 1 or higher (e.g. only an LoD 0 footprint)."""
     geometries = [g for o in _with_parts(key, objects) for g in o.get("geometry") or []
-                  if g.get("type") in _SURFACE_DEPTH and float(g.get("lod", 0)) >= 1.0]
+                  if g.get("type") in _SURFACE_DEPTH and _lod(g, path, key) >= 1.0]
     if not geometries:
         return None
-    levels = sorted({float(g["lod"]) for g in geometries})
+    levels = sorted({_lod(g, path, key) for g in geometries})
     chosen = levels[-1] if lod is None else float(lod)
     if chosen not in levels:
         raise InputError(f"the building has no LoD {lod} (it has {', '.join(map(str, levels))})",
                          path=path, feature=key)
     rings, kinds = [], []
     for geometry in geometries:
-        if float(geometry["lod"]) == chosen:
+        if _lod(geometry, path, key) == chosen:
             _surfaces(geometry, rings, kinds)
     if any(not 0 <= i < len(vertices) for surface in rings for ring in surface for i in ring):
         raise InputError("a surface refers to a vertex that does not exist", path=path, feature=key)
@@ -193,6 +195,13 @@ def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str
         attribute("b3_h_dak_max", lambda: float(roof_corners[..., 2].max())),
         chosen,
     )
+
+
+def _lod(geometry: dict, path: Path, key: str) -> float:
+    try:
+        return float(geometry.get("lod", 0))
+    except (TypeError, ValueError):
+        raise InputError(f"LoD {geometry.get('lod')!r} is not a number such as \"2.2\"", path=path, feature=key) from None
 
 
 def _with_parts(key: str, objects: dict) -> list[dict]:
