@@ -112,6 +112,46 @@ def build(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml
 
 
 @app.command()
+def export(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+           format: str = typer.Option("glb", "--format", help="glb (per layer, for viewers), cityjson (2.0), "
+                                                               "gpkg (3D lines per utility, for QGIS) or cog (DTM/DSM/CHM)."),
+           variant: str = typer.Option(None, help="Export a plan variant instead of the unchanged scene."),
+           out: Path = typer.Option(None, help="Output folder (default: SCENE/export/VARIANT).")) -> None:
+    """Export the twin for viewers and GIS: GLB layers, CityJSON 2.0, GeoPackage or Cloud-Optimised GeoTIFFs."""
+    from stadstwin.scenario.variants import variant_twin
+
+    formats = ("glb", "cityjson", "gpkg", "cog")
+    if format not in formats:
+        fail(StadstwinError(f"unknown format {format!r}", hint=f"choose one of {', '.join(formats)}"))
+    try:
+        with _progress() as progress:
+            loaded, rules, twin, plan = variant_twin(scene, variant, progress=_Bars(progress))
+    except StadstwinError as exc:
+        fail(exc)
+    folder = out or loaded.root / "export" / plan.id
+    folder.mkdir(parents=True, exist_ok=True)
+    if format == "glb":
+        from stadstwin.io.glb import export_glb
+
+        written = list(export_glb(twin, folder, rules=rules).values())
+    elif format == "cityjson":
+        from stadstwin.io.cityjson import write_cityjson
+
+        written = [write_cityjson(folder / f"{twin.name.replace(':', '-')}.city.json", twin.buildings, twin.dtm)]
+    elif format == "gpkg":
+        from stadstwin.io.gpkg import export_gpkg
+
+        written = [export_gpkg(twin, folder / f"{twin.name.replace(':', '-')}.gpkg")]
+    else:
+        from stadstwin.io.geotiff import write_cog
+
+        rasters = {"dtm": twin.dtm, "dsm": twin.dsm, "chm": twin.chm}
+        written = [write_cog(r, folder / f"{name}.tif") for name, r in rasters.items() if r is not None]
+    for path in written:
+        console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@app.command()
 def compare(scene: Path = typer.Argument(..., help="Scene folder."),
             variants: list[str] = typer.Argument(..., help="Variant ids; the first is the reference ('base' = unchanged)."),
             out: Path = typer.Option(None, help="Report folder (default: SCENE/reports/A-vs-B)."),
@@ -261,8 +301,11 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
                                                   "weather file's hottest day, else the rules' hot day)."),
                weather: Path = typer.Option(None, help="EPW or KNMI hourly weather file (default: the scene's, "
                                                        "else the shipped clear hot day)."),
-               out: Path = typer.Option(None, help="Output folder (default: SCENE/results/heat-VARIANT).")) -> None:
+               out: Path = typer.Option(None, help="Output folder (default: SCENE/results/heat-VARIANT)."),
+               step_minutes: float = typer.Option(10.0, min=1.0, max=120.0, help="Time step of the sun hours [min].")) -> None:
     """Sun hours, shade, SVF, Tmrt, UTCI and PET (mean 12–18 h): statistics, GeoTIFFs and maps."""
+    import json
+
     from stadstwin.analyses.heat_stress import heat_stress
     from stadstwin.build.twin_builder import build_twin
     from stadstwin.errors import SceneError
@@ -274,7 +317,7 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
     try:
         loaded = Scene.load(scene)
         rules = loaded.load_rules()
-        settings: dict = {}
+        settings: dict = {"step_minutes": step_minutes}
         day = date or loaded.climate.date
         if day is not None:
             settings["date"] = str(day)
@@ -313,4 +356,6 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
         write_cog(raster, folder / f"{name}.tif")
     for name, png in result.figures.items():
         (folder / f"{name}.png").write_bytes(png)
-    console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992) and {len(result.figures)} maps in [bold]{folder}[/]")
+    (folder / "heat_metrics.json").write_text(json.dumps(result.metrics, indent=1), encoding="utf-8")
+    console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992), {len(result.figures)} maps and "
+                  f"heat_metrics.json in [bold]{folder}[/]")
