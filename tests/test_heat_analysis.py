@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from twins import X0, Y0, small_twin
 from typer.testing import CliRunner
 
 from stadstwin.analyses import heat_inputs as inputs
@@ -34,7 +35,6 @@ from stadstwin.model.scene import Scene
 from stadstwin.rules import load_rules
 from stadstwin.sample import write_sample
 from stadstwin.sun import solar_position
-from twins import X0, Y0, small_twin
 
 RULES = load_rules()
 AREA = {"type": "Polygon", "coordinates": [[[X0 + 20, Y0], [X0 + 40, Y0], [X0 + 40, Y0 + 30], [X0 + 20, Y0 + 30], [X0 + 20, Y0]]]}
