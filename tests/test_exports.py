@@ -15,7 +15,7 @@ import trimesh
 
 from stadstwin.io.glb import export_glb
 from stadstwin.io.gpkg import export_gpkg, network_runs
-from stadstwin.io.meshes import extruded_footprint, tube_mesh
+from stadstwin.io.meshes import extruded_footprint, terrain_mesh, tube_mesh
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.enums import DepthSource, Status
 from stadstwin.model.networks import NetworkTable
@@ -147,6 +147,14 @@ def test_glb_true_coordinates(twin, tmp_path):
 def test_glb_terrain_only(tmp_path):
     grid = Raster.from_bounds(X0, Y0, X0 + 4, Y0 + 4, 1.0, fill=1.0)
     assert set(export_glb(Twin("flat", grid), tmp_path)) == {"terrain"}
+
+
+def test_terrain_mesh_leaves_out_nodata():
+    grid = Raster.from_bounds(X0, Y0, X0 + 20, Y0 + 10, 1.0, fill=2.0)
+    grid.array[:, :5] = np.nan
+    mesh = terrain_mesh(grid, max_triangles=10_000)
+    assert np.all(mesh.vertices[:, 2] == 2.0) and mesh.vertices[:, 0].min() == X0 + 5.5
+    assert len(mesh.faces) == 2 * 9 * 14 and mesh.area == pytest.approx(9 * 14)
 
 
 def test_tube_volume_and_extrusion_hold_analytic_values():

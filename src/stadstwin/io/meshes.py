@@ -161,7 +161,10 @@ def terrain_mesh(dtm: Raster, max_triangles: int = 200_000) -> trimesh.Trimesh:
     second = ok[:-1, :-1] & ok[1:, 1:] & ok[:-1, 1:]
     # row 0 is north: nw -> sw -> se winds counter-clockwise seen from above (normals up)
     faces = np.vstack([np.stack([nw, sw, se], -1)[first], np.stack([nw, se, ne], -1)[second]])
-    return trimesh.Trimesh(vertices, faces, process=False)
+    mesh = trimesh.Trimesh(vertices, faces, process=False)
+    if not ok.all():
+        mesh.remove_unreferenced_vertices()
+    return mesh
 
 
 def tree_mesh(trees: Trees, i: int) -> trimesh.Trimesh:
