@@ -1,0 +1,201 @@
+"""Benchmark: the web service under a bounded load on loopback, against a plain static file server.
+
+Setup: the demo district (``write_sample``), the service started by this script in a subprocess
+(uvicorn on 127.0.0.1), one analysis job per registered analysis on ``base`` (so there are results
+to read; skip with ``--no-analyses``). Load: ``--clients`` concurrent httpx.AsyncClient tasks send
+``--requests`` requests in total, round robin over what a viewer reads: scene, layer list, terrain
+and network GLBs, results list, a result PNG, findings. Every response must be 200.
+
+Peer (the floor): the same files (the GLBs and PNGs the service serves) from a bare Starlette
+``StaticFiles`` app under the same uvicorn, read by the same clients in the same pattern; the
+ratio is service throughput / static throughput (1.0 = auth, lookups and redaction are free).
+
+Time to first rendered frame of the demo in headless Chromium is measured by the viewer's
+browser benchmark against a server from ``serve_demo`` below (it yields the base URL and a token).
+
+Run: ``python benchmarks/bench_service.py [--clients 50] [--requests 3000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from harness import report
+
+STARTUP_LIMIT = 300.0  # s to wait for a server (the first start builds the twin)
+JOB_LIMIT = 900.0  # s to wait for the analysis jobs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_LIMIT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise RuntimeError(f"server at {url} did not start within {STARTUP_LIMIT:.0f} s")
+
+
+@contextmanager
+def _server(args: list[str], health: str) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, __file__, *args, "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base + health, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def serve_demo(folder: Path) -> Iterator[tuple[str, str]]:
+    """The demo district served by ``create_app`` in a subprocess: yields (base URL, edit token)."""
+    from stadstwin.sample import write_sample
+    from stadstwin.service.store import Store
+
+    scenes = write_sample(folder).parent
+    store = Store(folder / "service" / "service.sqlite")
+    token = store.add_token("GM0344", "bench", "edit")
+    store.close()
+    with _server(["--serve-service", str(scenes), str(folder / "service")], "/api/health") as base:
+        yield base, token
+
+
+def _run_server(argv: list[str]) -> None:
+    """Subprocess mode: ``--serve-service SCENES DATA --port P`` or ``--serve-static FOLDER --port P``."""
+    import uvicorn
+
+    port = int(argv[argv.index("--port") + 1])
+    if argv[0] == "--serve-service":
+        from stadstwin.service import create_app
+
+        app = create_app(argv[1], Path(argv[2]) / "service.sqlite", confidential=["KL1009"])
+    else:
+        from starlette.applications import Starlette
+        from starlette.routing import Mount
+        from starlette.staticfiles import StaticFiles
+
+        app = Starlette(routes=[Mount("/", StaticFiles(directory=argv[1]))])
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _prepare(base: str, headers: dict[str, str], run_analyses: bool) -> list[str]:
+    """Run the analyses once and return the URLs a viewer reads."""
+    with httpx.Client(base_url=base, headers=headers, timeout=JOB_LIMIT) as client:
+        processes = [p["id"] for p in client.get("/api/processes").json() if p["id"] not in ("compare", "build")]
+        if run_analyses:
+            jobs = [client.post(f"/api/processes/{p}/execution", json={"inputs": {"scene": "demo"}}).headers["location"]
+                    for p in processes]
+            deadline = time.monotonic() + JOB_LIMIT
+            for job in jobs:
+                while client.get(job).json()["status"] not in ("successful", "failed"):
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{job} did not finish within {JOB_LIMIT:.0f} s")
+                    time.sleep(0.5)
+        layers = client.get("/api/scenes/demo/variants/base/layers").json()["layers"]
+        urls = ["/api/scenes/demo", "/api/scenes/demo/variants/base/layers", "/api/scenes/demo/variants/base/results",
+                "/api/scenes/demo/variants/base/findings"]
+        urls += [layer["url"] for layer in layers if layer["name"] in ("terrain", "network_telecom", "network_water")]
+        urls += [r["png"] for r in client.get("/api/scenes/demo/variants/base/results").json()[:1]]
+        for url in urls:
+            client.get(url).raise_for_status()
+        return urls
+
+
+async def _load(base: str, urls: list[str], headers: dict[str, str], clients: int, total: int) -> dict[str, float]:
+    latencies: list[float] = []
+    sent = 0
+    failures = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async def client_task(client: httpx.AsyncClient, offset: int) -> None:
+        nonlocal sent, failures
+        k = offset
+        while sent < total:
+            sent += 1
+            start = time.perf_counter()
+            response = await client.get(urls[k % len(urls)])
+            await response.aread()
+            latencies.append(time.perf_counter() - start)
+            failures += response.status_code != 200
+            k += 1
+
+    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=120.0) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(client_task(client, i) for i in range(clients)))
+        wall = time.perf_counter() - start
+    latencies.sort()
+    return {"requests": len(latencies), "failures": failures, "throughput_rps": len(latencies) / wall,
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]}
+
+
+def _static_copy(folder: Path, data: Path, urls: list[str], base: str, headers: dict[str, str]) -> list[str]:
+    """The service's responses for ``urls`` as files, and their URLs on the static server."""
+    static = []
+    with httpx.Client(base_url=base, headers=headers) as client:
+        for i, url in enumerate(urls):
+            name = f"{i}{Path(url).suffix or '.json'}"
+            (folder / name).write_bytes(client.get(url).content)
+            static.append(f"/{name}")
+    return static
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--no-analyses", action="store_true", help="skip running the analyses first")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        with serve_demo(folder) as (base, token):
+            headers = {"Authorization": f"Bearer {token}"}
+            urls = _prepare(base, headers, not args.no_analyses)
+            asyncio.run(_load(base, urls, headers, args.clients, min(args.requests, 200)))  # warm-up
+            service = _load(base, urls, headers, args.clients, args.requests)
+            service = asyncio.run(service)
+            static_folder = folder / "static"
+            static_folder.mkdir()
+            static_urls = _static_copy(static_folder, folder, urls, base, headers)
+        with _server(["--serve-static", str(static_folder)], static_urls[0]) as static_base:
+            asyncio.run(_load(static_base, static_urls, {}, args.clients, min(args.requests, 200)))
+            peer = asyncio.run(_load(static_base, static_urls, {}, args.clients, args.requests))
+    rows = [{"server": "stadstwin service", **service},
+            {"server": "static files (peer)", **peer},
+            {"server": "ratio service/static", "throughput_rps": service["throughput_rps"] / peer["throughput_rps"],
+             "p50_ms": service["p50_ms"] / peer["p50_ms"], "p95_ms": service["p95_ms"] / peer["p95_ms"]}]
+    report("service", rows, notes=(
+        f"{args.clients} concurrent clients, {args.requests} requests round robin over {len(urls)} URLs "
+        f"({', '.join(urls)}); uvicorn on loopback, one worker process; {os.cpu_count()} CPUs shared with the clients."))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--serve-"):
+        _run_server(sys.argv[1:])
+    else:
+        main()
