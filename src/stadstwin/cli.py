@@ -266,56 +266,6 @@ def serve(scenes: Path = typer.Argument(Path("scenes"), help="Folder of scene fo
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
-@app.command()
-def serve(scenes: Path = typer.Argument(Path("scenes"), help="Folder of scene folders (NAME/scene.toml)."),
-          host: str = typer.Option("127.0.0.1", help="Address to listen on."),
-          port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
-          data: Path = typer.Option(None, help="Service database, results and caches (default: SCENES/.service)."),
-          confidential: list[str] = typer.Option([], "--confidential", help="Network owner (e.g. KL1009) whose "
-                                                 "assets other organisations see only as occupied space; repeatable."),
-          viewer: Path = typer.Option(Path("viewer/dist"), help="Built viewer served at / when it exists."),
-          workers: int = typer.Option(2, min=1, max=32, help="Job worker threads.")) -> None:
-    """Web service and 3D viewer: scenes, plan variants, GLB layers, analyses as jobs (API under /api)."""
-    import json
-    import os
-
-    import uvicorn
-
-    from stadstwin.errors import SceneError
-    from stadstwin.service import create_app
-    from stadstwin.service.auth import DEMO_TOKENS
-    from stadstwin.service.store import Store
-
-    if not scenes.is_dir():
-        fail(SceneError("not a folder of scene folders", path=scenes, hint="run `stadstwin sample DIR` for a demo"))
-    data = data or scenes / ".service"
-    store = Store(data / "service.sqlite")
-    token_file = data / "demo-tokens.json"
-    if not store.has_tokens():
-        tokens = [{"organisation": org, "name": name, "role": role, "token": store.add_token(org, name, role)}
-                  for org, name, role in DEMO_TOKENS]
-        token_file.write_text(json.dumps(tokens, indent=2))
-        os.chmod(token_file, 0o600)
-        table = Table(title="demo API tokens (Authorization: Bearer TOKEN)")
-        for column in ("organisation", "name", "role", "token"):
-            table.add_column(column)
-        for t in tokens:
-            table.add_row(t["organisation"], t["name"], t["role"], t["token"])
-        console.print(table)
-    elif token_file.is_file():
-        console.print(f"demo tokens: {token_file}")
-    store.close()
-    try:
-        application = create_app(scenes, data / "service.sqlite", confidential=confidential, viewer_dist=viewer,
-                                 workers=workers)
-    except StadstwinError as exc:
-        fail(exc)
-    names = ", ".join(application.state.service.catalog.scenes) or "none"
-    console.print(f"scenes: {names}; confidential owners: {', '.join(confidential) or 'none'}")
-    console.print(f"serving on [bold]http://{host}:{port}/[/] (API /api, docs /docs)")
-    uvicorn.run(application, host=host, port=port, log_level="info")
-
-
 @scene_app.command("validate")
 def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml.")) -> None:
     """Check a scene: its TOML, source files, CRS, rule overrides and plan variants."""
