@@ -20,3 +20,14 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def demo_scene(tmp_path_factory) -> Path:
+    """The demo district written once per test session, its twin built and cached in the scene folder."""
+    from stadstwin import build_twin
+    from stadstwin.sample import write_sample
+
+    folder = write_sample(tmp_path_factory.mktemp("demo-district"))
+    build_twin(folder)
+    return folder

@@ -124,11 +124,8 @@ def test_scene_without_terrain_source_is_refused(tmp_path, shared_data):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from stadstwin.sample import write_sample
-
-    folder = write_sample(tmp_path_factory.mktemp("demo"))
-    return folder, build_twin(folder)
+def demo(demo_scene):
+    return demo_scene, build_twin(demo_scene)
 
 
 def test_demo_district_reads_back_through_the_real_readers(demo):

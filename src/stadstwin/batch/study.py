@@ -24,7 +24,7 @@ from stadstwin.errors import SceneError
 from stadstwin.model.scene import Scene
 from stadstwin.model.toml_file import read_toml, validation_problems
 from stadstwin.model.variant import Variant
-from stadstwin.scenario.compare import BASE, base_variant
+from stadstwin.scenario.variants import find_variant
 from stadstwin.scenario.edits import parse_edits
 
 _GEOMETRY_KEYS = ("route", "footprint", "area")
@@ -118,15 +118,8 @@ class Study(_Strict):
 
 def study_variants(study: Study, scene: Scene) -> tuple[list[Variant], dict[str, dict[str, Any]]]:
     """Every variant of the study and, per generated variant id, its parameter values."""
-    known = {p.stem: p for p in scene.variant_paths()}
-
     def load(vid: str) -> Variant:
-        if vid == BASE:
-            return base_variant(scene.name)
-        if vid not in known:
-            raise SceneError(f"unknown variant {vid!r}", path=study.root / "study",
-                             hint=f"variants of scene {scene.name}: {', '.join([BASE, *known])}")
-        return Variant.load(known[vid])
+        return find_variant(scene, vid)[0]
 
     variants = [load(vid) for vid in study.variants]
     parameters: dict[str, dict[str, Any]] = {}

@@ -15,7 +15,7 @@ from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
 from stadstwin.rules import Rules
 from stadstwin.scenario.apply import apply_variant
-from stadstwin.scenario.compare import BASE
+from stadstwin.scenario.variants import BASE
 
 
 def run_task(

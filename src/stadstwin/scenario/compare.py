@@ -25,9 +25,7 @@ from stadstwin.model.variant import Variant
 from stadstwin.rules import Rules
 from stadstwin.scenario.apply import apply_variant
 from stadstwin.scenario.assessment import Verdict, default_frame, rank, verdict
-
-#: The id that names the unchanged scene among the variants.
-BASE = "base"
+from stadstwin.scenario.variants import BASE, base_variant, find_variant
 
 #: ``progress(message, done, total)`` over the analysis runs of a comparison.
 Progress = Callable[[str, int, int], None]
@@ -80,11 +78,6 @@ class ResultCache:
     def put(self, key: str, result: AnalysisResult) -> None:
         if self.folder is not None:
             write_pickle(self.folder / f"{key}.pickle", result)
-
-
-def base_variant(scene_name: str) -> Variant:
-    """The unchanged scene as a variant without edits."""
-    return Variant(id=BASE, name=f"{scene_name} (bestaand)")
 
 
 def variant_key(base_key: str, variant: Variant) -> str:
@@ -158,17 +151,10 @@ def compare(
     """Compare variants of a scene (``base`` names the unchanged scene) on every available analysis."""
     if not isinstance(scene, Scene):
         scene = Scene.load(scene)
-    known = {path.stem: path for path in scene.variant_paths()}
     variants, origins = [], {}
     for vid in variant_ids:
-        if vid == BASE:
-            variants.append(base_variant(scene.name))
-        elif vid in known:
-            variants.append(Variant.load(known[vid]))
-            origins[vid] = str(known[vid])
-        else:
-            raise SceneError(f"unknown variant {vid!r}", path=scene.path,
-                             hint=f"variants of this scene: {', '.join([BASE, *known]) }")
+        variant, origins[vid] = find_variant(scene, vid)
+        variants.append(variant)
     base = build_twin(scene, use_cache=use_cache)
     cache = ResultCache(scene.root / CACHE_FOLDER / "results" if use_cache else None)
     return compare_twins(
