@@ -197,7 +197,7 @@ def test_write_read_round_trip_and_cjio(tmp_path):
     dtm = Raster.from_bounds(X0 - 5, Y0 - 5, X0 + 45, Y0 + 25, 1.0)
     cx, _cy = dtm.cell_centres()
     dtm = Raster(0.5 + 0.01 * (cx - X0), dtm.transform)
-    path = write_cityjson(tmp_path / "out.city.json", buildings, dtm, max_tin_vertices=400)
+    path = write_cityjson(tmp_path / "out.city.json", buildings, dtm, max_tin_triangles=400)
     back = read_cityjson(path, lod="1.2")
     assert list(back.source_id) == list(buildings.source_id)
     np.testing.assert_allclose(back.ground_z, buildings.ground_z)
@@ -214,11 +214,14 @@ def test_write_read_round_trip_and_cjio(tmp_path):
     assert model.get_version() == "2.0" and model.get_epsg() == 7415
     info = "\n".join(model.get_info())
     assert "|-- Building (3)" in info and "|-- TINRelief (1)" in info
+    assert model.remove_duplicate_vertices() == 0 and model.remove_orphan_vertices() == 0
+    lo, hi = np.array(model.get_bbox()).reshape(2, 3)
+    assert lo[:2].tolist() == [X0 - 4.5, Y0 - 4.5] and hi[2] == pytest.approx(9.5)
     doc = json.loads(path.read_text())
     (tin,) = doc["CityObjects"]["terrain"]["geometry"]
     vertices = np.array(doc["vertices"]) * doc["transform"]["scale"] + doc["transform"]["translate"]
     used = vertices[sorted({i for face in tin["boundaries"] for ring in face for i in ring})]
-    assert len(used) <= 400
+    assert len(tin["boundaries"]) <= 400
     np.testing.assert_allclose(used[:, 2], 0.5 + 0.01 * (used[:, 0] - X0), atol=1e-3)
 
 

@@ -32,7 +32,7 @@ import trimesh
 
 from stadstwin.crs import is_internal, parse_crs
 from stadstwin.errors import CRSError, InputError
-from stadstwin.io.meshes import extrusion_shell, triangulate
+from stadstwin.io.meshes import extrusion_shell, terrain_mesh, triangulate
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.raster import Raster
 
@@ -288,14 +288,14 @@ def area_percentile(corners: np.ndarray, q: float) -> float:
 
 
 def write_cityjson(
-    path: str | Path, buildings: Buildings, dtm: Raster | None = None, *, max_tin_vertices: int = 10_000
+    path: str | Path, buildings: Buildings, dtm: Raster | None = None, *, max_tin_triangles: int = 20_000
 ) -> Path:
     """Write CityJSON 2.0 (EPSG:7415, ``transform`` of 1 mm): each building an LoD 1.2 Solid.
 
     Each footprint polygon is extruded from ground_z to roof_z (a MultiSolid for a MultiPolygon),
     with Ground/Roof/Wall semantics; a building with a mesh also gets it as a MultiSurface at its LoD.
     Heights are written as ``b3_h_maaiveld``, ``b3_h_dak_70p`` (and ``_50p``, ``_max`` where known).
-    With ``dtm`` a TINRelief of the terrain on a grid thinned to at most ``max_tin_vertices`` nodes.
+    With ``dtm`` a TINRelief of the terrain: its grid thinned to at most ``max_tin_triangles`` triangles.
     """
     path = Path(path)
     points: list[np.ndarray] = []
@@ -314,7 +314,7 @@ def write_cityjson(
             key = f"{key}-{i}"
         objects[key] = _building_object(buildings, i, add)
     if dtm is not None:
-        objects["terrain"] = {"type": "TINRelief", "geometry": [_tin(dtm, max_tin_vertices, add)]}
+        objects["terrain"] = {"type": "TINRelief", "geometry": [_tin(dtm, max_tin_triangles, add)]}
     vertices = np.concatenate(points) if points else np.empty((0, 3))
     translate = np.floor(vertices.min(axis=0)) if len(vertices) else np.zeros(3)
     ints = np.rint((vertices - translate) / SCALE).astype(np.int64)
@@ -364,9 +364,10 @@ def _building_object(buildings: Buildings, i: int, add) -> dict:
     if mesh is not None and len(mesh.faces):
         lod = float(buildings.attributes.get("lod", np.full(len(buildings), 2.2))[i])
         if lod > 1.2:
-            index = add(mesh.vertices)
+            used, faces = np.unique(mesh.faces, return_inverse=True)
+            index = add(mesh.vertices[used])
             geometry.append({"type": "MultiSurface", "lod": f"{lod:.1f}",
-                             "boundaries": [[[index[a] for a in face]] for face in mesh.faces.tolist()]})
+                             "boundaries": [[[index[a] for a in face]] for face in faces.reshape(-1, 3).tolist()]})
     return {"type": "Building", "attributes": attributes, "geometry": geometry}
 
 
@@ -392,27 +393,11 @@ def _extrude(polygon: shapely.Polygon, ground: float, roof: float, add) -> list:
     return [[[[index[i] for i in ring] for ring in surface] for surface in surfaces]]
 
 
-def _tin(dtm: Raster, max_vertices: int, add) -> dict:
-    """The DTM as a CompositeSurface of triangles on every ``step``-th cell centre."""
-    rows, cols = dtm.shape
-    step = max(1, int(np.ceil(np.sqrt(rows * cols / max_vertices))))
-    r = np.arange(0, rows, step)
-    c = np.arange(0, cols, step)
-    x, y = dtm.cell_centres()
-    z = dtm.values()
-    rr, cc = np.meshgrid(r, c, indexing="ij")
-    index = np.array(add(np.column_stack([x[rr, cc].ravel(), y[rr, cc].ravel(), np.nan_to_num(z[rr, cc]).ravel()])))
-    index = index.reshape(rr.shape)
-    ok = np.isfinite(z[rr, cc])
-    faces = []
-    for i in range(len(r) - 1):
-        for j in range(len(c) - 1):
-            a, b, d, e = index[i, j], index[i + 1, j], index[i + 1, j + 1], index[i, j + 1]
-            if ok[i, j] and ok[i + 1, j] and ok[i + 1, j + 1]:
-                faces.append([[a, b, d]])  # row i is north of row i + 1: counter-clockwise seen from above
-            if ok[i, j] and ok[i + 1, j + 1] and ok[i, j + 1]:
-                faces.append([[a, d, e]])
-    return {"type": "CompositeSurface", "lod": "1", "boundaries": faces}
+def _tin(dtm: Raster, max_triangles: int, add) -> dict:
+    """The DTM as a CompositeSurface of triangles (``io.meshes.terrain_mesh``)."""
+    mesh = terrain_mesh(dtm, max_triangles)
+    index = np.asarray(add(mesh.vertices))
+    return {"type": "CompositeSurface", "lod": "1", "boundaries": [[ring] for ring in index[mesh.faces].tolist()]}
 
 
 def _renumber(boundaries, remap: np.ndarray):

@@ -6,8 +6,8 @@
   input vertices and triangles wind like the outer ring.
 - buildings: the delivered mesh (CityJSON) where present, else the footprint extruded from
   ground_z to roof_z (LoD 1.2 block).
-- terrain: the DTM cell centres on every ``step``-th row/column, two triangles per quad, at most
-  ``max_triangles``; quads touching a NaN cell are left out.
+- terrain: the DTM cell centres on every ``step``-th row/column (and the last), two triangles per
+  quad, at most ``max_triangles``; quads touching a NaN cell are left out.
 - trees: a trunk cylinder (radius ``TRUNK_RADIUS_PER_HEIGHT`` x height, 0.1-0.5 m) up to the crown
   base and an ellipsoidal crown (icosphere) of the crown diameter between crown base and top.
 - networks: a closed ``sections``-gon tube per segment along its axis at its true (NAP) height,
@@ -146,11 +146,18 @@ def building_meshes(buildings: Buildings) -> list[trimesh.Trimesh | None]:
 
 
 def terrain_mesh(dtm: Raster, max_triangles: int = 200_000) -> trimesh.Trimesh:
-    """The DTM as a grid mesh of cell centres, thinned to at most ``max_triangles`` triangles."""
+    """The DTM as a grid mesh of cell centres, thinned to at most ``max_triangles`` triangles.
+
+    Every ``step``-th row and column is kept, and always the last ones, so the mesh spans the
+    whole raster (centre to centre).
+    """
     rows, cols = dtm.shape
-    step = max(1, int(np.ceil(np.sqrt(2.0 * max(rows - 1, 1) * max(cols - 1, 1) / max_triangles))))
-    r = np.arange(0, rows, step)
-    c = np.arange(0, cols, step)
+    step = max(1, int(np.sqrt(2.0 * rows * cols / max(max_triangles, 2))))
+    while True:
+        r, c = _thinned(rows, step), _thinned(cols, step)
+        if 2 * (len(r) - 1) * (len(c) - 1) <= max_triangles or step >= max(rows, cols):
+            break
+        step += 1
     x, y = dtm.cell_centres()
     z = dtm.values()[np.ix_(r, c)]
     vertices = np.column_stack([x[np.ix_(r, c)].ravel(), y[np.ix_(r, c)].ravel(), np.nan_to_num(z).ravel()])
@@ -165,6 +172,11 @@ def terrain_mesh(dtm: Raster, max_triangles: int = 200_000) -> trimesh.Trimesh:
     if not ok.all():
         mesh.remove_unreferenced_vertices()
     return mesh
+
+
+def _thinned(n: int, step: int) -> np.ndarray:
+    """Every ``step``-th index of ``range(n)`` plus the last one."""
+    return np.unique(np.append(np.arange(0, n, step), n - 1))
 
 
 def tree_mesh(trees: Trees, i: int) -> trimesh.Trimesh:
