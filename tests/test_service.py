@@ -96,7 +96,7 @@ def building(x, y, size=6.0, height=12.0, edit_id="b1"):
 # --- health, auth, scenes ------------------------------------------------------------------
 
 def test_health_needs_no_token_but_everything_else_does(service):
-    _, client, h, _ = service
+    _, client, _, _ = service
     assert client.get("/api/health").json()["status"] == "ok"
     for path in ("/api/scenes", "/api/scenes/demo", "/api/processes", "/api/jobs"):
         response = client.get(path)
@@ -111,7 +111,7 @@ def test_scenes_list_and_scene_description(service):
     assert scenes[0]["variants"][0] == "base"
     assert {"greening", "heatnet-north", "heatnet-south"} <= set(scenes[0]["variants"])
     scene = client.get("/api/scenes/demo", headers=h["public"]).json()
-    x0, y0, x1, y1 = scene["extent"]
+    x0, y0, _, _ = scene["extent"]
     assert scene["origin"][0] <= x0 and scene["origin"][1] <= y0 and scene["origin"][0] % 100 == 0
     assert scene["summary"]["buildings"]["count"] > 0
 
@@ -354,7 +354,7 @@ def test_edits_made_through_the_api_apply_to_analyses(service):
     app, client, h, _ = service
     etag = client.post("/api/scenes/demo/variants", json=new_variant("tower", edits=[building(155005, 463005)]),
                        headers=h["grid"]).headers["etag"]
-    status, location = run_job(client, h["grid"], "probe", {"scene": "demo", "variant": "tower"})
+    _, location = run_job(client, h["grid"], "probe", {"scene": "demo", "variant": "tower"})
     base_count = len(app.state.service.catalog.base("demo")[1].buildings)
     assert client.get(f"{location}/results", headers=h["grid"]).json()["metrics"]["buildings"] == base_count + 1
     assert client.get("/api/scenes/demo/variants/tower/results", headers=h["grid"]).json()
@@ -402,7 +402,7 @@ def test_compare_build_and_job_list(service):
 # --- restart -------------------------------------------------------------------------------
 
 def test_restart_reruns_a_job_left_running_and_fails_one_interrupted_twice(service, scenes):
-    app, client, h, db = service
+    app, _, h, db = service
     store = Store(db)
     who = store.principal(h["grid"]["Authorization"].removeprefix("Bearer "))
     inputs = {"scene": "demo", "variant": "base", "settings": {}, "variant_version": 0,

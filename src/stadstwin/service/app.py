@@ -17,7 +17,14 @@ from fastapi.staticfiles import StaticFiles
 from stadstwin import __version__
 from stadstwin.analyses.registry import ANALYSES
 from stadstwin.errors import StadstwinError
-from stadstwin.service import routes_compare, routes_layers, routes_processes, routes_results, routes_scenes, routes_variants
+from stadstwin.service import (
+    routes_compare,
+    routes_layers,
+    routes_processes,
+    routes_results,
+    routes_scenes,
+    routes_variants,
+)
 from stadstwin.service.catalog import NotFound, SceneCatalog
 from stadstwin.service.context import Service
 from stadstwin.service.jobs import JobRunner

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -18,7 +20,8 @@ DEMO_TOKENS = (
 )
 
 
-def reader(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> Principal:
+def reader(request: Request,
+           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller; 401 without a valid token."""
     principal = None if credentials is None else request.app.state.service.store.principal(credentials.credentials)
     if principal is None:
@@ -27,8 +30,14 @@ def reader(request: Request, credentials: HTTPAuthorizationCredentials | None = 
     return principal
 
 
-def editor(principal: Principal = Depends(reader)) -> Principal:
+def editor(principal: Annotated[Principal, Depends(reader)]) -> Principal:
     """The caller, who must hold an edit token; 403 otherwise."""
     if not principal.can_edit:
         raise HTTPException(403, f"token {principal.name!r} of {principal.organisation} is read-only")
     return principal
+
+
+#: A route parameter: the caller (any role).
+Reader = Annotated[Principal, Depends(reader)]
+#: A route parameter: the caller, who holds an edit token.
+Editor = Annotated[Principal, Depends(editor)]

@@ -10,9 +10,9 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from stadstwin.analyses.result import Analysis
 from stadstwin.model.twin import Twin
@@ -86,3 +86,7 @@ class Service:
 def service(request: Request) -> Service:
     """The app's Service (a FastAPI dependency)."""
     return request.app.state.service
+
+
+#: A route parameter: the app's Service.
+Svc = Annotated[Service, Depends(service)]

@@ -3,19 +3,29 @@
 
 Inputs are validated here before a job is stored; the variant a job runs on is resolved at
 submission and stored with it (id, version and body), so a rerun computes exactly the same thing.
+Analysis results are cached by content like ``scenario.compare`` does (same keys, same folder), so
+a rerun, a repeated request or a later comparison reuses them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from stadstwin.analyses.result import Analysis
-from stadstwin.build.cache import CACHE_FOLDER
+from stadstwin.build.cache import CACHE_FOLDER, content_key
 from stadstwin.build.summary import summarize
 from stadstwin.errors import SceneError
 from stadstwin.model.toml_file import validation_problems
@@ -76,7 +86,7 @@ class Process:
     id: str
     title: str
     inputs: type[_Inputs]
-    run: Callable[["JobContext", dict[str, Any]], dict[str, Any]]
+    run: Callable[[JobContext, dict[str, Any]], dict[str, Any]]
 
     def validate(self, raw: Any) -> dict[str, Any]:
         """The inputs checked against the model; SceneError naming the field otherwise."""
@@ -126,7 +136,14 @@ def _analysis_runner(name: str) -> Callable[[JobContext, dict[str, Any]], dict[s
         context.progress(5, f"twin of {variant.id}")
         twin = context.catalog.twin(inputs["scene"], variant)
         context.progress(20, f"{name} on {variant.id}")
-        result = context.analyses[name](twin, context.catalog.rules(inputs["scene"]), inputs["settings"])
+        scene = context.catalog.scene(inputs["scene"])
+        cache = ResultCache(scene.root / CACHE_FOLDER / "results")
+        key = content_key(context.catalog.key(scene.name, variant), name,
+                          json.dumps(inputs["settings"], sort_keys=True, default=str))
+        result = cache.get(key)
+        if result is None:
+            result = context.analyses[name](twin, context.catalog.rules(scene.name), inputs["settings"])
+            cache.put(key, result)
         context.progress(90, "writing results")
         return write_analysis(result, context.folder)
 

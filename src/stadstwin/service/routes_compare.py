@@ -9,16 +9,16 @@ from __future__ import annotations
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from stadstwin.scenario.compare import Comparison
 from stadstwin.scenario.report import report_data, write_report
-from stadstwin.service.auth import reader
-from stadstwin.service.context import Service, service
+from stadstwin.service.auth import Reader
+from stadstwin.service.context import Service, Svc
 from stadstwin.service.processes import comparison
 from stadstwin.service.store import Principal
 
@@ -44,17 +44,17 @@ def _html(done: Comparison) -> str:
 
 
 @router.get("/compare")
-async def compare(scene: str, a: str = Query(..., description="reference variant id"),
-                  b: str = Query(..., description="variant id"), who: Principal = Depends(reader),
-                  svc: Service = Depends(service)) -> dict[str, Any]:
+async def compare(scene: str, a: Annotated[str, Query(description="reference variant id")],
+                  b: Annotated[str, Query(description="variant id")], who: Reader,
+                  svc: Svc) -> dict[str, Any]:
     """The comparison report of ``b`` against ``a`` as JSON."""
     done = await run_in_threadpool(_visible, svc, who, scene, a, b)
     return report_data(done)
 
 
 @router.get("/compare.html", response_class=HTMLResponse)
-async def compare_html(scene: str, a: str = Query(...), b: str = Query(...), who: Principal = Depends(reader),
-                       svc: Service = Depends(service)) -> HTMLResponse:
+async def compare_html(scene: str, a: Annotated[str, Query()], b: Annotated[str, Query()], who: Reader,
+                       svc: Svc) -> HTMLResponse:
     """The comparison report of ``b`` against ``a`` as one self-contained HTML page."""
     done = await run_in_threadpool(_visible, svc, who, scene, a, b)
     return HTMLResponse(await run_in_threadpool(_html, done))

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
 from stadstwin.model.twin import Twin
-from stadstwin.service.auth import reader
+from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
-from stadstwin.service.context import Service, service
+from stadstwin.service.context import Service, Svc
 from stadstwin.service.layers import layer_files, layer_kind, scene_origin
 from stadstwin.service.store import Principal
 
@@ -28,7 +28,7 @@ def _layers(svc: Service, who: Principal, scene: str, vid: str) -> tuple[Twin, d
 
 
 @router.get("")
-async def layers(scene: str, vid: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+async def layers(scene: str, vid: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """The variant's layers with their kind, utility and URL, and the local origin of their vertices."""
     twin, files = await run_in_threadpool(_layers, svc, who, scene, vid)
     listed = []
@@ -40,8 +40,8 @@ async def layers(scene: str, vid: str, who: Principal = Depends(reader), svc: Se
 
 
 @router.get("/{name}.glb", response_class=FileResponse)
-async def layer(scene: str, vid: str, name: str, who: Principal = Depends(reader),
-                svc: Service = Depends(service)) -> FileResponse:
+async def layer(scene: str, vid: str, name: str, who: Reader,
+                svc: Svc) -> FileResponse:
     """One layer as binary glTF."""
     _, files = await run_in_threadpool(_layers, svc, who, scene, vid)
     if name not in files:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
-from stadstwin.service.auth import editor, reader
+from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.catalog import NotFound
-from stadstwin.service.context import Service, service
+from stadstwin.service.context import Service, Svc
 from stadstwin.service.routes_results import findings, raster_entries, raster_file
 from stadstwin.service.store import Job, Principal
 
@@ -49,21 +49,21 @@ def _resolve(svc: Service, inputs: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/processes")
-def list_processes(who: Principal = Depends(reader), svc: Service = Depends(service)) -> list[dict[str, Any]]:
+def list_processes(who: Reader, svc: Svc) -> list[dict[str, Any]]:
     """The processes this service executes."""
     return [{"id": p.id, "title": p.title, "version": "1", "jobControlOptions": ["async-execute"],
              "links": [{"href": f"/api/processes/{p.id}", "rel": "self"}]} for p in svc.processes.values()]
 
 
 @router.get("/processes/{process_id}")
-def describe_process(process_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+def describe_process(process_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """A process with its inputs (JSON schema)."""
     return _process(svc, process_id).describe()
 
 
 @router.post("/processes/{process_id}/execution", status_code=201)
-def execute(process_id: str, body: dict[str, Any] = Body(...), who: Principal = Depends(editor),
-            svc: Service = Depends(service)) -> JSONResponse:
+def execute(process_id: str, body: Annotated[dict[str, Any], Body()], who: Editor,
+            svc: Svc) -> JSONResponse:
     """Start a job ({"inputs": {...}}); 201 with Location /api/jobs/{jobID}."""
     process = _process(svc, process_id)
     inputs = _resolve(svc, process.validate(body.get("inputs", {})))
@@ -72,13 +72,13 @@ def execute(process_id: str, body: dict[str, Any] = Body(...), who: Principal = 
 
 
 @router.get("/jobs")
-def list_jobs(who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+def list_jobs(who: Reader, svc: Svc) -> dict[str, Any]:
     """Every job, oldest first."""
     return {"jobs": [status_info(j) for j in svc.store.jobs()]}
 
 
 @router.get("/jobs/{job_id}")
-def job_status(job_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+def job_status(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """Status, progress (0-100) and message of a job."""
     return status_info(svc.job(job_id))
 
@@ -102,20 +102,20 @@ def _results(svc: Service, who: Principal, job: Job) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}/results")
-async def job_results(job_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+async def job_results(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """The result of a successful job: metrics and links to rasters and findings, or the comparison report."""
     return await run_in_threadpool(_results, svc, who, _finished(svc, job_id))
 
 
 @router.get("/jobs/{job_id}/results/{raster}.{suffix}")
-def job_raster(job_id: str, raster: str, suffix: str, who: Principal = Depends(reader),
-               svc: Service = Depends(service)) -> FileResponse:
+def job_raster(job_id: str, raster: str, suffix: str, who: Reader,
+               svc: Svc) -> FileResponse:
     """A raster of an analysis job as PNG overlay or GeoTIFF."""
     return raster_file(svc, _finished(svc, job_id), raster, suffix)
 
 
 @router.get("/jobs/{job_id}/findings")
-async def job_findings(job_id: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> JSONResponse:
+async def job_findings(job_id: str, who: Reader, svc: Svc) -> JSONResponse:
     """The findings of an analysis job (GeoJSON, EPSG:7415)."""
     job = _finished(svc, job_id)
     if job.process not in svc.analyses:

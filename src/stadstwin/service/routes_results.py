@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
 from stadstwin.service.artifacts import read_findings
-from stadstwin.service.auth import reader
+from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
-from stadstwin.service.context import Service, service
+from stadstwin.service.context import Service, Svc
 from stadstwin.service.store import Job, Principal
 
 router = APIRouter(prefix="/api")
@@ -56,15 +56,15 @@ def _current_jobs(svc: Service, scene: str, vid: str) -> list[Job]:
 
 
 @router.get("/scenes/{scene}/variants/{vid}/results")
-def results(scene: str, vid: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> list[dict[str, Any]]:
+def results(scene: str, vid: str, who: Reader, svc: Svc) -> list[dict[str, Any]]:
     """Result rasters of the finished analyses of this variant version."""
     return [entry for job in _current_jobs(svc, scene, vid)
             for entry in raster_entries(job, f"/api/scenes/{scene}/variants/{vid}/results/{job.process}")]
 
 
 @router.get("/scenes/{scene}/variants/{vid}/results/{analysis}/{raster}.{suffix}")
-def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str, who: Principal = Depends(reader),
-                  svc: Service = Depends(service)) -> FileResponse:
+def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str, who: Reader,
+                  svc: Svc) -> FileResponse:
     """A result raster as RGBA PNG overlay (north-up, covering its bounds) or GeoTIFF."""
     job = next((j for j in _current_jobs(svc, scene, vid) if j.process == analysis), None)
     if job is None:
@@ -74,8 +74,8 @@ def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str,
 
 
 @router.get("/scenes/{scene}/variants/{vid}/findings")
-async def variant_findings(scene: str, vid: str, who: Principal = Depends(reader),
-                           svc: Service = Depends(service)) -> JSONResponse:
+async def variant_findings(scene: str, vid: str, who: Reader,
+                           svc: Svc) -> JSONResponse:
     """Findings of every finished analysis on this variant version (GeoJSON, EPSG:7415)."""
     jobs = _current_jobs(svc, scene, vid)
     return JSONResponse(await run_in_threadpool(findings, svc, who, jobs),

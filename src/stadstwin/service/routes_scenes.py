@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from stadstwin import __version__
 from stadstwin.build.summary import summarize
-from stadstwin.service.auth import editor, reader
-from stadstwin.service.context import Service, service
+from stadstwin.service.auth import Editor, Reader
+from stadstwin.service.context import Svc
 from stadstwin.service.layers import scene_origin
-from stadstwin.service.store import Principal
 
 router = APIRouter(prefix="/api")
 
@@ -24,14 +23,14 @@ def health() -> dict[str, str]:
 
 
 @router.get("/scenes")
-def scenes(who: Principal = Depends(reader), svc: Service = Depends(service)) -> list[dict[str, Any]]:
+def scenes(who: Reader, svc: Svc) -> list[dict[str, Any]]:
     """Every scene with its extent and variant ids."""
     return [{"name": name, "extent": list(scene.extent.bounds), "variants": svc.variant_ids(name)}
             for name, scene in svc.catalog.scenes.items()]
 
 
 @router.get("/scenes/{scene}")
-async def scene(scene: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> dict[str, Any]:
+async def scene(scene: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """A scene's extent, the local origin of its GLB layers and the twin summary."""
     loaded = svc.catalog.scene(scene)
     _, twin = await run_in_threadpool(svc.catalog.base, scene)
@@ -41,7 +40,6 @@ async def scene(scene: str, who: Principal = Depends(reader), svc: Service = Dep
 
 
 @router.get("/audit")
-def audit(limit: int = Query(1000, ge=1, le=10_000), who: Principal = Depends(editor),
-          svc: Service = Depends(service)) -> list[dict[str, Any]]:
+def audit(who: Editor, svc: Svc, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
     """Every change: who (organisation and token name), what and when; newest first. Edit tokens only."""
     return svc.store.audit(limit)

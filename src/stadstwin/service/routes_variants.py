@@ -7,17 +7,17 @@ the variant in between), so nobody silently overwrites another's work.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Response, status
+from fastapi import APIRouter, Body, Header, HTTPException, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from stadstwin.errors import SceneError
 from stadstwin.scenario.compare import BASE
-from stadstwin.service.auth import editor, reader
-from stadstwin.service.context import Service, service
-from stadstwin.service.store import Principal, StoredVariant, VersionConflict
+from stadstwin.service.auth import Editor, Reader
+from stadstwin.service.context import Service, Svc
+from stadstwin.service.store import StoredVariant, VersionConflict
 
 router = APIRouter(prefix="/api/scenes/{scene}/variants")
 
@@ -47,15 +47,15 @@ async def _validated(svc: Service, scene: str, body: dict[str, Any]) -> dict[str
 
 
 @router.get("")
-def list_variants(scene: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> list[dict[str, Any]]:
+def list_variants(scene: str, who: Reader, svc: Svc) -> list[dict[str, Any]]:
     """Every stored variant with its version (``base``, the unchanged scene, is implied)."""
     svc.scene_name(scene)
     return [{**v.body, "version": v.version} for v in svc.store.variants(scene)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-async def create_variant(scene: str, body: dict[str, Any] = Body(...), who: Principal = Depends(editor),
-                         svc: Service = Depends(service)) -> JSONResponse:
+async def create_variant(scene: str, body: Annotated[dict[str, Any], Body()], who: Editor,
+                         svc: Svc) -> JSONResponse:
     """Store a new variant; 409 when the id exists, 422 naming the invalid field or edit."""
     svc.scene_name(scene)
     vid = body.get("id")
@@ -68,15 +68,14 @@ async def create_variant(scene: str, body: dict[str, Any] = Body(...), who: Prin
 
 
 @router.get("/{vid}")
-def read_variant(scene: str, vid: str, who: Principal = Depends(reader), svc: Service = Depends(service)) -> JSONResponse:
+def read_variant(scene: str, vid: str, who: Reader, svc: Svc) -> JSONResponse:
     """The variant and its ETag."""
     return _response(svc.stored_variant(scene, vid))
 
 
 @router.put("/{vid}")
-async def update_variant(scene: str, vid: str, body: dict[str, Any] = Body(...),
-                         if_match: str | None = Header(None), who: Principal = Depends(editor),
-                         svc: Service = Depends(service)) -> JSONResponse:
+async def update_variant(scene: str, vid: str, body: Annotated[dict[str, Any], Body()], who: Editor, svc: Svc,
+                         if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Replace the variant if If-Match holds its current ETag; returns the new ETag."""
     stored = svc.stored_variant(scene, vid)
     expected = _expected_version(if_match, stored)
@@ -95,8 +94,8 @@ async def update_variant(scene: str, vid: str, body: dict[str, Any] = Body(...),
 
 
 @router.delete("/{vid}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_variant(scene: str, vid: str, if_match: str | None = Header(None), who: Principal = Depends(editor),
-                   svc: Service = Depends(service)) -> Response:
+def delete_variant(scene: str, vid: str, who: Editor, svc: Svc,
+                   if_match: Annotated[str | None, Header()] = None) -> Response:
     """Delete the variant if If-Match holds its current ETag (the audit log keeps its history)."""
     stored = svc.stored_variant(scene, vid)
     expected = _expected_version(if_match, stored)
