@@ -182,9 +182,22 @@ def compare(scene: Path = typer.Argument(..., help="Scene folder."),
     if len(comparison.runs) > 2:
         console.print("ranking: " + ", ".join(f"{i}. {v} ({s:.2f})" for i, (v, s) in enumerate(comparison.ranking, 1)))
     folder = out or loaded.root / "reports" / "-vs-".join(variants)
-    html_path, json_path = write_report(comparison, folder)
+    html_path, json_path = write_report(comparison, folder, snapshots=_snapshots(comparison, loaded.load_rules()))
     console.print(f"report: [bold]{html_path}[/] (JSON: {json_path}); "
                   f"{comparison.computed} analyses computed, {comparison.reused} reused")
+
+
+def _snapshots(comparison, rules) -> dict[str, bytes]:
+    """A 3D picture of every variant of a comparison, framed on its plan area when it has one."""
+    from stadstwin.scenario.snapshot import snapshot_png
+
+    pictures = {}
+    for run in comparison.runs:
+        area = run.variant.area_geometry
+        focus = None if area is None else tuple(area.buffer(40).bounds)
+        pictures[f"{run.variant.id}: {run.variant.name}"] = snapshot_png(run.twin, rules, title=run.variant.name,
+                                                                         focus=focus)
+    return pictures
 
 
 @app.command()
