@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import threading
 import time
 from pathlib import Path
 from unittest.mock import patch
@@ -28,12 +29,15 @@ from stadstwin.service import create_app
 from stadstwin.service.store import Store
 
 TELECOM, GRID = "KL1009", "KL1014"
+HOLD = threading.Event()  # a probe run with settings {"hold": true} waits for this
 
 
 def probe(twin, rules, settings):
     """A quick analysis with a raster, a metric and a finding about two owners' cables."""
     if settings.get("fail"):
         raise RuntimeError("probe failed on purpose")
+    if settings.get("hold"):
+        HOLD.wait(timeout=60)
     owners = twin.networks.owner_name.astype(str)
     ids = [str(twin.networks.feature_id[owners == owner][0]) for owner in (TELECOM, GRID)]
     x, y, _ = twin.networks.p0[owners == TELECOM][0]
@@ -397,6 +401,45 @@ def test_compare_build_and_job_list(service):
     assert client.get(f"{location}/results", headers=h["grid"]).json()["summary"]["name"] == "demo"
     jobs = client.get("/api/jobs", headers=h["public"]).json()["jobs"]
     assert {"probe", "compare", "build"} <= {j["processID"] for j in jobs}
+
+
+def test_dismissing_a_queued_and_a_running_job(service):
+    _, client, h, _ = service
+    try:
+        held = client.post("/api/processes/probe/execution",
+                           json={"inputs": {"scene": "demo", "settings": {"hold": True}}}, headers=h["grid"])
+        running = wait(client, held.headers["location"], h["grid"], until=("running",))
+        assert running["status"] == "running"
+        queued = client.post("/api/processes/build/execution", json={"inputs": {"scene": "demo"}}, headers=h["grid"])
+        assert client.get(queued.headers["location"], headers=h["grid"]).json()["status"] == "accepted"
+        assert client.delete(queued.headers["location"], headers=h["public"]).status_code == 403
+        for response in (queued, held):
+            dismissed = client.delete(response.headers["location"], headers=h["grid"])
+            assert dismissed.status_code == 200 and dismissed.json()["status"] == "dismissed"
+            assert "alice" in dismissed.json()["message"]
+    finally:
+        HOLD.set()
+    after = client.post("/api/processes/build/execution", json={"inputs": {"scene": "demo"}}, headers=h["grid"])
+    assert wait(client, after.headers["location"], h["grid"])["status"] == "successful"  # the worker is free again
+    for response in (queued, held):
+        assert client.get(response.headers["location"], headers=h["grid"]).json()["status"] == "dismissed"
+        assert client.delete(response.headers["location"], headers=h["grid"]).status_code == 409
+        assert client.get(f"{response.headers['location']}/results", headers=h["grid"]).status_code == 404
+    audit = client.get("/api/audit", headers=h["grid"]).json()
+    assert sum(a["action"] == "dismiss job" for a in audit) >= 2
+
+
+def test_the_built_viewer_is_served_at_the_root(scenes, tmp_path):
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "index.html").write_text("<!doctype html><title>stadstwin viewer</title>")
+    with patch.dict(ANALYSES, {}, clear=True):
+        app = create_app(scenes, tmp_path / "db.sqlite", viewer_dist=dist)
+    with TestClient(app) as client:
+        assert "stadstwin viewer" in client.get("/").text
+        assert client.get("/api/health").json()["status"] == "ok"
+        missing = client.get("/api/nowhere")
+        assert missing.status_code == 404 and missing.json()["detail"]
 
 
 # --- restart -------------------------------------------------------------------------------

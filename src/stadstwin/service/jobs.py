@@ -3,7 +3,8 @@ event loop (the numba kernels release the GIL).
 
 On start, ``recover`` takes up what a previous run left: accepted jobs are queued again; a job that
 was running when the service stopped is rerun once, and marked failed with the reason when it was
-already interrupted before (so a job that kills the service cannot loop forever).
+already interrupted before (so a job that kills the service cannot loop forever). A dismissed job
+is not started, or, when it was running, keeps its dismissed state when its run ends.
 """
 
 from __future__ import annotations
@@ -68,20 +69,22 @@ class JobRunner:
 
     def _run(self, job_id: str) -> None:
         job = self.store.job(job_id)
-        if job is None or job.status != "accepted":
-            return
-        self.store.set_job(job_id, status="running", progress=0, message="started", attempt=True)
+        if job is None or not self.store.set_job(job_id, status="running", progress=0, message="started",
+                                                 attempt=True, when=("accepted",)):
+            return  # dismissed before it started
 
         def progress(percent: int, message: str) -> None:
-            self.store.set_job(job_id, progress=max(0, min(99, int(percent))), message=message)
+            self.store.set_job(job_id, progress=max(0, min(99, int(percent))), message=message, when=("running",))
 
         context = JobContext(self.catalog, self.analyses, self.folder(job_id), progress)
         try:
             result = self.processes[job.process].run(context, job.inputs)
         except StadstwinError as exc:
-            self.store.set_job(job_id, status="failed", message=str(exc))
+            self.store.set_job(job_id, status="failed", message=str(exc), when=("running",))
         except Exception as exc:  # a bug in an analysis must fail the job, not the worker
             log.exception("job %s (%s) failed", job_id, job.process)
-            self.store.set_job(job_id, status="failed", message=f"internal error ({type(exc).__name__})")
+            self.store.set_job(job_id, status="failed", message=f"internal error ({type(exc).__name__})",
+                               when=("running",))
         else:
-            self.store.set_job(job_id, status="successful", progress=100, message="done", result=result)
+            self.store.set_job(job_id, status="successful", progress=100, message="done", result=result,
+                               when=("running",))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, HTTPException
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
@@ -80,6 +80,15 @@ def list_jobs(who: Reader, svc: Svc) -> dict[str, Any]:
 @router.get("/jobs/{job_id}")
 def job_status(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """Status, progress (0-100) and message of a job."""
+    return status_info(svc.job(job_id))
+
+
+@router.delete("/jobs/{job_id}")
+def dismiss(job_id: str, who: Editor, svc: Svc) -> dict[str, Any]:
+    """Dismiss a job that has not ended (it is not started, or its result is dropped); 409 otherwise."""
+    job = svc.job(job_id)
+    if not svc.store.dismiss_job(job.id, who):
+        raise HTTPException(409, f"job {job_id} has already ended: it is {svc.job(job_id).status}")
     return status_info(svc.job(job_id))
 
 

@@ -233,8 +233,12 @@ class Store:
         return [self._job(r) for r in rows]
 
     def set_job(self, job_id: str, *, status: str | None = None, progress: int | None = None,
-                message: str | None = None, result: dict[str, Any] | None = None, attempt: bool = False) -> None:
-        """Update a job's state; only the given fields change."""
+                message: str | None = None, result: dict[str, Any] | None = None, attempt: bool = False,
+                when: tuple[str, ...] = JOB_STATES) -> bool:
+        """Update a job's state if its status is one of ``when``; only the given fields change.
+
+        Returns whether the job was updated (a dismissed job keeps its state when its run ends).
+        """
         sets, args = ["updated = ?"], [now()]
         for column, value in (("status", status), ("progress", progress), ("message", message)):
             if value is not None:
@@ -245,8 +249,21 @@ class Store:
             args.append(json.dumps(result))
         if attempt:
             sets.append("attempts = attempts + 1")
+        marks = ",".join("?" * len(when))
         with self._transaction() as db:
-            db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, job_id))
+            cursor = db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ? AND status IN ({marks})",
+                                (*args, job_id, *when))
+            return cursor.rowcount == 1
+
+    def dismiss_job(self, job_id: str, who: Principal) -> bool:
+        """Dismiss a job that is accepted or running; False when it had already ended."""
+        with self._transaction() as db:
+            cursor = db.execute("UPDATE jobs SET status = 'dismissed', message = ?, updated = ? "
+                                "WHERE id = ? AND status IN ('accepted', 'running')",
+                                (f"dismissed by {who.name} ({who.organisation})", now(), job_id))
+            if cursor.rowcount:
+                self._audit(db, who, "dismiss job", job_id, {})
+            return cursor.rowcount == 1
 
     def latest_results(self, scene: str, variant: str, version: int) -> list[Job]:
         """The newest successful analysis job per process for one variant version."""
