@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from stadstwin.analyses.heat_stress import heat_stress
 from stadstwin.analyses.result import Analysis
+from stadstwin.analyses.underground import run_clash_check
 
 ANALYSES: dict[str, Analysis] = {
     "heat": heat_stress,
+    "clashes": run_clash_check,
 }
