@@ -217,7 +217,9 @@ def main() -> None:
     notes = (f"clearance {CLEARANCE} m, street-density network (15 mains + house connections per street); "
              "stadstwin: best of 3 after a warm-up (numba compilation excluded), 2 threads; fcl: one run "
              "including building its objects (DynamicAABBTree over capsules inflated by clearance/2, "
-             f"fcl.distance per candidate in a Python callback); fcl skipped above {args.fcl_max} segments; "
+             "fcl.distance per candidate in a Python callback); fcl skipped above "
+             f"{args.fcl_max} segments (its time grows linearly: 100k takes over a minute, 1M would "
+             "take over 10 minutes); "
              "peak MiB = extra peak RSS of one call over its input, measured in a fresh process.")
     report("clash", rows, notes=notes)
 

@@ -200,6 +200,8 @@ def test_pipes_on_one_axis():
     got = dict(zip(map(tuple, pairs.tolist()), distance))
     assert got == pytest.approx({(0, 1): 1.8, (0, 2): 0.1, (0, 3): -0.2, (1, 2): 0.8,
                                  (1, 3): -0.2, (2, 3): -0.2}, abs=1e-12)
+    deep, _ = clearance_pairs(p0, p1, radius, -0.1)  # negative clearance: overlaps deeper than 0.1 m
+    assert deep.tolist() == [[0, 3], [1, 3], [2, 3]]
 
 
 def test_parallel_pipes_side_by_side():

@@ -25,7 +25,8 @@ def clearance_pairs(
 
     p0, p1     (N, 3) float64 axis end points [m]; zero-length segments (spheres) are allowed
     radius     (N,) float64 outer radius [m], ≥ 0
-    clearance  scalar [m]; 0 finds the hard clashes (overlapping surfaces; touching, d = 0, is not below 0)
+    clearance  scalar [m]; 0 finds the hard clashes (overlapping surfaces; touching, d = 0, is
+               not below 0), a negative value the overlaps deeper than |clearance|
     group      (N,) int labels of the asset each segment belongs to, or None; two segments of one
                group that share an end point (exactly equal coordinates) are consecutive pieces of
                one cable or pipe and are not reported
