@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/stadstwin sample demo
-	$(VENV)/bin/stadstwin scene validate demo/scenes/demo
+	$(VENV)/bin/stadstwin demo demo
 
+# one numba thread per test worker: the workers already fill the cores (no oversubscription)
 test: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	NUMBA_NUM_THREADS=1 $(PY) -m pytest -n $(PYTEST_WORKERS) -q
 
 bench: $(STAMP)
 	@set -e; for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b; done

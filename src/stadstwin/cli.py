@@ -279,6 +279,30 @@ def serve(scenes: Path = typer.Argument(Path("scenes"), help="Folder of scene fo
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
+@app.command()
+def demo(folder: Path = typer.Argument(Path("demo"), help="Folder for the demo district, its reports and service data."),
+         serve_after: bool = typer.Option(True, "--serve/--no-serve", help="Start the web service and viewer at the end."),
+         port: int = typer.Option(8000, min=1, max=65535, help="Port of the web service.")) -> None:
+    """The main job on the embedded demo: sample district, twin, every analysis on every variant, reports, viewer."""
+    from stadstwin.sample import write_sample
+    from stadstwin.scenario.compare import BASE
+
+    scene = folder / "scenes" / "demo"
+    if not (scene / "scene.toml").is_file():
+        scene = write_sample(folder)
+        console.print(f"demo district written to [bold]{folder}[/]")
+    from stadstwin.model.scene import Scene
+
+    variants = [p.stem for p in Scene.load(scene).variant_paths()]
+    compare(scene, [BASE, *variants], out=folder / "reports" / "all-variants", no_cache=False)
+    heat_networks = [v for v in variants if v.startswith("heatnet")]
+    if len(heat_networks) == 2:
+        compare(scene, heat_networks, out=folder / "reports" / "-vs-".join(heat_networks), no_cache=False)
+    if serve_after:
+        serve(folder / "scenes", host="127.0.0.1", port=port, data=None, confidential=[],
+              viewer=Path("viewer/dist"), workers=2)
+
+
 @scene_app.command("validate")
 def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml.")) -> None:
     """Check a scene: its TOML, source files, CRS, rule overrides and plan variants."""
