@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from stadstwin.build.cache import twin_key
+from stadstwin.build.summary import summarize
 from stadstwin.build.twin_builder import build_twin
 from stadstwin.errors import SceneError, StadstwinError
 from stadstwin.model.scene import Scene
@@ -52,6 +53,7 @@ class SceneCatalog:
         self._lock = threading.Lock()
         self._twins: dict[str, tuple[str, Twin]] = {}
         self._rules: dict[str, Rules] = {}
+        self._summaries: dict[str, dict[str, Any]] = {}
         self._variants: OrderedDict[str, Twin] = OrderedDict()
 
     def scene(self, name: str) -> Scene:
@@ -74,6 +76,14 @@ class SceneCatalog:
             if name not in self._twins:
                 self._twins[name] = (twin_key(scene), build_twin(scene))
             return self._twins[name]
+
+    def summary(self, name: str) -> dict[str, Any]:
+        """The base twin's summary (``build.summary``), computed once."""
+        _, twin = self.base(name)
+        with self._lock:
+            if name not in self._summaries:
+                self._summaries[name] = summarize(twin)
+            return self._summaries[name]
 
     def file_variants(self, name: str) -> list[dict[str, Any]]:
         """The scene's ``variants/*.toml`` as JSON bodies; invalid files are logged and skipped."""

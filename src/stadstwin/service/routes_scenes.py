@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 
 from stadstwin import __version__
-from stadstwin.build.summary import summarize
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.context import Svc
 from stadstwin.service.layers import scene_origin
@@ -34,7 +33,7 @@ async def scene(scene: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """A scene's extent, the local origin of its GLB layers and the twin summary."""
     loaded = svc.catalog.scene(scene)
     _, twin = await run_in_threadpool(svc.catalog.base, scene)
-    summary = svc.visibility(who).json(summarize(twin), svc.withheld(who, scene, []))
+    summary = svc.visibility(who).json(svc.catalog.summary(scene), svc.withheld(who, scene, []))
     return {"name": scene, "extent": list(loaded.extent.bounds), "origin": list(scene_origin(twin)),
             "summary": summary}
 
