@@ -51,6 +51,26 @@ def test_3dbag_buildings_keep_bag_ids_and_heights():
 
 
 @needs_data
+def test_3dbag_heights_from_the_mesh_agree_with_its_point_cloud_percentiles(tmp_path):
+    """Without the b3_* attributes the heights come from the LoD 2.2 surfaces; 3DBAG computed its
+    attributes from the AHN points, an independent reference (agreement within 0.2 m)."""
+    doc = json.loads(B2.read_text())
+    expected = {}
+    for obj in doc["CityObjects"].values():
+        attributes = obj.get("attributes", {})
+        if "b3_h_dak_70p" in attributes:
+            expected[attributes["identificatie"]] = [attributes.pop(k) for k in ("b3_h_maaiveld", "b3_h_dak_50p", "b3_h_dak_70p")]
+    path = tmp_path / "stripped.city.json"
+    path.write_text(json.dumps(doc))
+    buildings = read_cityjson(path)
+    for i, bag_id in enumerate(buildings.source_id):
+        ground, p50, p70 = expected[bag_id]
+        assert buildings.ground_z[i] == pytest.approx(ground, abs=0.01)
+        assert buildings.attributes["roof_50p"][i] == pytest.approx(p50, abs=0.2)
+        assert buildings.roof_z[i] == pytest.approx(p70, abs=0.2)
+
+
+@needs_data
 def test_delft_lod1_agrees_with_bgt_footprints():
     import pyogrio
 
@@ -176,6 +196,8 @@ def test_area_percentile_matches_sampling():
     samples = np.concatenate(samples)
     for q in (0.5, 0.7, 0.9):
         assert area_percentile(corners, q) == pytest.approx(np.quantile(samples, q), abs=0.03)
+    np.testing.assert_allclose(area_percentile(corners, [0.5, 0.9]), [area_percentile(corners, 0.5),
+                                                                      area_percentile(corners, 0.9)])
 
 
 def _buildings() -> Buildings:

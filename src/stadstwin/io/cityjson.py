@@ -5,8 +5,8 @@ LoD (the highest present, or the one asked for). Surfaces (polygons with holes) 
 ``io.meshes.triangulate`` (shapely's constrained Delaunay on the face projected to its dominant
 plane); the triangle corners are the file's own vertices.
 
-- footprint: union of the GroundSurface triangles projected to 2D; without ground semantics the
-  union of all triangles projected (the outline seen from above).
+- footprint: union of the GroundSurface polygons in 2D; without ground semantics the union of the
+  downward-facing triangles (a closed solid's floor), else of all triangles, projected.
 - ground_z: ``b3_h_maaiveld`` when present, else the lowest vertex [m NAP].
 - roof_z: ``b3_h_dak_70p`` when present, else the 70th percentile of the roof height weighted by
   horizontal area (RoofSurface triangles; without semantics the upward-facing ones), from the
@@ -21,6 +21,7 @@ Only RD New (EPSG:28992 / 7415) is read; another CRS is refused with the cjio co
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import warnings
@@ -165,18 +166,20 @@ def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str
     triangles, face_of = triangulate(vertices, rings)
     corners = vertices[triangles] if len(triangles) else np.empty((0, 3, 3))
     tri_kind = np.asarray(kinds, dtype=object)[face_of] if len(face_of) else np.empty(0, dtype=object)
-    ground = tri_kind == "GroundSurface"
-    footprint = _outline(corners[ground] if ground.any() else corners)
+    normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    slope = normals[:, 2] / np.maximum(np.linalg.norm(normals, axis=1), 1e-300)
+    ground_faces = [surface for surface, kind in zip(rings, kinds) if kind == "GroundSurface"]
+    if ground_faces:
+        footprint = _outline([shapely.Polygon(vertices[s[0], :2], [vertices[r, :2] for r in s[1:]]) for s in ground_faces])
+    else:  # seen from below: the downward-facing triangles (a closed solid's floor), else all
+        down = slope < -_UPWARD
+        footprint = _outline(shapely.polygons(corners[down if down.any() else slice(None), :, :2]))
     if footprint.is_empty:
         raise InputError("the building has no horizontal extent", path=path, feature=key)
-    if any(k is not None for k in kinds):
-        roof = tri_kind == "RoofSurface"
-    else:
-        normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-        length = np.linalg.norm(normals, axis=1)
-        roof = normals[:, 2] > _UPWARD * np.maximum(length, 1e-300)
+    roof = tri_kind == "RoofSurface" if any(k is not None for k in kinds) else slope > _UPWARD
     roof_corners = corners[roof] if roof.any() else corners
     attributes = obj.get("attributes") or {}
+    levels = functools.cache(lambda: area_percentile(roof_corners, (0.5, ROOF_PERCENTILE)))
 
     def attribute(name: str, fallback) -> float:
         """The numeric attribute ``name``, else ``fallback()`` (computed only when needed)."""
@@ -188,10 +191,10 @@ def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str
     return (
         footprint,
         attribute("b3_h_maaiveld", lambda: float(corners[..., 2].min())),
-        attribute("b3_h_dak_70p", lambda: area_percentile(roof_corners, ROOF_PERCENTILE)),
+        attribute("b3_h_dak_70p", lambda: float(levels()[1])),
         _source_id(key, attributes),
         mesh,
-        attribute("b3_h_dak_50p", lambda: area_percentile(roof_corners, 0.5)),
+        attribute("b3_h_dak_50p", lambda: float(levels()[0])),
         attribute("b3_h_dak_max", lambda: float(roof_corners[..., 2].max())),
         chosen,
     )
@@ -250,41 +253,49 @@ def bag_pand_id(value: object) -> str:
     return BAG_PREFIX + (text.zfill(16) if text.isdigit() else text)
 
 
-def _outline(corners: np.ndarray) -> shapely.Geometry:
-    """Union of triangles (m, 3, 3) projected to the xy plane, snapped to 1 mm."""
-    flat = shapely.polygons(corners[:, :, :2])
-    flat = flat[shapely.area(flat) > 1e-8]
-    return shapely.union_all(flat, grid_size=SCALE)
+def _outline(polygons) -> shapely.Geometry:
+    """Union of 2D polygons (repaired where invalid, slivers dropped), snapped to 1 mm."""
+    polygons = np.asarray(polygons, dtype=object)
+    invalid = ~shapely.is_valid(polygons)
+    polygons[invalid] = shapely.make_valid(polygons[invalid])
+    polygons = polygons[shapely.area(polygons) > 1e-8]
+    return shapely.union_all(polygons, grid_size=SCALE)
 
 
-def area_percentile(corners: np.ndarray, q: float) -> float:
-    """The height [m] below which a fraction ``q`` of the horizontal area of triangles lies.
+def area_percentile(corners: np.ndarray, q):
+    """The height(s) [m] below which fractions ``q`` (scalar or sequence) of the horizontal area of
+    triangles (m, 3, 3) lie.
 
-    ``corners`` (m, 3, 3). Over a planar triangle the height has a triangular distribution
-    (min, mode, max = its sorted corner heights), so the area CDF is exact; it is inverted by
-    five rounds of evaluating it at 64 heights in the bracketing interval (to 1e-9 of the range).
+    Over a planar triangle the height has a triangular distribution (min, mode, max = its sorted
+    corner heights), so the area CDF is exact; it is inverted by five rounds of evaluating it at 65
+    heights in the bracketing interval (to 1e-9 of the height range).
     """
+    qs = np.atleast_1d(np.asarray(q, dtype=np.float64))
     z = np.sort(corners[..., 2], axis=1)
     e1 = corners[:, 1, :2] - corners[:, 0, :2]
     e2 = corners[:, 2, :2] - corners[:, 0, :2]
     area = 0.5 * np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
     if area.sum() <= 0:
-        return float(np.quantile(z, q))
-    keep = area > 0
-    z1, z2, z3, area = z[keep, 0:1], z[keep, 1:2], z[keep, 2:3], area[keep]
-    lo, hi = float(z1.min()), float(z3.max())
-    if hi == lo:
-        return lo
-    target = q * area.sum()
-    for _ in range(5):
-        t = np.linspace(lo, hi, 65)[None, :]
-        rising = np.clip(t - z1, 0, None) ** 2 / np.maximum((z2 - z1) * (z3 - z1), 1e-300)
-        falling = 1.0 - np.clip(z3 - t, 0, None) ** 2 / np.maximum((z3 - z1) * (z3 - z2), 1e-300)
-        cdf = np.where(t >= z3, 1.0, np.where(t < z1, 0.0, np.where(t < z2, rising, falling)))
-        above = np.flatnonzero(area @ cdf >= target)
-        k = int(above[0]) if len(above) else 64
-        lo, hi = float(t[0, max(k - 1, 0)]), float(t[0, k])
-    return 0.5 * (lo + hi)
+        out = np.quantile(z, qs)
+    else:
+        keep = area > 0
+        z1, z2, z3, area = z[keep, 0:1], z[keep, 1:2], z[keep, 2:3], area[keep]
+        rise = np.maximum((z2 - z1) * (z3 - z1), 1e-300)
+        fall = np.maximum((z3 - z1) * (z3 - z2), 1e-300)
+        lo, hi = np.full(len(qs), z1.min()), np.full(len(qs), z3.max())
+        fraction = np.linspace(0.0, 1.0, 65)
+        rows = np.arange(len(qs))
+        for _ in range(5):
+            t = lo[:, None] + (hi - lo)[:, None] * fraction  # (Q, 65)
+            flat = t.reshape(1, -1)
+            cdf = np.where(flat < z2, np.clip(flat - z1, 0, None) ** 2 / rise,
+                           1.0 - np.clip(z3 - flat, 0, None) ** 2 / fall)
+            cdf[flat >= z3] = 1.0
+            reached = (area @ cdf).reshape(t.shape) >= (qs * area.sum())[:, None]
+            k = np.maximum(np.argmax(reached, axis=1), 1)
+            lo, hi = t[rows, k - 1], t[rows, k]
+        out = 0.5 * (lo + hi)
+    return float(out[0]) if np.ndim(q) == 0 else out
 
 
 def write_cityjson(

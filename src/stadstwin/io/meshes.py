@@ -28,76 +28,71 @@ TRUNK_RADIUS_PER_HEIGHT = 0.02
 TUBE_SECTIONS = 12
 
 
+#: the two coordinate axes kept when the axis of the row index is dropped
+_KEPT_AXES = np.array([[1, 2], [0, 2], [0, 1]])
+
+
 def triangulate(vertices: np.ndarray, surfaces: list[list[list[int]]]) -> tuple[np.ndarray, np.ndarray]:
     """Triangles (m, 3) of vertex indices and the surface each came from (m,).
 
     Each surface is [outer ring, hole rings...] of indices into ``vertices`` (n, 3). Degenerate
     surfaces give no triangles; corners that only a repair of an invalid polygon creates are dropped.
     """
-    triangles: list[tuple[int, ...]] = []
-    face_of: list[int] = []
-    polygons, owners, normals = [], [], []
-    for f, surface in enumerate(surfaces):
-        if len(surface) == 1 and len(surface[0]) == 3:
-            triangles.append(tuple(surface[0]))
-            face_of.append(f)
-            continue
-        normal = _newell(vertices[surface[0]])
-        if not normal.any():
-            continue
-        axes = _plane_axes(normal)
-        polygons.append(shapely.Polygon(vertices[surface[0]][:, axes], [vertices[r][:, axes] for r in surface[1:]]))
-        owners.append(f)
-        normals.append(normal)
-    if polygons:
-        _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of)
-    return np.asarray(triangles, dtype=np.int64).reshape(-1, 3), np.asarray(face_of, dtype=np.int64)
+    n = len(surfaces)
+    outer_size = np.fromiter((len(s[0]) if s else 0 for s in surfaces), dtype=np.int64, count=n)
+    holed = np.fromiter((len(s) > 1 for s in surfaces), dtype=bool, count=n)
+    plain_triangle = ~holed & (outer_size == 3)
+    faces = np.flatnonzero(plain_triangle)
+    triangles = [np.array([surfaces[f][0] for f in faces], dtype=np.int64).reshape(-1, 3)]
+    face_of = [faces]
+    polygons = np.flatnonzero(~plain_triangle & (outer_size >= 3))
+    if len(polygons):
+        tri, owner = _constrained(vertices, surfaces, polygons)
+        triangles.append(tri)
+        face_of.append(owner)
+    return np.concatenate(triangles), np.concatenate(face_of)
 
 
-def _plane_axes(normal: np.ndarray) -> list[int]:
-    drop = int(np.argmax(np.abs(normal)))
-    return [a for a in range(3) if a != drop]
-
-
-def _constrained(vertices, surfaces, polygons, owners, normals, triangles, face_of) -> None:
-    """Constrained Delaunay triangles of the projected polygons, mapped back to vertex indices."""
-    polygons = np.asarray(polygons, dtype=object)
-    invalid = ~shapely.is_valid(polygons)
-    polygons[invalid] = shapely.make_valid(polygons[invalid])
-    parts, index = shapely.get_parts(shapely.constrained_delaunay_triangles(polygons), return_index=True)
-    coords = shapely.get_coordinates(parts).reshape(-1, 4, 2)[:, :3]
-    lookup: dict[tuple[float, float], int] = {}
-    current = -1
-    found, owner_of = [], []
-    for k, corner2d in zip(index, coords):
-        if k != current:
-            current = k
-            axes = _plane_axes(normals[k])
-            lookup = {(float(vertices[i, axes[0]]), float(vertices[i, axes[1]])): i
-                      for ring in surfaces[owners[k]] for i in ring}
-        tri = [lookup.get((float(u), float(v))) for u, v in corner2d]
-        if None not in tri:
-            found.append(tri)
-            owner_of.append(k)
-    if not found:
-        return
-    tri = np.asarray(found, dtype=np.int64)
-    corners = vertices[tri]
-    facing = np.einsum("ij,ij->i", np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]),
-                       np.asarray(normals)[owner_of])
+def _constrained(vertices: np.ndarray, surfaces: list, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Constrained Delaunay triangles of the faces projected to their dominant planes, mapped back
+    to vertex indices and wound like the outer rings; returns (triangles, face of each)."""
+    sizes = np.array([len(surfaces[f][0]) for f in faces])
+    flat = np.concatenate([surfaces[f][0] for f in faces]).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    following = np.arange(len(flat)) + 1
+    following[starts + sizes - 1] = starts
+    a, b = vertices[flat], vertices[flat[following]]
+    terms = np.column_stack([(a[:, 1] - b[:, 1]) * (a[:, 2] + b[:, 2]), (a[:, 2] - b[:, 2]) * (a[:, 0] + b[:, 0]),
+                             (a[:, 0] - b[:, 0]) * (a[:, 1] + b[:, 1])])
+    normals = np.add.reduceat(terms, starts, axis=0)  # Newell normals of the outer rings
+    axes = _KEPT_AXES[np.argmax(np.abs(normals), axis=1)]
+    ring_of = np.repeat(np.arange(len(faces)), sizes)
+    plane = np.take_along_axis(a, axes[ring_of], axis=1)
+    shapes = shapely.polygons(shapely.linearrings(plane, indices=ring_of))
+    keys = [ring_of, plane[:, 0], plane[:, 1], flat]
+    for k in np.flatnonzero([len(surfaces[f]) > 1 for f in faces]):
+        holes = [vertices[r][:, axes[k]] for r in surfaces[faces[k]][1:]]
+        shapes[k] = shapely.Polygon(shapes[k].exterior, holes)
+        index = np.concatenate(surfaces[faces[k]][1:]).astype(np.int64)
+        keys = [np.concatenate([keys[0], np.full(len(index), k)]),
+                *(np.concatenate([keys[1 + j], vertices[index, axes[k][j]]]) for j in range(2)),
+                np.concatenate([keys[3], index])]
+    usable = normals.any(axis=1)
+    invalid = usable & ~shapely.is_valid(shapes)
+    shapes[invalid] = shapely.make_valid(shapes[invalid])
+    shapes[~usable] = None
+    parts, index = shapely.get_parts(shapely.constrained_delaunay_triangles(shapes), return_index=True)
+    corners = shapely.get_coordinates(parts).reshape(-1, 4, 2)[:, :3]
+    lookup = dict(zip(zip(keys[0].tolist(), keys[1].tolist(), keys[2].tolist()), keys[3].tolist()))
+    found = [lookup.get(key, -1) for key in zip(np.repeat(index, 3).tolist(), corners[..., 0].ravel().tolist(),
+                                                  corners[..., 1].ravel().tolist())]
+    tri = np.asarray(found, dtype=np.int64).reshape(-1, 3)
+    keep = (tri >= 0).all(axis=1)  # corners made by repairing an invalid polygon are no vertex
+    tri, index = tri[keep], index[keep]
+    p = vertices[tri]
+    facing = np.einsum("ij,ij->i", np.cross(p[:, 1] - p[:, 0], p[:, 2] - p[:, 0]), normals[index])
     tri[facing < 0] = tri[facing < 0][:, [0, 2, 1]]
-    triangles.extend(map(tuple, tri.tolist()))
-    face_of.extend(owners[k] for k in owner_of)
-
-
-def _newell(ring: np.ndarray) -> np.ndarray:
-    """Newell normal (not normalised) of a polygon ring (k, 3)."""
-    nxt = ring[np.r_[1:len(ring), 0]]
-    return np.array([
-        np.sum((ring[:, 1] - nxt[:, 1]) * (ring[:, 2] + nxt[:, 2])),
-        np.sum((ring[:, 2] - nxt[:, 2]) * (ring[:, 0] + nxt[:, 0])),
-        np.sum((ring[:, 0] - nxt[:, 0]) * (ring[:, 1] + nxt[:, 1])),
-    ])
+    return tri, faces[index]
 
 
 def extrusion_shell(polygon: shapely.Polygon, z0: float, z1: float) -> tuple[np.ndarray, list[list[list[int]]]]:
