@@ -4,7 +4,8 @@ Setup: the demo district (``write_sample``), the service started by this script 
 (uvicorn on 127.0.0.1), one analysis job per registered analysis on ``base`` (so there are results
 to read; skip with ``--no-analyses``). Load: ``--clients`` concurrent httpx.AsyncClient tasks send
 ``--requests`` requests in total, round robin over what a viewer reads: scene, layer list, terrain
-and network GLBs, results list, a result PNG, findings. Every response must be 200.
+and network GLBs, results list, a result PNG, findings. Responses other than 200 and dropped
+connections are counted as failures.
 
 Peer (the floor): the same files (the GLBs and PNGs the service serves) from a bare Starlette
 ``StaticFiles`` app under the same uvicorn, read by the same clients in the same pattern; the
@@ -100,7 +101,7 @@ def _run_server(argv: list[str]) -> None:
         from starlette.staticfiles import StaticFiles
 
         app = Starlette(routes=[Mount("/", StaticFiles(directory=argv[1]))])
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, timeout_keep_alive=120)
 
 
 def _prepare(base: str, headers: dict[str, str], run_analyses: bool) -> list[str]:
@@ -138,10 +139,13 @@ async def _load(base: str, urls: list[str], headers: dict[str, str], clients: in
         while sent < total:
             sent += 1
             start = time.perf_counter()
-            response = await client.get(urls[k % len(urls)])
-            await response.aread()
+            try:
+                response = await client.get(urls[k % len(urls)])
+                await response.aread()
+                failures += response.status_code != 200
+            except httpx.TransportError:
+                failures += 1
             latencies.append(time.perf_counter() - start)
-            failures += response.status_code != 200
             k += 1
 
     async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=120.0) as client:
