@@ -17,8 +17,6 @@ from stadstwin.io.bgt import BgtRepairWarning, rasterize_surfaces, read_bgt_buil
 from stadstwin.model.enums import Surface
 from stadstwin.model.raster import Raster
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "delft"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/delft (real BGT files) is absent")
 X0, Y0 = 155_000.0, 463_000.0
 LAYERS = {"pand": "bgt_pand.sqlite", "wegdeel": "bgt_wegdeel.sqlite", "begroeidterreindeel": "bgt_begroeidterreindeel.sqlite",
           "onbegroeidterreindeel": "bgt_onbegroeidterreindeel.sqlite", "waterdeel": "bgt_waterdeel.sqlite",
@@ -34,10 +32,10 @@ def _write(path: Path, geometries, columns: dict, *, layer="pand", crs="EPSG:289
     return path
 
 
-@needs_data
-def test_delft_panden_keep_bag_ids():
-    buildings = read_bgt_buildings(DATA / "bgt_pand.sqlite")
-    meta, _, wkb, fields = pyogrio.raw.read(DATA / "bgt_pand.sqlite")
+def test_delft_panden_keep_bag_ids(shared_data):
+    data = shared_data / "delft"
+    buildings = read_bgt_buildings(data / "bgt_pand.sqlite")
+    meta, _, wkb, fields = pyogrio.raw.read(data / "bgt_pand.sqlite")
     bag = fields[list(meta["fields"]).index("identificatiebagpnd")]
     assert len(buildings) == 160
     assert list(buildings.source_id) == [f"NL.IMBAG.Pand.{int(b):016d}" for b in bag]
@@ -45,9 +43,9 @@ def test_delft_panden_keep_bag_ids():
     assert np.isnan(buildings.ground_z).all() and np.isnan(buildings.roof_z).all()
 
 
-@needs_data
-def test_delft_surfaces_rasterise_to_their_areas():
-    paths = {k: DATA / v for k, v in LAYERS.items()}
+def test_delft_surfaces_rasterise_to_their_areas(shared_data):
+    data = shared_data / "delft"
+    paths = {k: data / v for k, v in LAYERS.items()}
     grid = Raster.from_bounds(84830.0, 447460.0, 85050.0, 447620.0, 0.5)
     surface = rasterize_surfaces(paths, grid)
     assert surface.shape == grid.shape and surface.array.dtype == np.uint8

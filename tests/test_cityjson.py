@@ -20,18 +20,25 @@ from stadstwin.io.meshes import triangulate
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.raster import Raster
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-B2 = DATA / "3dbag" / "3dbag_b2.city.json"
-DELFT = DATA / "delft" / "testarea_lod1.city.json"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data (real sample files) is absent")
 X0, Y0 = 155_000.0, 463_000.0
 
 
-@needs_data
-def test_3dbag_buildings_keep_bag_ids_and_heights():
-    doc = json.loads(B2.read_text())
+@pytest.fixture
+def b2(shared_data) -> Path:
+    """The 3DBAG CityJSON 2.0 file with two buildings."""
+    return shared_data / "3dbag" / "3dbag_b2.city.json"
+
+
+@pytest.fixture
+def delft(shared_data) -> Path:
+    """The Delft LoD 1 CityJSON 1.0 file."""
+    return shared_data / "delft" / "testarea_lod1.city.json"
+
+
+def test_3dbag_buildings_keep_bag_ids_and_heights(b2):
+    doc = json.loads(b2.read_text())
     expected = {k: o["attributes"] for k, o in doc["CityObjects"].items() if o["type"] == "Building"}
-    buildings = read_cityjson(B2)
+    buildings = read_cityjson(b2)
     assert sorted(buildings.source_id) == sorted(a["identificatie"] for a in expected.values())
     for i, bag_id in enumerate(buildings.source_id):
         attributes = expected[bag_id]
@@ -50,11 +57,10 @@ def test_3dbag_buildings_keep_bag_ids_and_heights():
         assert shapely.box(lo[0] - 1e-3, lo[1] - 1e-3, hi[0] + 1e-3, hi[1] + 1e-3).contains(footprint)
 
 
-@needs_data
-def test_3dbag_heights_from_the_mesh_agree_with_its_point_cloud_percentiles(tmp_path):
+def test_3dbag_heights_from_the_mesh_agree_with_its_point_cloud_percentiles(b2, tmp_path):
     """Without the b3_* attributes the heights come from the LoD 2.2 surfaces; 3DBAG computed its
     attributes from the AHN points, an independent reference (agreement within 0.2 m)."""
-    doc = json.loads(B2.read_text())
+    doc = json.loads(b2.read_text())
     expected = {}
     for obj in doc["CityObjects"].values():
         attributes = obj.get("attributes", {})
@@ -70,20 +76,19 @@ def test_3dbag_heights_from_the_mesh_agree_with_its_point_cloud_percentiles(tmp_
         assert buildings.roof_z[i] == pytest.approx(p70, abs=0.2)
 
 
-@needs_data
-def test_delft_lod1_agrees_with_bgt_footprints():
+def test_delft_lod1_agrees_with_bgt_footprints(delft):
     import pyogrio
 
-    buildings = read_cityjson(DELFT)
+    buildings = read_cityjson(delft)
     assert len(buildings) == 160
-    doc = json.loads(DELFT.read_text())
+    doc = json.loads(delft.read_text())
     heights = {o["attributes"]["identificatiebagpnd"]: o["attributes"]["min-height-surface"]
                for o in doc["CityObjects"].values() if o["type"] == "Building"}
-    _, _, wkb, fields = pyogrio.raw.read(DELFT.parent / "bgt_pand.sqlite")
+    _, _, wkb, fields = pyogrio.raw.read(delft.parent / "bgt_pand.sqlite")
     bgt = shapely.from_wkb(wkb)
     # total area within 0.1 % (the LoD1 solids are extruded from these very footprints)
     assert shapely.area(buildings.footprint).sum() == pytest.approx(shapely.area(bgt).sum(), rel=1e-3)
-    meta = pyogrio.read_info(DELFT.parent / "bgt_pand.sqlite")
+    meta = pyogrio.read_info(delft.parent / "bgt_pand.sqlite")
     bag = fields[list(meta["fields"]).index("identificatiebagpnd")]
     by_id = dict(zip(["NL.IMBAG.Pand." + str(b).zfill(16) for b in bag], bgt))
     assert set(by_id) == set(buildings.source_id)
@@ -247,9 +252,8 @@ def test_write_read_round_trip_and_cjio(tmp_path):
     np.testing.assert_allclose(used[:, 2], 0.5 + 0.01 * (used[:, 0] - X0), atol=1e-3)
 
 
-@needs_data
-def test_3dbag_round_trip_keeps_meshes(tmp_path):
-    original = read_cityjson(B2)
+def test_3dbag_round_trip_keeps_meshes(b2, tmp_path):
+    original = read_cityjson(b2)
     back = read_cityjson(write_cityjson(tmp_path / "b2.city.json", original))
     assert list(back.source_id) == list(original.source_id)
     np.testing.assert_allclose(back.roof_z, original.roof_z)
