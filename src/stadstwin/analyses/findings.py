@@ -68,29 +68,33 @@ def empty_table() -> pd.DataFrame:
 
 
 def merge_findings(table: pd.DataFrame, networks: NetworkTable) -> pd.DataFrame:
-    """One finding per check, rule, asset pair and run of consecutive segments: the row with the
-    smallest margin, with the smallest best and worst margins of the run.
+    """One finding per check, asset pair (or asset and other party) and run of consecutive
+    segments: the row with the smallest margin (its rule, point and margin), with the smallest best
+    and worst margins of the run.
 
     Only rows whose worst margin is negative are kept (a rule broken at some height).
     """
     table = table[table["worst"] < 0.0]
     if table.empty:
         return table.reset_index(drop=True)
-    table = table.sort_values(["check", "rule", "seg", "other_seg", "other_id"], kind="stable").reset_index(drop=True)
-    seg = table["seg"].to_numpy()
     other = table["other_seg"].to_numpy()
-    asset = networks.asset[seg]
-    other_key = np.where(other >= 0, networks.asset[np.maximum(other, 0)].astype(str), table["other_id"].to_numpy())
-    group = pd.Series(list(zip(table["check"], table["rule"], asset, other_key))).factorize()[0]
+    keyed = table.assign(
+        _asset=networks.asset[table["seg"].to_numpy()],
+        _other=np.where(other >= 0, networks.asset[np.maximum(other, 0)].astype(str),
+                        table["other_kind"].astype(str) + ":" + table["other_id"].astype(str)),
+    ).sort_values(["check", "_asset", "_other", "seg", "other_seg"], kind="stable").reset_index(drop=True)
+    seg = keyed["seg"].to_numpy()
+    other = keyed["other_seg"].to_numpy()
+    group = pd.MultiIndex.from_frame(keyed[["check", "_asset", "_other"]]).factorize()[0]
     new_group = np.r_[True, group[1:] != group[:-1]]
     seg_jump = np.r_[True, np.abs(np.diff(seg)) > 1]
     other_jump = np.r_[True, (np.abs(np.diff(other)) > 1) | (other[1:] < 0)]
     run = np.cumsum(new_group | (seg_jump & other_jump))
-    worst_row = table.groupby(run)["margin"].idxmin()
-    merged = table.loc[worst_row.to_numpy()].copy()
-    merged["best"] = table.groupby(run)["best"].min().to_numpy()
-    merged["worst"] = table.groupby(run)["worst"].min().to_numpy()
-    return merged.reset_index(drop=True)
+    runs = keyed.groupby(run)
+    merged = keyed.loc[runs["margin"].idxmin().to_numpy()].copy()
+    merged["best"] = runs["best"].min().to_numpy()
+    merged["worst"] = runs["worst"].min().to_numpy()
+    return merged.drop(columns=["_asset", "_other"]).reset_index(drop=True)
 
 
 def count_metrics(table: pd.DataFrame) -> dict[str, float]:
