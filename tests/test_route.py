@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import shapely
 
-from stadstwin.analyses.route_check import check_route, route_section_png, route_table, worst_finding
+from stadstwin.analyses.route_check import (
+    check_route,
+    route_section_png,
+    route_table,
+    worst_finding,
+)
 from stadstwin.analyses.route_finder import NoRouteError, RouteOptions, find_route
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.enums import DepthSource, Status, Surface
