@@ -328,13 +328,18 @@ def test_analysis_job_results_rasters_and_redacted_findings(service):
     assert result["metrics"]["buildings"] == len(twin.buildings)
     (raster,) = result["rasters"]
     assert raster["bounds"] == pytest.approx(list(twin.dtm.bounds))
+    assert raster["png"] == f"{location}/results/ground.png"
+    job_png = client.get(raster["png"], headers=h["public"])
+    assert job_png.headers["content-type"] == "image/png"
     values = twin.dtm.values()
     assert raster["legend"]["min"] == pytest.approx(np.nanmin(values))
     assert raster["legend"]["max"] == pytest.approx(np.nanmax(values))
 
     listed = client.get("/api/scenes/demo/variants/base/results", headers=h["public"]).json()
     entry = next(e for e in listed if e["analysis"] == "probe" and e["raster"] == "ground")
-    png = Image.open(io.BytesIO(client.get(entry["png"], headers=h["public"]).content))
+    variant_png = client.get(entry["png"], headers=h["public"]).content
+    assert variant_png == job_png.content
+    png = Image.open(io.BytesIO(variant_png))
     assert png.mode == "RGBA" and png.size == (twin.dtm.shape[1], twin.dtm.shape[0])
     pixels = np.asarray(png)
     # north-up, one pixel per cell: the lowest and highest cells have the ends of the colour map
@@ -470,3 +475,32 @@ def test_restart_reruns_a_job_left_running_and_fails_one_interrupted_twice(servi
         assert failed["status"] == "failed" and "service stopped" in failed["message"]
         missing = again.get(f"/api/jobs/{gone.id}", headers=h["grid"]).json()
         assert missing["status"] == "failed" and "not available" in missing["message"]
+
+
+def test_serve_command_prints_demo_tokens_once_and_starts_the_app(scenes, tmp_path, monkeypatch):
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from stadstwin.cli import app as cli
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda application, **options: started.append((application, options)))
+    data = tmp_path / "data"
+    with patch.dict(ANALYSES, {}, clear=True):
+        first = CliRunner().invoke(cli, ["serve", str(scenes), "--data", str(data), "--port", "8123",
+                                         "--confidential", TELECOM])
+        second = CliRunner().invoke(cli, ["serve", str(scenes), "--data", str(data)])
+    assert first.exit_code == 0 and second.exit_code == 0, first.output + second.output
+    tokens = json.loads((data / "demo-tokens.json").read_text())
+    assert {t["role"] for t in tokens} == {"read", "edit"}
+    assert all(t["token"] in first.output for t in tokens)
+    assert not any(t["token"] in second.output for t in tokens)
+    assert "demo-tokens.json" in second.output.replace("\n", "")
+    application, options = started[0]
+    assert options["host"] == "127.0.0.1" and options["port"] == 8123
+    assert application.state.service.confidential == {TELECOM}
+    with TestClient(application) as client:
+        token = next(t["token"] for t in tokens if t["role"] == "read")
+        assert client.get("/api/scenes", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    missing = CliRunner().invoke(cli, ["serve", str(tmp_path / "nowhere"), "--data", str(data)])
+    assert missing.exit_code == 1 and "scene folders" in missing.output
