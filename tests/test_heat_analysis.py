@@ -185,7 +185,7 @@ def test_bad_settings_are_named():
         parse_settings({"colour": 1}, RULES, 52.0, 5.1)
     with pytest.raises(InputError, match="not an ISO date"):
         parse_settings({"date": "25-07-2026"}, RULES, 52.0, 5.1)
-    with pytest.raises(InputError, match="clock hours 0–23"):
+    with pytest.raises(InputError, match="whole clock hours 0–23"):
         parse_settings({"hours": [25]}, RULES, 52.0, 5.1)
     with pytest.raises(InputError, match="plan area is not a GeoJSON polygon"):
         inputs.area_mask(small_twin().dtm, {"type": "Point", "coordinates": [0, 0]})

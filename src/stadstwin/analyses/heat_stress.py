@@ -107,9 +107,10 @@ def parse_settings(settings: dict[str, Any], rules: Rules, lat: float, lon: floa
     else:
         weather = read_weather(path, year=None if day is None else day.year)
         day = day or weather.hottest_day()
-    hours = tuple(sorted({int(h) for h in settings.get("hours", (12, 15))} | {SHADE_HOUR}))
-    if any(not 0 <= h <= 23 for h in hours):
-        raise InputError(f"shade hours must be clock hours 0–23, got {list(hours)}", feature="hours")
+    wanted = list(settings.get("hours", (12, 15)))
+    if not all(isinstance(h, int) and 0 <= h <= 23 for h in wanted):
+        raise InputError(f"shade hours must be whole clock hours 0–23, got {wanted}", feature="hours")
+    hours = tuple(sorted(set(wanted) | {SHADE_HOUR}))
     step = float(settings.get("step_minutes", 10))
     if not 0.0 < step <= 120.0:
         raise InputError(f"step_minutes must be in (0, 120], got {step}", feature="step_minutes")
