@@ -159,6 +159,8 @@ def memory_child(task: str, n: int) -> None:
         "stadstwin svf": lambda d, c: sky_view_factor(d, 1.0, canopy=c),
         "solweig svf": solweig_svf,
     }[task]
+    if task.startswith("solweig"):
+        set_solweig_gpu(False)
     warm(small_dsm, small_canopy)
     before = _status_kib("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS mark (Linux)
