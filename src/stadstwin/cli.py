@@ -396,3 +396,227 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
     (folder / "heat_metrics.json").write_text(json.dumps(result.metrics, indent=1), encoding="utf-8")
     console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992), {len(result.figures)} maps and "
                   f"heat_metrics.json in [bold]{folder}[/]")
+
+
+def _scene_twin(scene: Path, variant: str | None, bars):
+    """(scene, rules, twin) of a scene or of one of its plan variants."""
+    from stadstwin.build.twin_builder import build_twin
+    from stadstwin.errors import SceneError
+    from stadstwin.model.scene import Scene
+    from stadstwin.model.variant import Variant
+    from stadstwin.scenario.apply import apply_variant
+
+    loaded = Scene.load(scene)
+    rules = loaded.load_rules()
+    twin = build_twin(loaded, progress=bars)
+    if variant is not None:
+        known = {path.stem: path for path in loaded.variant_paths()}
+        if variant not in known:
+            raise SceneError(f"unknown variant {variant!r}", path=loaded.path,
+                             hint=f"variants of this scene: {', '.join(known) or 'none'}")
+        twin = apply_variant(twin, Variant.load(known[variant]), rules, origin=str(known[variant]))
+    return loaded, rules, twin
+
+
+def _utility(key: str):
+    from stadstwin.errors import InputError
+    from stadstwin.model.utilities import Utility
+
+    try:
+        return Utility.from_key(key)
+    except KeyError:
+        raise InputError(f"unknown utility {key!r}", feature="--utility",
+                         hint=f"choose one of {', '.join(u.key for u in Utility)}") from None
+
+
+def _findings_table(features: list[dict], title: str, limit: int, chainage: bool = False) -> Table:
+    table = Table(title=title)
+    columns = (["chainage [m]"] if chainage else []) + ["check", "severity", "margin", "rule", "asset", "other", "owners"]
+    for column in columns:
+        table.add_column(column, justify="right" if column in ("chainage [m]", "margin") else "left")
+    colour = {"certain": "red", "possible": "yellow"}
+    for f in features[:limit]:
+        p = f["properties"]
+        row = ([f"{p['chainage_m']:.1f}"] if chainage else []) + [
+            p["check"], f"[{colour[p['severity']]}]{p['severity']}[/]", f"{p['margin_m']:+.2f}", p["rule"],
+            p["feature_a"].rsplit(".", 1)[-1], p["feature_b"].rsplit(".", 1)[-1] or p["utility_b"],
+            f"{p['owner_a']} / {p['owner_b'] or '-'}"]
+        table.add_row(*row)
+    return table
+
+
+def _write_findings(features: list[dict], metrics: dict, folder: Path, name: str) -> tuple[Path, Path]:
+    """``NAME.json`` (metrics + FeatureCollection) and ``NAME.gpkg`` (layers ``findings``: points,
+    ``pairs``: lines from the point on the asset to the point on the other party), EPSG:7415."""
+    import json
+
+    import numpy as np
+    import shapely
+    from pyogrio.raw import write
+
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path = folder / f"{name}.json"
+    json_path.write_text(json.dumps({"metrics": metrics, "findings": {"type": "FeatureCollection", "features": features}},
+                                    indent=1), encoding="utf-8")
+    gpkg = folder / f"{name}.gpkg"
+    if gpkg.exists():
+        gpkg.unlink()
+    keys = ("check", "severity", "rule", "margin_m", "margin_best_m", "margin_worst_m", "feature_a", "owner_a",
+            "utility_a", "feature_b", "owner_b", "utility_b", *(("chainage_m",) if features and "chainage_m" in
+                                                                  features[0]["properties"] else ()))
+    for layer, chosen, geometry in (
+        ("findings", features, lambda f: shapely.Point(f["geometry"]["coordinates"])),
+        ("pairs", [f for f in features if f["properties"]["other_point"]],
+         lambda f: shapely.LineString([f["geometry"]["coordinates"], f["properties"]["other_point"]])),
+    ):
+        fields = [np.array([f["properties"][k] for f in chosen], dtype=object if k not in (
+            "margin_m", "margin_best_m", "margin_worst_m", "chainage_m") else np.float64) for k in keys]
+        write(str(gpkg), shapely.to_wkb(np.array([geometry(f) for f in chosen], dtype=object), output_dimension=3),
+              fields, list(keys), layer=layer, driver="GPKG", crs="EPSG:7415",
+              geometry_type="Point Z" if layer == "findings" else "LineString Z", append=gpkg.exists())
+    return json_path, gpkg
+
+
+@check_app.command("clashes")
+def check_clashes(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+                  variant: str = typer.Option(None, help="Plan variant id to apply first."),
+                  out: Path = typer.Option(None, help="Output folder (default: SCENE/results/clashes-VARIANT)."),
+                  limit: int = typer.Option(20, min=0, help="Findings listed in the terminal (worst first).")) -> None:
+    """Underground checks: hard clashes, clearance, cover, crossing angle, tree zones, buildings and
+    reservations, each certain or possible under the depth uncertainty; GeoPackage, JSON and cross-sections."""
+    from collections import Counter
+
+    from stadstwin.analyses.underground import run_clash_check
+
+    try:
+        with _progress() as progress:
+            loaded, rules, twin = _scene_twin(scene, variant, _Bars(progress))
+        result = run_clash_check(twin, rules, {})
+    except StadstwinError as exc:
+        fail(exc)
+    features = sorted(result.findings, key=lambda f: (f["properties"]["severity"] != "certain", f["properties"]["margin_m"]))
+    by_check = Table(title=f"underground findings: {twin.name} ({variant or 'base'}), {len(twin.networks)} segments")
+    for column in ("check", "certain", "possible"):
+        by_check.add_column(column, justify="left" if column == "check" else "right")
+    counts = Counter((f["properties"]["check"], f["properties"]["severity"]) for f in features)
+    for check in dict.fromkeys(f["properties"]["check"] for f in features):
+        by_check.add_row(check, str(counts[(check, "certain")]), str(counts[(check, "possible")]))
+    console.print(by_check)
+    owners = Counter((" / ".join(sorted({f["properties"]["owner_a"], f["properties"]["owner_b"] or "-"})),
+                      f["properties"]["severity"]) for f in features)
+    by_owner = Table(title="by owner pair")
+    for column in ("owners", "certain", "possible"):
+        by_owner.add_column(column, justify="left" if column == "owners" else "right")
+    for pair in sorted({p for p, _ in owners}, key=lambda p: -(owners[(p, "certain")] + owners[(p, "possible")])):
+        by_owner.add_row(pair, str(owners[(pair, "certain")]), str(owners[(pair, "possible")]))
+    console.print(by_owner)
+    if limit:
+        console.print(_findings_table(features, f"worst {min(limit, len(features))} findings", limit))
+    folder = out or loaded.root / "results" / f"clashes-{variant or 'base'}"
+    json_path, gpkg = _write_findings(features, result.metrics, folder, "clashes")
+    for name, png in result.figures.items():
+        (folder / f"{name}.png").write_bytes(png)
+    console.print(f"{int(result.metrics['certain_findings'])} certain, {int(result.metrics['possible_findings'])} "
+                  f"possible findings; [bold]{gpkg}[/], {json_path.name} and {len(result.figures)} cross-sections in {folder}")
+
+
+@check_app.command("route")
+def check_route_command(
+    scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+    route: Path = typer.Option(..., help="GeoJSON with one LineString (with a crs member); 3D = axis height in m NAP."),
+    utility: str = typer.Option(..., help="Kind of the new cable or pipe, e.g. electricity_mv, district_heating."),
+    diameter: float = typer.Option(None, min=0.001, max=5.0, help="Outer diameter [m] (default: the kind's)."),
+    cover: float = typer.Option(None, min=0.0, max=20.0, help="Cover to the top [m] (default: rule cover + tolerance)."),
+    owner: str = typer.Option("new route", help="Owner of the new route (its own reservations do not conflict)."),
+    variant: str = typer.Option(None, help="Plan variant id to apply first."),
+    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/route-NAME)."),
+) -> None:
+    """Check a proposed route: every conflict by chainage, and a cross-section at the worst point."""
+    import json
+
+    from stadstwin.analyses.findings import count_metrics
+    from stadstwin.analyses.route_check import (
+        check_route,
+        route_coordinates,
+        route_section_png,
+        route_table,
+        worst_finding,
+    )
+    from stadstwin.errors import InputError
+
+    try:
+        kind = _utility(utility)
+        try:
+            geojson = json.loads(route.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read the route: {exc}", path=route) from None
+        coordinates = route_coordinates(geojson, source=str(route))
+        with _progress() as progress:
+            loaded, rules, twin = _scene_twin(scene, variant, _Bars(progress))
+        table = route_table(twin, rules, coordinates, kind, diameter=diameter, cover=cover, owner=owner)
+        result = check_route(twin, rules, table)
+    except StadstwinError as exc:
+        fail(exc)
+    features = result.features()
+    console.print(_findings_table(features, f"route {route.name} ({kind.key}, {result.route_length:.1f} m): "
+                                            f"{len(features)} conflicts", len(features), chainage=True))
+    folder = out or loaded.root / "results" / f"route-{route.stem}"
+    json_path, gpkg = _write_findings(features, count_metrics(result.findings), folder, "route_check")
+    worst = worst_finding(result)
+    if worst is not None:
+        png = folder / "cross_section.png"
+        png.write_bytes(route_section_png(result, rules, worst))
+        console.print(f"cross-section at chainage {result.chainage[worst]:.1f} m: [bold]{png}[/]")
+    else:
+        console.print("[green]no conflicts: the route satisfies every rule[/]")
+    console.print(f"{gpkg} and {json_path.name} in {folder}")
+
+
+@app.command("route")
+def route_command(
+    scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+    start: str = typer.Option(..., "--from", help="Start x,y in RD New [m]."),
+    end: str = typer.Option(..., "--to", help="End x,y in RD New [m]."),
+    utility: str = typer.Option(..., help="Kind of the new cable or pipe, e.g. electricity_lv."),
+    diameter: float = typer.Option(None, min=0.001, max=5.0, help="Outer diameter [m] (default: the kind's)."),
+    step: float = typer.Option(0.5, min=0.1, max=2.0, help="Plan step of the search lattice [m]."),
+    margin: float = typer.Option(15.0, min=1.0, max=200.0, help="Search area beyond the end points [m]."),
+    levels: int = typer.Option(5, min=1, max=20, help="Depth levels, 0.25 m apart from the rule cover down."),
+    variant: str = typer.Option(None, help="Plan variant id to apply first."),
+    out: Path = typer.Option(None, help="GeoJSON to write (default: SCENE/results/route-X-Y.geojson)."),
+) -> None:
+    """Find the shortest route that satisfies every underground rule, with its cost breakdown."""
+    import json
+
+    from stadstwin.analyses.route_check import check_route, route_table
+    from stadstwin.analyses.route_finder import RouteOptions, find_route
+    from stadstwin.errors import InputError
+
+    try:
+        kind = _utility(utility)
+        points = []
+        for name, text in (("--from", start), ("--to", end)):
+            try:
+                x, y = (float(v) for v in text.split(","))
+            except ValueError:
+                raise InputError(f"expected X,Y in metres, got {text!r}", feature=name) from None
+            points.append((x, y))
+        with _progress() as progress:
+            loaded, rules, twin = _scene_twin(scene, variant, _Bars(progress))
+        found = find_route(twin, rules, points[0], points[1], kind, diameter=diameter,
+                           options=RouteOptions(step=step, margin=margin, levels=levels))
+        recheck = check_route(twin, rules, route_table(twin, rules, found.coordinates, kind, diameter=found.diameter))
+    except StadstwinError as exc:
+        fail(exc)
+    feature = found.geojson()
+    feature["properties"]["findings_on_recheck"] = len(recheck.findings)
+    path = out or loaded.root / "results" / f"route-{points[0][0]:.0f}-{points[0][1]:.0f}.geojson"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"type": "FeatureCollection", "crs": {"type": "name", "properties": {
+        "name": "urn:ogc:def:crs:EPSG::7415"}}, "features": [feature]}, indent=1), encoding="utf-8")
+    table = Table(title=f"route for {kind.key}: {found.cost['length_m']:.1f} m", show_header=False)
+    for key, value in found.cost.items():
+        table.add_row(key, f"{value:.2f}")
+    table.add_row("findings on re-check", str(len(recheck.findings)))
+    console.print(table)
+    console.print(f"route: [bold]{path}[/]")

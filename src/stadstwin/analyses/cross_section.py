@@ -98,6 +98,8 @@ def section_png(twin: Twin, rules: Rules, centre: tuple[float, float], along: tu
     for k in np.flatnonzero(np.abs(tree_d) < zone):
         x = float((np.array([trees.x[k], trees.y[k]]) - c) @ across)
         half = float(np.sqrt(zone[k] ** 2 - tree_d[k] ** 2))
+        if abs(x) > half_width + half:
+            continue
         top = float(trees.ground_z[k])
         ax.add_patch(Polygon([[x - half, top], [x + half, top], [x + half, top - rules.trees.root_depth.value],
                               [x - half, top - rules.trees.root_depth.value]], fill=False, hatch="//",

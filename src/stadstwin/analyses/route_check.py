@@ -3,8 +3,8 @@
 The route is laid as a new asset: a 3D line keeps its z as the axis height [m NAP]; a 2D line is
 given a vertex at least every ``ROUTE_SPACING`` so its depth follows the terrain, and lies at
 ``cover`` below the DTM (top of the pipe), by default the rule cover for its kind and the surface
-above each vertex plus the design tolerance ``DESIGN_UNCERTAINTY`` (so that the route clears the
-cover rule at every height within that tolerance). The new asset carries that tolerance as its
+above each vertex plus the design tolerance ``DESIGN_UNCERTAINTY`` and ``LAYING_MARGIN`` (so that
+the route clears the cover rule at every height within that tolerance). The new asset carries that tolerance as its
 depth uncertainty. All seven checks run on the twin with the route added, keeping only findings
 that involve the route; each is placed at its chainage (plan distance along the route from its start).
 """
@@ -21,6 +21,7 @@ from stadstwin.analyses.cover_check import surface_at
 from stadstwin.analyses.cross_section import section_png
 from stadstwin.analyses.findings import to_features
 from stadstwin.analyses.underground import underground_findings
+from stadstwin.crs import parse_crs, to_internal
 from stadstwin.errors import InputError
 from stadstwin.model.enums import DepthSource, Status
 from stadstwin.model.networks import NetworkTable
@@ -31,6 +32,7 @@ from stadstwin.rules import Rules
 ROUTE_SPACING = 1.0  # m: largest vertex spacing of a 2D route, so its depth follows the terrain
 DESIGN_UNCERTAINTY = 0.10  # m: construction tolerance of a new route's height
 ROUTE_ID = "route"
+LAYING_MARGIN = 0.001  # m below the rule cover + tolerance, so rounding never lays a route on the limit
 
 
 @dataclass(eq=False)
@@ -64,6 +66,30 @@ def _densify(xy: np.ndarray) -> np.ndarray:
     return np.vstack([*parts, xy[-1:]])
 
 
+def route_coordinates(geojson: dict[str, Any], *, source: str = "route") -> np.ndarray:
+    """(K, 2 or 3) vertices [m, EPSG:7415] of the one LineString in a GeoJSON object (geometry,
+    Feature or FeatureCollection) whose ``crs`` member names its CRS; x, y are reprojected to RD New."""
+    crs = parse_crs((geojson.get("crs") or {}).get("properties", {}).get("name"), path=source, feature="crs")
+    if geojson.get("type") == "FeatureCollection":
+        lines = [f.get("geometry") for f in geojson.get("features", [])]
+    elif geojson.get("type") == "Feature":
+        lines = [geojson.get("geometry")]
+    else:
+        lines = [geojson]
+    lines = [g for g in lines if g and g.get("type") == "LineString"]
+    if len(lines) != 1:
+        raise InputError(f"expected exactly one LineString, found {len(lines)}", path=source,
+                         hint="give the route as one GeoJSON LineString (2D, or 3D with the axis height in m NAP)")
+    try:
+        coordinates = np.asarray(lines[0]["coordinates"], dtype=np.float64)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InputError(f"unreadable LineString coordinates: {exc}", path=source) from None
+    if coordinates.ndim != 2 or coordinates.shape[1] not in (2, 3):
+        raise InputError("coordinates must be [x, y] or [x, y, z] pairs", path=source)
+    x, y = to_internal(coordinates[:, 0], coordinates[:, 1], crs, path=source)
+    return np.column_stack([x, y, coordinates[:, 2:]])
+
+
 def route_table(twin: Twin, rules: Rules, coordinates: np.ndarray, utility: Utility, *,
                 diameter: float | None = None, cover: float | None = None, owner: str = "new route",
                 uncertainty: float = DESIGN_UNCERTAINTY, feature_id: str = ROUTE_ID) -> NetworkTable:
@@ -89,7 +115,7 @@ def route_table(twin: Twin, rules: Rules, coordinates: np.ndarray, utility: Util
         if cover is None:
             table = rules.cover_matrix()[utility]
             depth = table[surface_at(twin, xy[:, 0], xy[:, 1])]
-            depth = np.where(np.isfinite(depth), depth, np.nanmax(table)) + uncertainty
+            depth = np.where(np.isfinite(depth), depth, np.nanmax(table)) + uncertainty + LAYING_MARGIN
         else:
             if cover < 0.0:
                 raise InputError(f"cover must be ≥ 0 m, got {cover}", feature=feature_id)

@@ -31,7 +31,7 @@ from scipy.sparse.csgraph import dijkstra
 from stadstwin.analyses.clearance_check import judge_pairs
 from stadstwin.analyses.cover_check import surface_at
 from stadstwin.analyses.crossing_check import crossing_findings, plan_crossings
-from stadstwin.analyses.route_check import DESIGN_UNCERTAINTY, ROUTE_ID
+from stadstwin.analyses.route_check import DESIGN_UNCERTAINTY, LAYING_MARGIN, ROUTE_ID
 from stadstwin.analyses.zone_checks import BUILDING_TOLERANCE, tree_findings
 from stadstwin.engines.capsule_distance import capsule_closest_pairs
 from stadstwin.errors import InputError, StadstwinError
@@ -120,7 +120,7 @@ def _lattice(twin: Twin, rules: Rules, start, end, utility: Utility, radius: flo
     gx, gy = np.meshgrid(x, y)
     ground = twin.dtm.sample(gx.ravel(), gy.ravel()).reshape(gx.shape)
     table = rules.cover_matrix()[utility]
-    cover = np.nanmin(table) + options.uncertainty + 1e-6 + options.level_step * np.arange(options.levels)
+    cover = np.nanmin(table) + options.uncertainty + LAYING_MARGIN + options.level_step * np.arange(options.levels)
     z = ground[None] - cover[:, None, None] - radius
     return _Lattice(x, y, cover, ground, z)
 
