@@ -20,8 +20,8 @@ DEMO_TOKENS = (
 )
 
 
-def reader(request: Request,
-           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def reader(request: Request,
+                 credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller; 401 without a valid token."""
     principal = None if credentials is None else request.app.state.service.store.principal(credentials.credentials)
     if principal is None:
@@ -30,7 +30,7 @@ def reader(request: Request,
     return principal
 
 
-def editor(principal: Annotated[Principal, Depends(reader)]) -> Principal:
+async def editor(principal: Annotated[Principal, Depends(reader)]) -> Principal:
     """The caller, who must hold an edit token; 403 otherwise."""
     if not principal.can_edit:
         raise HTTPException(403, f"token {principal.name!r} of {principal.organisation} is read-only")

@@ -83,8 +83,8 @@ class Service:
         return frozenset().union(*(visibility.withheld_values(t) for t in twins))
 
 
-def service(request: Request) -> Service:
-    """The app's Service (a FastAPI dependency)."""
+async def service(request: Request) -> Service:
+    """The app's Service (a FastAPI dependency; async, so it costs no thread hop)."""
     return request.app.state.service
 
 
