@@ -43,7 +43,10 @@ def probe(twin, rules, settings):
     ids = [str(twin.networks.feature_id[owners == owner][0]) for owner in (TELECOM, GRID)]
     x, y, _ = twin.networks.p0[owners == TELECOM][0]
     finding = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(x), float(y)]},
-               "properties": {"severity": "hard", "check": "probe", "ids": ids, "owners": [TELECOM, GRID]}}
+               "properties": {"severity": "hard", "check": "probe", "ids": ids, "owners": [TELECOM, GRID],
+                              "feature_a": ids[0], "owner_a": TELECOM, "utility_a": "telecom", "depth_uncertainty_a_m": 0.3,
+                              "feature_b": ids[1], "owner_b": GRID, "utility_b": "electricity_lv",
+                              "depth_uncertainty_b_m": 0.2}}
     return AnalysisResult("probe", metrics={"buildings": float(len(twin.buildings))}, findings=[finding],
                           rasters={"ground": twin.dtm})
 
@@ -356,8 +359,13 @@ def test_analysis_job_results_rasters_and_redacted_findings(service):
     (finding,) = [f for f in secret["features"] if f["properties"]["analysis"] == "probe"]
     assert finding["properties"]["owners"] == ["confidential", GRID]
     assert finding["properties"]["ids"][0] == "confidential" and finding["properties"]["ids"][1] != "confidential"
-    own = client.get(f"{location.replace('/api/jobs', '/api/jobs')}/findings", headers=h["telecom"]).json()
-    assert own["features"][0]["properties"]["owners"] == [TELECOM, GRID]
+    properties = finding["properties"]
+    assert properties["feature_a"] is None and properties["owner_a"] == "confidential"
+    assert properties["depth_uncertainty_a_m"] is None and properties["utility_a"] == "telecom"
+    assert properties["feature_b"] == properties["ids"][1] and properties["owner_b"] == GRID
+    assert properties["depth_uncertainty_b_m"] == 0.2
+    own = client.get(f"{location}/findings", headers=h["telecom"]).json()["features"][0]["properties"]
+    assert own["owners"] == [TELECOM, GRID] and own["owner_a"] == TELECOM and own["depth_uncertainty_a_m"] == 0.3
     assert TELECOM not in json.dumps(client.get(f"{location}/results", headers=h["public"]).json())
 
 
@@ -394,6 +402,7 @@ def test_compare_build_and_job_list(service):
     assert data["reference"] == "base" and [v["id"] for v in data["variants"]] == ["base", "heatnet-north"]
     findings = data["variants"][0]["findings"]["probe"]
     assert findings[0]["properties"]["owners"] == ["confidential", GRID]
+    assert findings[0]["properties"]["depth_uncertainty_a_m"] is None
     page = client.get("/api/scenes/demo/compare.html", params={"a": "base", "b": "heatnet-north"}, headers=h["grid"])
     assert page.headers["content-type"].startswith("text/html") and "<h1>" in page.text
     assert TELECOM not in page.text
@@ -404,6 +413,7 @@ def test_compare_build_and_job_list(service):
     assert status["status"] == "successful"
     result = client.get(f"{location}/results", headers=h["grid"]).json()
     assert "greening" in result["verdicts"] and TELECOM not in json.dumps(result)
+    assert result["variants"][0]["findings"]["probe"][0]["properties"]["depth_uncertainty_a_m"] is None
     status, location = run_job(client, h["grid"], "build", {"scene": "demo"})
     assert client.get(f"{location}/results", headers=h["grid"]).json()["summary"]["name"] == "demo"
     jobs = client.get("/api/jobs", headers=h["public"]).json()["jobs"]

@@ -73,3 +73,21 @@ class Visibility:
         if isinstance(value, (list, tuple)):
             return [self.json(v, withheld) for v in value]
         return value
+
+    def features(self, features: list[dict[str, Any]], withheld: frozenset[str]) -> list[dict[str, Any]]:
+        """GeoJSON findings with withheld strings replaced, and the per-party attributes of a withheld
+        party (``owner_a`` withheld → ``feature_a``, ``depth_uncertainty_a_m``, … null; ``utility_a`` stays)."""
+        if not withheld:
+            return features
+        visible = []
+        for feature in features:
+            properties = dict(feature.get("properties") or {})
+            for key, value in feature.get("properties", {}).items():
+                if key.startswith("owner_") and value in withheld:
+                    party = key.removeprefix("owner_")
+                    for name in properties:
+                        kept = name in (key, f"utility_{party}")  # the owner reads "confidential" below
+                        if not kept and (name.endswith(f"_{party}") or f"_{party}_" in name):
+                            properties[name] = None
+            visible.append(self.json({**feature, "properties": properties}, withheld))
+        return visible

@@ -32,7 +32,7 @@ def _visible(svc: Service, who: Principal, scene: str, a: str, b: str) -> Compar
     withheld = svc.withheld(who, scene, bodies)
     if not withheld:
         return done
-    runs = [replace(run, results={name: replace(result, findings=visibility.json(result.findings, withheld))
+    runs = [replace(run, results={name: replace(result, findings=visibility.features(result.findings, withheld))
                                   for name, result in run.results.items()}) for run in done.runs]
     return replace(done, runs=runs)
 

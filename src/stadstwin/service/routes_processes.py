@@ -107,7 +107,12 @@ def _results(svc: Service, who: Principal, job: Job) -> dict[str, Any]:
         bodies = [job.inputs["variant_body"]]
     else:
         bodies = job.inputs.get("variant_bodies", [])
-    return svc.visibility(who).json(result, svc.withheld(who, job.inputs["scene"], bodies))
+    visibility = svc.visibility(who)
+    withheld = svc.withheld(who, job.inputs["scene"], bodies)
+    for variant in result.get("variants", []):  # a comparison report
+        variant["findings"] = {name: visibility.features(features, withheld)
+                               for name, features in variant.get("findings", {}).items()}
+    return visibility.json(result, withheld)
 
 
 @router.get("/jobs/{job_id}/results")

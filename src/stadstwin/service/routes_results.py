@@ -47,7 +47,7 @@ def findings(svc: Service, who: Principal, jobs: list[Job]) -> dict[str, Any]:
             properties = {"analysis": job.process, **(feature.get("properties") or {})}
             features.append({**feature, "properties": properties})
     withheld = svc.withheld(who, jobs[0].inputs["scene"], [jobs[0].inputs["variant_body"]]) if jobs else frozenset()
-    return svc.visibility(who).json({"type": "FeatureCollection", "features": features}, withheld)
+    return {"type": "FeatureCollection", "features": svc.visibility(who).features(features, withheld)}
 
 
 def _current_jobs(svc: Service, scene: str, vid: str) -> list[Job]:
