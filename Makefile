@@ -7,11 +7,11 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: setup demo test bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml viewer/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,dev]'
-	@if [ -f viewer/package-lock.json ]; then cd viewer && npm ci --no-audit --no-fund; fi
+	@if [ -f viewer/package-lock.json ]; then cd viewer && npm ci --no-audit --no-fund && npm run build; fi
 	touch $@
 
 setup: $(STAMP)
