@@ -25,7 +25,7 @@ CERTAIN = "certain"
 POSSIBLE = "possible"
 
 _GOLDEN = (np.sqrt(5.0) - 1.0) / 2.0
-_SEARCH_STEPS = 48  # golden-section steps: the interval shrinks to 0.618^48 ≈ 1e-10 of its width
+_SEARCH_STEPS = 44  # golden-section steps: the interval shrinks to 0.618^44 ≈ 7e-10 of its width
 
 
 def severity(best: np.ndarray, worst: np.ndarray) -> np.ndarray:
@@ -42,14 +42,26 @@ def severity(best: np.ndarray, worst: np.ndarray) -> np.ndarray:
 def shifted_distance(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, pairs: np.ndarray,
                      shift: np.ndarray) -> np.ndarray:
     """Surface distance [m] of each capsule pair (K, 2) when the second one is raised by ``shift`` (K,) [m]."""
-    a, b = pairs[:, 0], pairs[:, 1]
-    k = len(pairs)
-    lift = np.column_stack([np.zeros(k), np.zeros(k), shift])
-    table0 = np.concatenate([p0[a], p0[b] + lift])
-    table1 = np.concatenate([p1[a], p1[b] + lift])
-    radii = np.concatenate([radius[a], radius[b]])
-    index = np.column_stack([np.arange(k), np.arange(k, 2 * k)])
-    return capsule_closest_pairs(table0, table1, radii, index)[0]
+    return _Shifter(p0, p1, radius, pairs)(shift)
+
+
+class _Shifter:
+    """The pairs as one stacked table (first members, then second members) to raise the second ones in."""
+
+    def __init__(self, p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, pairs: np.ndarray) -> None:
+        a, b = pairs[:, 0], pairs[:, 1]
+        self.k = len(pairs)
+        self.table0 = np.concatenate([p0[a], p0[b]])
+        self.table1 = np.concatenate([p1[a], p1[b]])
+        self.radii = np.concatenate([radius[a], radius[b]])
+        self.index = np.column_stack([np.arange(self.k), np.arange(self.k, 2 * self.k)])
+        self.z0 = self.table0[self.k:, 2].copy()
+        self.z1 = self.table1[self.k:, 2].copy()
+
+    def __call__(self, shift: np.ndarray) -> np.ndarray:
+        self.table0[self.k:, 2] = self.z0 + shift
+        self.table1[self.k:, 2] = self.z1 + shift
+        return capsule_closest_pairs(self.table0, self.table1, self.radii, self.index)[0]
 
 
 def pair_distance_range(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, pairs: np.ndarray,
@@ -58,20 +70,21 @@ def pair_distance_range(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, pair
     shifts within ± (u_a + u_b), with ``uncertainty`` (N,) the per-segment depth uncertainty [m]."""
     pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
     u = uncertainty[pairs[:, 0]] + uncertainty[pairs[:, 1]]
-    at_ends = np.stack([shifted_distance(p0, p1, radius, pairs, -u), shifted_distance(p0, p1, radius, pairs, u)])
+    distance = _Shifter(p0, p1, radius, pairs)
+    at_ends = np.stack([distance(-u), distance(u)])
     lo, hi = -u, u.copy()
     x1 = hi - _GOLDEN * (hi - lo)
     x2 = lo + _GOLDEN * (hi - lo)
-    f1 = shifted_distance(p0, p1, radius, pairs, x1)
-    f2 = shifted_distance(p0, p1, radius, pairs, x2)
+    f1 = distance(x1)
+    f2 = distance(x2)
     for _ in range(_SEARCH_STEPS):
         left = f1 < f2  # the minimum lies in [lo, x2]: drop (x2, hi], else drop [lo, x1)
         hi = np.where(left, x2, hi)
         lo = np.where(left, lo, x1)
         kept_x, kept_f = np.where(left, x1, x2), np.where(left, f1, f2)
         probe = np.where(left, hi - _GOLDEN * (hi - lo), lo + _GOLDEN * (hi - lo))
-        f_probe = shifted_distance(p0, p1, radius, pairs, probe)
+        f_probe = distance(probe)
         x1, f1 = np.where(left, probe, kept_x), np.where(left, f_probe, kept_f)
         x2, f2 = np.where(left, kept_x, probe), np.where(left, kept_f, f_probe)
-    middle = shifted_distance(p0, p1, radius, pairs, 0.5 * (lo + hi))
-    return np.minimum.reduce([f1, f2, middle, *at_ends]), at_ends.max(axis=0)
+    candidates = [f1, f2, distance(0.5 * (lo + hi)), distance(np.zeros_like(u)), *at_ends]
+    return np.minimum.reduce(candidates), at_ends.max(axis=0)

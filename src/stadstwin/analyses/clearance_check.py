@@ -34,7 +34,11 @@ from stadstwin.rules import Rules
 
 PARALLEL_BELOW_DEG = 30.0
 JOINT_GAP = 0.05  # m: an asset end this far beyond touching another asset's surface is still joined to it
-_RANK = {"": 0, POSSIBLE: 1, CERTAIN: 2}
+
+
+def _rank(levels: np.ndarray) -> np.ndarray:
+    """0 for no finding, 1 possible, 2 certain."""
+    return (levels == POSSIBLE).astype(np.int8) + 2 * (levels == CERTAIN).astype(np.int8)
 
 
 def plan_angle(networks: NetworkTable, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -138,6 +142,11 @@ def judge_pairs(networks: NetworkTable, rules: Rules, pairs: np.ndarray,
     i, j = pairs[:, 0], pairs[:, 1]
     required, is_parallel, _ = required_clearance(networks, rules, i, j, parallel_below)
     keep &= distance - u[i] - u[j] < required
+    # a vertical shift never brings two capsules closer than their plan-view distance
+    flat0, flat1 = p0.copy(), p1.copy()
+    flat0[:, 2] = 0.0
+    flat1[:, 2] = 0.0
+    keep[keep] = capsule_closest_pairs(flat0, flat1, radius, pairs[keep])[0] < required[keep]
     pairs, distance, s, t, required, is_parallel = (
         a[keep] for a in (pairs, distance, s, t, required, is_parallel))
     if not len(pairs):
@@ -146,14 +155,16 @@ def judge_pairs(networks: NetworkTable, rules: Rules, pairs: np.ndarray,
     smallest, largest = pair_distance_range(p0, p1, radius, pairs, u)
     hard = severity(largest, smallest)
     near = severity(largest - required, smallest - required)
-    more = np.array([_RANK[c] > _RANK[h] for c, h in zip(near, hard)], dtype=bool)
+    more = _rank(near) > _rank(hard)
     a_point = p0[i] + s[:, None] * (p1[i] - p0[i])
     b_point = p0[j] + t[:, None] * (p1[j] - p0[j])
+    combos, which = np.unique(np.column_stack([networks.utility[i], networks.utility[j], is_parallel]),
+                              axis=0, return_inverse=True)
     rules_text = np.array([
         f"{rules.utility(Utility(int(a))).clearance_class}-{rules.utility(Utility(int(b))).clearance_class} "
         f"{'parallel' if par else 'crossing'} clearance ≥ {req:.2f} m"
-        for a, b, par, req in zip(networks.utility[i], networks.utility[j], is_parallel, required)
-    ], dtype=object)
+        for (a, b, par), req in zip(combos, required[np.unique(which.ravel(), return_index=True)[1]])
+    ], dtype=object)[which.ravel()]
     tables = []
     for check, rows, need, rule in (
         ("hard_clash", hard != "", np.zeros(len(pairs)), np.full(len(pairs), "surfaces overlap", dtype=object)),

@@ -21,7 +21,6 @@ those (with their features) on the shortest path when every rule is relaxed.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from itertools import pairwise
 
 import numpy as np
 import shapely
@@ -222,12 +221,11 @@ def find_route(twin: Twin, rules: Rules, start: tuple[float, float], end: tuple[
     edge_rows = n_old + np.arange(len(a))
     edge_cell = a % (ny * nx)
     blocked = {f: np.zeros(len(a), bool) for f in FAMILIES}
-    blocker: dict[str, dict[int, set[str]]] = {f: {} for f in FAMILIES}
+    blocker: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {f: [] for f in FAMILIES}
 
     def block(family: str, rows: np.ndarray, names: np.ndarray) -> None:
         blocked[family][rows - n_old] = True
-        for row, name in zip(rows, names):
-            blocker[family].setdefault(int(row - n_old), set()).add(str(name))
+        blocker[family].append((rows - n_old, np.asarray(names, dtype=object)))
 
     pairs = _candidates(table, n_old, lat, edge_rows, edge_cell, rules, utility, radius, options.uncertainty)
     crossings = np.zeros(len(a), np.int64)
@@ -247,10 +245,8 @@ def find_route(twin: Twin, rules: Rules, start: tuple[float, float], end: tuple[
     # cover at each node: the level's cover against the rule for the surface above it (± tolerance)
     minimum = rules.cover_matrix()[utility][surface_at(twin, *np.meshgrid(lat.x, lat.y))]
     shallow = (lat.cover[:, None, None] - options.uncertainty < minimum[None]).ravel()
-    bad = shallow[a] | shallow[b]
-    blocked["cover"] |= bad
-    for row in np.flatnonzero(bad):
-        blocker["cover"].setdefault(int(row), set()).add("cover")
+    bad = np.flatnonzero(shallow[a] | shallow[b])
+    block("cover", bad + n_old, np.full(len(bad), "cover below the minimum", dtype=object))
     edges_twin = replace(twin, networks=table)
     subject = np.zeros(len(table), bool)
     subject[edge_rows] = True
@@ -277,10 +273,9 @@ def find_route(twin: Twin, rules: Rules, start: tuple[float, float], end: tuple[
 
     path, _ = shortest(~any_block)
     if path is None:
-        raise NoRouteError(_blocking_message(lat, a, b, blocked, blocker, shortest, start, end, utility),
+        raise NoRouteError(_blocking_message(a, b, blocked, blocker, shortest, start, end, utility),
                            feature=ROUTE_ID, hint="widen the search area (margin), allow more depth levels or relax a rule")
-    edge_of = {(int(u), int(v)): k for k, (u, v) in enumerate(zip(a, b))}
-    used = np.array([edge_of.get((u, v), edge_of.get((v, u))) for u, v in pairwise(path)])
+    used = _edges_of(a, b, path)
     cost = {
         "length_m": float(length[used][~vertical[used]].sum()),
         "vertical_m": float(length[used][vertical[used]].sum()),
@@ -292,6 +287,16 @@ def find_route(twin: Twin, rules: Rules, start: tuple[float, float], end: tuple[
         "total_cost": float(weight[used].sum()),
     }
     return FoundRoute(lat.xyz(np.asarray(path)), utility, size, cost)
+
+
+def _edges_of(a: np.ndarray, b: np.ndarray, path: list[int]) -> np.ndarray:
+    """Edge indices of the consecutive node pairs of ``path`` (edges are undirected)."""
+    key = np.minimum(a, b) * (max(int(a.max()), int(b.max())) + 1) + np.maximum(a, b)
+    order = np.argsort(key)
+    nodes = np.asarray(path)
+    lo, hi = np.minimum(nodes[:-1], nodes[1:]), np.maximum(nodes[:-1], nodes[1:])
+    wanted = lo * (max(int(a.max()), int(b.max())) + 1) + hi
+    return order[np.searchsorted(key[order], wanted)]
 
 
 def _index(lat: _Lattice, point) -> tuple[int, int]:
@@ -336,7 +341,7 @@ def _block_reservations(twin: Twin, table: NetworkTable, edge_rows, radius: floa
     block("reservation", rows[meets], claims.reservation_id[c_k[meets]])
 
 
-def _blocking_message(lat, a, b, blocked, blocker, shortest, start, end, utility: Utility) -> str:
+def _blocking_message(a, b, blocked, blocker, shortest, start, end, utility: Utility) -> str:
     alone = []
     for family in FAMILIES:
         others = np.logical_or.reduce([blocked[f] for f in FAMILIES if f != family])
@@ -345,12 +350,13 @@ def _blocking_message(lat, a, b, blocked, blocker, shortest, start, end, utility
     free_path, _ = shortest(np.ones(len(a), bool))
     on_path: dict[str, set[str]] = {}
     if free_path is not None:
-        edge_of = {(int(u), int(v)): k for k, (u, v) in enumerate(zip(a, b))}
-        for u, v in pairwise(free_path):
-            k = edge_of.get((u, v), edge_of.get((v, u)))
-            for family in FAMILIES:
-                if blocked[family][k]:
-                    on_path.setdefault(family, set()).update(blocker[family].get(k, ()))
+        used = np.zeros(len(a), bool)
+        used[_edges_of(a, b, free_path)] = True
+        for family in FAMILIES:
+            for rows, names in blocker[family]:
+                hit = used[rows]
+                if hit.any():
+                    on_path.setdefault(family, set()).update(str(n) for n in names[hit])
     parts = [f"{family} ({', '.join(sorted(names)[:5])}{', …' if len(names) > 5 else ''})"
              for family, names in on_path.items()]
     text = (f"no route for {utility.key} from ({start[0]:.2f}, {start[1]:.2f}) to ({end[0]:.2f}, {end[1]:.2f}) "
