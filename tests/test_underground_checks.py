@@ -277,16 +277,17 @@ def test_result_metrics_and_features():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo_scene(tmp_path_factory):
+    """The demo district's scene folder with its twin built and cached (the CLI loads it from there)."""
     from stadstwin.build.twin_builder import build_twin
     from stadstwin.sample import write_sample
 
     scene = write_sample(tmp_path_factory.mktemp("demo"))
-    return build_twin(scene, use_cache=False)
+    return scene, build_twin(scene)
 
 
-def test_demo_district_planted_findings(demo):
-    result = run_clash_check(demo, RULES, {})
+def test_demo_district_planted_findings(demo_scene):
+    result = run_clash_check(demo_scene[1], RULES, {})
     assert result.metrics["certain_findings"] >= 1 and result.metrics["possible_findings"] >= 1
     pairs = {}
     for f in result.findings:
@@ -300,3 +301,56 @@ def test_demo_district_planted_findings(demo):
     # the gas jog 0.35 m beside the LV cable of standard depth (±0.3 m): a possible clearance violation
     jog = [v for k, v in pairs.items() if k[0].startswith("gas_main") and k[1].startswith("lv_main")]
     assert [("clearance", "possible")] in jog
+
+
+def test_cli_check_clashes_writes_gpkg_json_and_sections(demo_scene, tmp_path):
+    import json
+
+    import pyogrio
+    from typer.testing import CliRunner
+
+    from stadstwin.cli import app
+
+    out = tmp_path / "clashes"
+    result = CliRunner().invoke(app, ["check", "clashes", str(demo_scene[0]), "--out", str(out), "--limit", "3"])
+    assert result.exit_code == 0, result.output
+    assert "by owner pair" in result.output
+    data = json.loads((out / "clashes.json").read_text())
+    features = data["findings"]["features"]
+    assert data["metrics"]["certain_findings"] + data["metrics"]["possible_findings"] == len(features)
+    assert {layer for layer, _ in pyogrio.list_layers(out / "clashes.gpkg")} == {"findings", "pairs"}
+    points = pyogrio.read_info(out / "clashes.gpkg", layer="findings")
+    assert points["features"] == len(features) and points["crs"] == "EPSG:7415"
+    assert (out / "section_worst_certain.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "section_worst_possible.png").exists()
+
+
+def test_cli_check_route_and_route_finder(demo_scene, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from stadstwin.cli import app
+
+    scene = str(demo_scene[0])
+    route = tmp_path / "route.geojson"
+    route.write_text(json.dumps({
+        "type": "Feature", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+        "geometry": {"type": "LineString", "coordinates": [[155015.0, 463088.5], [155040.0, 463088.5]]}}))
+    out = tmp_path / "route-check"
+    result = CliRunner().invoke(app, ["check", "route", scene, "--route", str(route), "--utility", "electricity_mv",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    found = json.loads((out / "route_check.json").read_text())["findings"]["features"]
+    # the drilled fibre crossing lies 10 m along this route
+    fibre = [f for f in found if f["properties"]["feature_b"].endswith("fibre_main_00001")]
+    assert fibre and fibre[0]["properties"]["chainage_m"] == pytest.approx(10.0, abs=0.01)
+    assert (out / "cross_section.png").exists()
+    path = tmp_path / "found.geojson"
+    result = CliRunner().invoke(app, ["route", scene, "--from", "155020,463089", "--to", "155035,463090",
+                                      "--utility", "electricity_lv", "--margin", "3", "--out", str(path)])
+    assert result.exit_code == 0, result.output
+    feature = json.loads(path.read_text())["features"][0]
+    assert feature["properties"]["findings_on_recheck"] == 0 and feature["properties"]["length_m"] >= 15.0
+    bad = CliRunner().invoke(app, ["route", scene, "--from", "155020;463089", "--to", "1,2", "--utility", "electricity_lv"])
+    assert bad.exit_code == 1 and "expected X,Y" in bad.output
