@@ -14,6 +14,7 @@ from stadstwin.analyses.route_check import (
     worst_finding,
 )
 from stadstwin.analyses.route_finder import NoRouteError, RouteOptions, find_route
+from stadstwin.errors import InputError
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.enums import DepthSource, Status, Surface
 from stadstwin.model.networks import NetworkTable
@@ -122,3 +123,21 @@ def test_no_route_names_the_blocking_rule():
     t = flat_twin(buildings=buildings)
     with pytest.raises(NoRouteError, match="building \\(pand-1\\).*relaxing building alone"):
         find_route(t, RULES, (X0, Y0), (X0 + 10, Y0), Utility.ELECTRICITY_LV, options=RouteOptions(margin=2.0))
+
+
+def test_reservation_blocks_other_parties_only():
+    from stadstwin.model.reservations import Reservations
+
+    wall = shapely.box(X0 + 4, Y0 - 20, X0 + 6, Y0 + 20)
+    claim = Reservations(np.array([wall], dtype=object), np.array([-4.0]), np.array([0.0]), np.array(["res-1"]),
+                         np.array(["Eneco"]))
+    t = Twin("hand", flat_twin().dtm, surface=flat_twin().surface, reservations=claim)
+    with pytest.raises(NoRouteError, match="reservation \\(res-1\\)"):
+        find_route(t, RULES, (X0, Y0), (X0 + 10, Y0), Utility.DISTRICT_HEATING, owner="Stedin",
+                   options=RouteOptions(margin=2.0))
+    found = find_route(t, RULES, (X0, Y0), (X0 + 10, Y0), Utility.DISTRICT_HEATING, owner="Eneco",
+                       options=RouteOptions(margin=2.0))
+    recheck = check_route(t, RULES, route_table(t, RULES, found.coordinates, Utility.DISTRICT_HEATING, owner="Eneco"))
+    assert recheck.findings.empty
+    with pytest.raises(InputError, match="closer than one lattice step"):
+        find_route(t, RULES, (X0, Y0), (X0 + 0.1, Y0), Utility.DISTRICT_HEATING)

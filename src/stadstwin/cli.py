@@ -582,6 +582,7 @@ def route_command(
     step: float = typer.Option(0.5, min=0.1, max=2.0, help="Plan step of the search lattice [m]."),
     margin: float = typer.Option(15.0, min=1.0, max=200.0, help="Search area beyond the end points [m]."),
     levels: int = typer.Option(5, min=1, max=20, help="Depth levels, 0.25 m apart from the rule cover down."),
+    owner: str = typer.Option("new route", help="Owner of the new route (its own reservations are open to it)."),
     variant: str = typer.Option(None, help="Plan variant id to apply first."),
     out: Path = typer.Option(None, help="GeoJSON to write (default: SCENE/results/route-X-Y.geojson)."),
 ) -> None:
@@ -603,9 +604,10 @@ def route_command(
             points.append((x, y))
         with _progress() as progress:
             loaded, rules, twin = _scene_twin(scene, variant, _Bars(progress))
-        found = find_route(twin, rules, points[0], points[1], kind, diameter=diameter,
+        found = find_route(twin, rules, points[0], points[1], kind, diameter=diameter, owner=owner,
                            options=RouteOptions(step=step, margin=margin, levels=levels))
-        recheck = check_route(twin, rules, route_table(twin, rules, found.coordinates, kind, diameter=found.diameter))
+        recheck = check_route(twin, rules, route_table(twin, rules, found.coordinates, kind, diameter=found.diameter,
+                                                       owner=owner))
     except StadstwinError as exc:
         fail(exc)
     feature = found.geojson()

@@ -109,6 +109,9 @@ def count_metrics(table: pd.DataFrame) -> dict[str, float]:
 def to_features(table: pd.DataFrame, networks: NetworkTable, extra: dict[str, np.ndarray] | None = None) -> list[dict[str, Any]]:
     """GeoJSON Point features (EPSG:7415, x y z) at the point on the asset, one per finding.
 
+    ``margin_m`` and its best/worst values are metres, except for ``crossing_angle`` findings, whose
+    margins are degrees (``margin_unit``).
+
     ``extra`` adds per-row properties (e.g. ``chainage_m``).
     """
     levels = severity(table["best"].to_numpy(), table["worst"].to_numpy())
@@ -122,6 +125,7 @@ def to_features(table: pd.DataFrame, networks: NetworkTable, extra: dict[str, np
             "rule": row.rule,
             "severity": levels[k],
             "margin_m": round(float(row.margin), 4),
+            "margin_unit": "deg" if row.check == "crossing_angle" else "m",
             "margin_best_m": round(float(row.best), 4),
             "margin_worst_m": round(float(row.worst), 4),
             "required": float(row.required),

@@ -151,10 +151,10 @@ def _edges(lat: _Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _edge_table(existing: NetworkTable, p0: np.ndarray, p1: np.ndarray, utility: Utility, diameter: float,
-                uncertainty: float) -> NetworkTable:
+                uncertainty: float, owner: str) -> NetworkTable:
     """Existing rows followed by one row per lattice edge (all edges one asset of a new owner)."""
     e = len(p0)
-    owners = (*existing.owners, "\x00new route")
+    owners = (*existing.owners, owner)
     return NetworkTable(
         p0=np.vstack([existing.p0, p0]), p1=np.vstack([existing.p1, p1]),
         outer_diameter=np.r_[existing.outer_diameter, np.full(e, diameter)],
@@ -202,10 +202,13 @@ def _candidates(table: NetworkTable, n_old: int, lat: _Lattice, edge_rows: np.nd
 
 
 def find_route(twin: Twin, rules: Rules, start: tuple[float, float], end: tuple[float, float], utility: Utility, *,
-               diameter: float | None = None, options: RouteOptions | None = None) -> FoundRoute:
-    """The cheapest rule-abiding route from ``start`` to ``end`` (plan x, y [m]); raises
-    ``NoRouteError`` naming the blocking rules when there is none."""
+               diameter: float | None = None, owner: str = "new route", options: RouteOptions | None = None) -> FoundRoute:
+    """The cheapest rule-abiding route from ``start`` to ``end`` (plan x, y [m]) for ``owner`` (its own
+    reservations are open to it); raises ``NoRouteError`` naming the blocking rules when there is none."""
     options = options or RouteOptions()
+    if np.hypot(end[0] - start[0], end[1] - start[1]) < options.step:
+        raise InputError("the route's start and end lie closer than one lattice step", feature=ROUTE_ID,
+                         hint="give two different end points")
     size = float(diameter) if diameter is not None else rules.utility(utility).outer_diameter
     radius = 0.5 * size
     for name, point in (("start", start), ("end", end)):
@@ -217,7 +220,7 @@ def find_route(twin: Twin, rules: Rules, start: tuple[float, float], end: tuple[
     a, b, plan_index = _edges(lat)
     pa, pb = lat.xyz(a), lat.xyz(b)
     n_old = len(twin.networks)
-    table = _edge_table(twin.networks, pa, pb, utility, size, options.uncertainty)
+    table = _edge_table(twin.networks, pa, pb, utility, size, options.uncertainty, owner)
     edge_rows = n_old + np.arange(len(a))
     edge_cell = a % (ny * nx)
     blocked = {f: np.zeros(len(a), bool) for f in FAMILIES}
@@ -253,7 +256,10 @@ def find_route(twin: Twin, rules: Rules, start: tuple[float, float], end: tuple[
     trees = tree_findings(edges_twin, rules, subject)
     block("tree_zone", trees["seg"].to_numpy().astype(np.int64), trees["other_id"].to_numpy())
     _block_buildings(twin, pa, pb, plan_index, block, n_old)
-    _block_reservations(twin, table, edge_rows, radius, options.uncertainty, block, n_old)
+    _block_reservations(twin, table, edge_rows, radius, options.uncertainty, owner, block, n_old)
+    # no ground level (a gap in the DTM): no place to lay it
+    void = np.flatnonzero(~np.isfinite(pa[:, 2]) | ~np.isfinite(pb[:, 2]))
+    block("cover", void + n_old, np.full(len(void), "no ground level", dtype=object))
 
     any_block = np.logical_or.reduce([blocked[f] for f in FAMILIES])
     length = np.linalg.norm(pb - pa, axis=1)
@@ -327,7 +333,8 @@ def _block_buildings(twin: Twin, pa, pb, plan_index, block, n_old: int) -> None:
     block("building", rows + n_old, np.array([names[int(plan_index[r])] for r in rows], dtype=object))
 
 
-def _block_reservations(twin: Twin, table: NetworkTable, edge_rows, radius: float, u: float, block, n_old: int) -> None:
+def _block_reservations(twin: Twin, table: NetworkTable, edge_rows, radius: float, u: float, owner: str, block,
+                        n_old: int) -> None:
     """Block edges whose capsule (whole height range ± tolerance) meets a prism claimed by another party."""
     claims = twin.reservations
     if not len(claims):
@@ -337,7 +344,8 @@ def _block_reservations(twin: Twin, table: NetworkTable, edge_rows, radius: floa
     rows = edge_rows[line_k]
     top = np.maximum(table.p0[rows, 2], table.p1[rows, 2]) + radius + u
     bottom = np.minimum(table.p0[rows, 2], table.p1[rows, 2]) - radius - u
-    meets = (bottom < claims.z_top[c_k]) & (top > claims.z_bottom[c_k])
+    other_party = np.char.lower(np.char.strip(claims.party[c_k].astype(str))) != owner.strip().lower()
+    meets = (bottom < claims.z_top[c_k]) & (top > claims.z_bottom[c_k]) & other_party
     block("reservation", rows[meets], claims.reservation_id[c_k[meets]])
 
 
