@@ -29,7 +29,7 @@ def surface_at(twin: Twin, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.full(x.shape, int(Surface.UNKNOWN), dtype=np.int64)
     row, col = twin.surface.fractional_index(x, y)
     rows, cols = twin.surface.shape
-    inside = (row >= 0) & (row < rows) & (col >= 0) & (col < cols)
+    inside = (row >= 0) & (row <= rows) & (col >= 0) & (col <= cols)  # the far edges belong to the last cells
     r = np.clip(np.floor(row).astype(np.int64), 0, rows - 1)
     c = np.clip(np.floor(col).astype(np.int64), 0, cols - 1)
     values = twin.surface.values()[r, c]
