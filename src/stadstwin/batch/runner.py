@@ -1,14 +1,16 @@
 """Run a study on Dask: each finished task is written at once, so an interrupted study resumes.
 
-Tasks are keyed by content (base twin, variant, analyses, settings): a task whose result file
-exists is not recomputed. The base twin is built once on the client and scattered to the workers.
-``scheduler=None`` starts a local cluster; an address uses an existing cluster with the same code.
+Tasks are keyed by content (base twin, variant, analyses, settings): a task whose result file holds
+a finished row is not recomputed; a failed one is tried again on the next run. The base twin is
+built once on the client and scattered to the workers. ``scheduler=None`` starts a local cluster;
+an address uses an existing cluster (whose workers have stadstwin installed) with the same code.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,16 +25,21 @@ from stadstwin.batch.tasks import run_task
 from stadstwin.build.cache import content_key, twin_key
 from stadstwin.build.twin_builder import build_twin
 from stadstwin.errors import SceneError
-from stadstwin.model.scene import Scene
 from stadstwin.scenario.compare import variant_key
 
-#: ``progress(done, total)`` after every finished task (resumed tasks count as done at the start).
+#: Local clusters use worker processes by default: measured in ``benchmarks/bench_study.py``, the
+#: study tasks hold the GIL for most of their time (variant edits, shapely, Python glue around the
+#: numba kernels), so two threads barely beat one while two processes scale (see that file).
+PROCESSES_BY_DEFAULT = True
+
+#: ``progress(done, total)`` after every task computed in this run (tasks resumed from an earlier
+#: run are not counted, so the rate and ETA reflect real work).
 Progress = Callable[[int, int], None]
 
 
 @dataclass
 class StudyRun:
-    """What a run did and the combined results table."""
+    """What a run did and the combined results table (one row per task, in study order)."""
 
     results: pd.DataFrame
     computed: int
@@ -42,6 +49,7 @@ class StudyRun:
 
 
 def task_folder(study: Study) -> Path:
+    """Where each finished task's row lies as ``<task key>.parquet``."""
     return study.output_folder / "tasks"
 
 
@@ -50,18 +58,22 @@ def run_study(
     *,
     scheduler: str | None = None,
     workers: int = 2,
-    processes: bool = True,
+    processes: bool = PROCESSES_BY_DEFAULT,
     analyses: Mapping[str, Analysis] | None = None,
     progress: Progress | None = None,
 ) -> StudyRun:
-    """Run every unfinished task of ``study`` and return the combined results."""
-    analyses = dict(ANALYSES if analyses is None else analyses)
-    unknown = sorted(set(study.analyses) - set(analyses))
+    """Run every unfinished task of ``study`` and return the combined results.
+
+    ``analyses`` replaces the registry (a separate worker process can only run functions it can
+    import); ``workers`` and ``processes`` shape the local cluster and are ignored with ``scheduler``.
+    """
+    analyses = ANALYSES if analyses is None else analyses
+    unknown = [name for name in study.analyses if name not in analyses]
     if unknown:
-        raise SceneError(f"unknown analysis {unknown}", path=study.root,
+        raise SceneError(f"analyses: unknown analysis {', '.join(map(repr, unknown))}", path=study.path,
                          hint=f"available: {', '.join(sorted(analyses)) or 'none'}")
     chosen = {name: analyses[name] for name in study.analyses}
-    scene = Scene.load(study.scene_path)
+    scene = study.load_scene()
     variants, parameters = study_variants(study, scene)
     rules = scene.load_rules()
     base_key = twin_key(scene)
@@ -69,46 +81,70 @@ def run_study(
     folder.mkdir(parents=True, exist_ok=True)
     settings_text = json.dumps(study.settings, sort_keys=True, default=str)
     tasks = {content_key(variant_key(base_key, v), *study.analyses, settings_text): v for v in variants}
-    todo = {key: v for key, v in tasks.items() if not (folder / f"{key}.parquet").is_file()}
-    resumed = len(tasks) - len(todo)
-    done = resumed
-    if progress is not None:
-        progress(done, len(tasks))
-    failed = 0
+    todo = {key: v for key, v in tasks.items() if not _finished(folder / f"{key}.parquet")}
+    failed = done = 0
     if todo:
         base = build_twin(scene)
-        with _client(scheduler, workers, processes) as client:
-            base_future = client.scatter(base, broadcast=True)
-            futures = [client.submit(run_task, key, base_future, v, rules, chosen, study.settings,
-                                     key=f"study-{key}", pure=False) for key, v in todo.items()]
+        with cluster_client(scheduler, workers, processes) as client:
+            base_future, rules_future = client.scatter([base, rules], broadcast=True)
+            futures = {client.submit(run_task, key, base_future, v, rules_future, chosen, study.settings,
+                                     key=f"stadstwin-study-{key}"): (key, v) for key, v in todo.items()}
+            if progress is not None:
+                progress(0, len(todo))
             for future in as_completed(futures):
-                row = future.result()
-                row.update({f"param.{k}": v for k, v in parameters.get(row["variant"], {}).items()})
-                _write_row(folder / f"{row['task']}.parquet", row)
+                key, variant = futures[future]
+                row = future.result() if future.status == "finished" else _lost(key, variant, future)
+                row.update({f"param.{k}": v for k, v in parameters.get(variant.id, {}).items()})
+                _write_row(folder / f"{key}.parquet", row)
                 failed += row["status"] != "ok"
                 done += 1
                 if progress is not None:
-                    progress(done, len(tasks))
-    results = collect(study, keys=list(tasks))
-    return StudyRun(results, len(todo), resumed, failed, study.output_folder)
+                    progress(done, len(todo))
+    return StudyRun(collect(study, keys=list(tasks)), len(todo), len(tasks) - len(todo), failed,
+                    study.output_folder)
 
 
-def _client(scheduler: str | None, workers: int, processes: bool) -> Client:
+@contextmanager
+def cluster_client(scheduler: str | None, workers: int, processes: bool) -> Iterator[Client]:
+    """A client of the cluster at ``scheduler``, or of a new local cluster closed on exit."""
     if scheduler:
-        return Client(scheduler)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                           dashboard_address=None)
-    return Client(cluster)
+        with Client(scheduler) as client:
+            yield client
+        return
+    # no dashboard; the scheduler's HTTP endpoints on a free port (not the shared default 8787)
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, dashboard_address=":0",
+                      scheduler_kwargs={"dashboard": False}) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _lost(key: str, variant: Any, future: Any) -> dict[str, Any]:
+    """The error row of a task the cluster could not finish (a killed worker, a lost connection)."""
+    try:
+        exc = future.exception()
+    except Exception as cancelled:  # noqa: BLE001 - a cancelled future raises instead of returning
+        exc = cancelled
+    return {"task": key, "variant": variant.id, "name": variant.name, "status": "error",
+            "error": f"{type(exc).__name__}: {exc}", "seconds": float("nan")}
+
+
+def _finished(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        return bool((pd.read_parquet(path, columns=["status"])["status"] == "ok").all())
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def _write_row(path: Path, row: dict[str, Any]) -> None:
+    """Write one task row atomically (temp file + rename)."""
     temporary = path.with_suffix(".tmp")
     pd.DataFrame([row]).to_parquet(temporary, index=False)
     temporary.replace(path)
 
 
 def collect(study: Study, keys: list[str] | None = None) -> pd.DataFrame:
-    """The finished task rows of a study as one table (in task order when ``keys`` is given)."""
+    """The written task rows of a study as one table (in task order when ``keys`` is given)."""
     folder = task_folder(study)
     paths = [folder / f"{k}.parquet" for k in keys] if keys is not None else sorted(folder.glob("*.parquet"))
     frames = [pd.read_parquet(p) for p in paths if p.is_file()]

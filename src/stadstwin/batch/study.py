@@ -192,7 +192,7 @@ def _combinations(generator: Generator) -> list[dict[str, Any]]:
                 row[key] = p.values[min(int(x * len(p.values)), len(p.values) - 1)]
             else:
                 value = p.range[0] + x * (p.range[1] - p.range[0])
-                row[key] = int(round(value)) if p.integer else round(float(value), 6)
+                row[key] = round(value) if p.integer else round(float(value), 6)
         rows.append(row)
     return rows
 

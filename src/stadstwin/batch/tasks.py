@@ -15,7 +15,6 @@ from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
 from stadstwin.rules import Rules
 from stadstwin.scenario.apply import apply_variant
-from stadstwin.scenario.variants import BASE
 
 
 def run_task(
@@ -28,18 +27,19 @@ def run_task(
 ) -> dict[str, Any]:
     """The metrics of every analysis on the variant as ``<analysis>.<metric>`` columns.
 
-    A failure is returned as a row with ``status = "error"`` and the message, never raised, so one
-    bad variant does not stop a study.
+    The row also holds ``task``, ``variant``, ``name``, ``status`` (``ok``/``error``), ``error``
+    (the message) and ``seconds`` (wall clock of the task). A failure is returned as a row, never
+    raised, so one bad variant does not stop a study.
     """
     start = time.perf_counter()
     row: dict[str, Any] = {"task": task_id, "variant": variant.id, "name": variant.name}
     try:
-        twin = base if variant.id == BASE and not variant.edits else apply_variant(base, variant, rules)
+        twin = apply_variant(base, variant, rules) if variant.edits else base
         for name, analysis in analyses.items():
             result = analysis(twin, rules, dict(settings.get(name, {})))
             row.update({f"{name}.{key}": float(value) for key, value in result.metrics.items()})
         row.update(status="ok", error="")
-    except Exception as exc:  # a study records every failure and goes on
+    except Exception as exc:  # noqa: BLE001 - a study records every failure and goes on
         row.update(status="error", error=f"{type(exc).__name__}: {exc}",
                    traceback=traceback.format_exc(limit=5))
     row["seconds"] = time.perf_counter() - start
