@@ -202,31 +202,43 @@ def _snapshots(comparison, rules) -> dict[str, bytes]:
 
 @app.command()
 def study(path: Path = typer.Argument(..., help="Study file (simulations/NAME.toml)."),
-          scheduler: str = typer.Option(None, help="Address of a running Dask scheduler (default: a local cluster)."),
+          scheduler: str = typer.Option(None, help="Address of a running Dask scheduler, e.g. tcp://host:8786 "
+                                                   "(default: a local cluster)."),
           workers: int = typer.Option(2, min=1, help="Workers of the local cluster."),
-          threads: bool = typer.Option(False, "--threads", help="Local cluster of threads instead of processes.")) -> None:
-    """Run a batch effect study on Dask; resumes where an interrupted run stopped."""
-    from stadstwin.batch.report import write_study_report
-    from stadstwin.batch.runner import run_study
+          threads: bool = typer.Option(None, "--threads/--processes", show_default=False,
+                                       help="Local workers as threads or processes (default: processes, measured "
+                                            "in benchmarks/bench_study.py).")) -> None:
+    """Run a batch effect study on Dask and write its report; resumes where an interrupted run stopped."""
+    from stadstwin.batch.report import ranking, write_study_report
+    from stadstwin.batch.runner import PROCESSES_BY_DEFAULT, run_study
     from stadstwin.batch.study import Study
-    from stadstwin.model.scene import Scene
     from stadstwin.scenario.assessment import default_frame
 
+    processes = PROCESSES_BY_DEFAULT if threads is None else not threads
     try:
         definition = Study.load(path)
+        frame = definition.load_scene().assessment or default_frame()
         with _progress() as progress:
             bars = _Bars(progress)
-            run = run_study(definition, scheduler=scheduler, workers=workers, processes=not threads,
+            run = run_study(definition, scheduler=scheduler, workers=workers, processes=processes,
                             progress=lambda done, total: bars("tasks", done, total))
-        frame = Scene.load(definition.scene_path).assessment or default_frame()
     except StadstwinError as exc:
         fail(exc)
+    except OSError as exc:
+        fail(StadstwinError(f"cannot reach the Dask scheduler: {exc}", hint="check --scheduler ADDRESS"))
     report = write_study_report(definition, run.results, frame)
+    table = Table(title=f"study {definition.name}: best variants on the assessment frame")
+    table.add_column("#", justify="right")
+    table.add_column("variant")
+    table.add_column("score", justify="right")
+    for i, (variant, score) in enumerate(ranking(run.results, frame)[:10], 1):
+        table.add_row(str(i), variant, f"{score:.3f}")
+    console.print(table)
     console.print(f"{run.computed} tasks computed, {run.resumed} resumed, {run.failed} failed; report: [bold]{report}[/]")
     if run.failed:
         failed = run.results[run.results["status"] == "error"]
         for _, row in failed.iterrows():
-            errors.print(f"[red]task {row['variant']} failed:[/] {row['error']}")
+            errors.print(f"[red]task {row['variant']} failed:[/] {row['error']}", highlight=False)
 
 
 @app.command()
