@@ -7,8 +7,10 @@ catalogue, variants and jobs from the store; anything else is a 404.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Collection, Hashable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -28,6 +30,28 @@ from stadstwin.service.store import Job, Principal, Store, StoredVariant
 _ID = re.compile(ID_PATTERN)
 
 
+class ResponseCache:
+    """The newest ``size`` response bodies by key (for answers that cannot change, e.g. of finished jobs)."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
+
+    def put(self, key: Hashable, body: bytes) -> bytes:
+        with self._lock:
+            self._items[key] = body
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return body
+
+
 @dataclass
 class Service:
     """Everything the routes share."""
@@ -39,6 +63,7 @@ class Service:
     analyses: Mapping[str, Analysis]
     confidential: Collection[str]
     files: Path
+    responses: ResponseCache = field(default_factory=ResponseCache)
 
     def scene_name(self, name: str) -> str:
         """``name`` if it is a loaded scene; NotFound otherwise."""

@@ -89,5 +89,5 @@ class Visibility:
                         kept = name in (key, f"utility_{party}")  # the owner reads "confidential" below
                         if not kept and (name.endswith(f"_{party}") or f"_{party}_" in name):
                             properties[name] = None
-            visible.append(self.json({**feature, "properties": properties}, withheld))
+            visible.append({**feature, "properties": self.json(properties, withheld)})  # geometry is only numbers
         return visible

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.catalog import NotFound
@@ -134,4 +134,4 @@ async def job_findings(job_id: str, who: Reader, svc: Svc) -> JSONResponse:
     job = _finished(svc, job_id)
     if job.process not in svc.analyses:
         raise NotFound(f"job {job_id} ({job.process}) has no findings")
-    return JSONResponse(await run_in_threadpool(findings, svc, who, [job]), media_type="application/geo+json")
+    return Response(await run_in_threadpool(findings, svc, who, [job]), media_type="application/geo+json")

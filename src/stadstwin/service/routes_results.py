@@ -6,11 +6,12 @@ analyses have to run again before results appear.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, Response
 
 from stadstwin.service.artifacts import read_findings
 from stadstwin.service.auth import Reader
@@ -39,15 +40,21 @@ def raster_file(svc: Service, job: Job, raster: str, suffix: str) -> FileRespons
     return FileResponse(svc.runner.folder(job.id) / f"{raster}.{suffix}", media_type=_MEDIA[suffix])
 
 
-def findings(svc: Service, who: Principal, jobs: list[Job]) -> dict[str, Any]:
-    """The findings of analysis jobs on one variant version as one FeatureCollection, as ``who`` may see them."""
+def findings(svc: Service, who: Principal, jobs: list[Job]) -> bytes:
+    """The findings of analysis jobs on one variant version as one GeoJSON FeatureCollection, as
+    ``who`` may see them. Finished jobs never change, so the answer is kept per jobs and visibility."""
+    key = (tuple(job.id for job in jobs), svc.visibility(who).hidden)
+    cached = svc.responses.get(key)
+    if cached is not None:
+        return cached
     features = []
     for job in jobs:
         for feature in read_findings(svc.runner.folder(job.id)):
             properties = {"analysis": job.process, **(feature.get("properties") or {})}
             features.append({**feature, "properties": properties})
     withheld = svc.withheld(who, jobs[0].inputs["scene"], [jobs[0].inputs["variant_body"]]) if jobs else frozenset()
-    return {"type": "FeatureCollection", "features": svc.visibility(who).features(features, withheld)}
+    collection = {"type": "FeatureCollection", "features": svc.visibility(who).features(features, withheld)}
+    return svc.responses.put(key, json.dumps(collection, separators=(",", ":")).encode())
 
 
 def _current_jobs(svc: Service, scene: str, vid: str) -> list[Job]:
@@ -74,9 +81,7 @@ def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str,
 
 
 @router.get("/scenes/{scene}/variants/{vid}/findings")
-async def variant_findings(scene: str, vid: str, who: Reader,
-                           svc: Svc) -> JSONResponse:
+async def variant_findings(scene: str, vid: str, who: Reader, svc: Svc) -> Response:
     """Findings of every finished analysis on this variant version (GeoJSON, EPSG:7415)."""
     jobs = _current_jobs(svc, scene, vid)
-    return JSONResponse(await run_in_threadpool(findings, svc, who, jobs),
-                        media_type="application/geo+json")
+    return Response(await run_in_threadpool(findings, svc, who, jobs), media_type="application/geo+json")
