@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster, as_completed
 
 from stadstwin.analyses.registry import ANALYSES
@@ -81,7 +83,8 @@ def run_study(
     folder.mkdir(parents=True, exist_ok=True)
     settings_text = json.dumps(study.settings, sort_keys=True, default=str)
     tasks = {content_key(variant_key(base_key, v), *study.analyses, settings_text): v for v in variants}
-    todo = {key: v for key, v in tasks.items() if not _finished(folder / f"{key}.parquet")}
+    rows = {key: _read_row(folder / f"{key}.parquet") for key in tasks}
+    todo = {key: v for key, v in tasks.items() if not (rows[key] and rows[key].get("status") == "ok")}
     failed = done = 0
     if todo:
         base = build_twin(scene)
@@ -96,12 +99,13 @@ def run_study(
                 row = future.result() if future.status == "finished" else _lost(key, variant, future)
                 row.update({f"param.{k}": v for k, v in parameters.get(variant.id, {}).items()})
                 _write_row(folder / f"{key}.parquet", row)
+                rows[key] = row
                 failed += row["status"] != "ok"
                 done += 1
                 if progress is not None:
                     progress(done, len(todo))
-    return StudyRun(collect(study, keys=list(tasks)), len(todo), len(tasks) - len(todo), failed,
-                    study.output_folder)
+    results = pd.DataFrame([rows[key] for key in tasks if rows[key] is not None])
+    return StudyRun(results, len(todo), len(tasks) - len(todo), failed, study.output_folder)
 
 
 @contextmanager
@@ -127,25 +131,18 @@ def _lost(key: str, variant: Any, future: Any) -> dict[str, Any]:
             "error": f"{type(exc).__name__}: {exc}", "seconds": float("nan")}
 
 
-def _finished(path: Path) -> bool:
+def _read_row(path: Path) -> dict[str, Any] | None:
+    """The task row written at ``path``; None when there is none (or it cannot be read)."""
     if not path.is_file():
-        return False
+        return None
     try:
-        return bool((pd.read_parquet(path, columns=["status"])["status"] == "ok").all())
-    except (OSError, ValueError, KeyError):
-        return False
+        return pq.read_table(path).to_pylist()[0]
+    except (OSError, IndexError, pa.ArrowException):
+        return None
 
 
 def _write_row(path: Path, row: dict[str, Any]) -> None:
     """Write one task row atomically (temp file + rename)."""
     temporary = path.with_suffix(".tmp")
-    pd.DataFrame([row]).to_parquet(temporary, index=False)
+    pq.write_table(pa.Table.from_pylist([row]), temporary)
     temporary.replace(path)
-
-
-def collect(study: Study, keys: list[str] | None = None) -> pd.DataFrame:
-    """The written task rows of a study as one table (in task order when ``keys`` is given)."""
-    folder = task_folder(study)
-    paths = [folder / f"{k}.parquet" for k in keys] if keys is not None else sorted(folder.glob("*.parquet"))
-    frames = [pd.read_parquet(p) for p in paths if p.is_file()]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
