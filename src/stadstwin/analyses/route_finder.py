@@ -152,9 +152,10 @@ def _edges(lat: _Lattice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _edge_table(existing: NetworkTable, p0: np.ndarray, p1: np.ndarray, utility: Utility, diameter: float,
                 uncertainty: float, owner: str) -> NetworkTable:
-    """Existing rows followed by one row per lattice edge (all edges one asset of a new owner)."""
+    """Existing rows followed by one row per lattice edge (all edges one asset of a new owner, so
+    that no edge counts as joined to an existing asset of the same network)."""
     e = len(p0)
-    owners = (*existing.owners, owner)
+    owners = (*existing.owners, "\x00" + owner)  # never an existing owner: the search relies on no joint
     return NetworkTable(
         p0=np.vstack([existing.p0, p0]), p1=np.vstack([existing.p1, p1]),
         outer_diameter=np.r_[existing.outer_diameter, np.full(e, diameter)],
