@@ -343,6 +343,86 @@ def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its s
     console.print("[green]scene is valid[/]")
 
 
+def _short(feature_id: str) -> str:
+    """A feature id without its IMKL namespace or variant prefix, for narrow tables."""
+    return str(feature_id).rsplit(".", 1)[-1].rsplit("/", 1)[-1]
+
+
+@check_app.command("thermal")
+def check_thermal(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+                  variant: str = typer.Option(None, help="Plan variant id to apply (default: the scene as it is)."),
+                  out: Path = typer.Option(None, help="Output folder (default: SCENE/results/thermal-VARIANT)."),
+                  hours: int = typer.Option(8760, min=1, max=8784, help="Hours from 1 January to simulate."),
+                  cutoff: float = typer.Option(10.0, min=0.5, help="Sources farther than this run at their mean "
+                                                                   "load [m]; the error bound is printed."),
+                  stagnation_hours: float = typer.Option(0.0, min=0.0, help="Time constant of the water's lag "
+                                                                            "behind the soil [h]; 0 = water at soil temperature."),
+                  top: int = typer.Option(15, min=1, help="Rows in the table of the warmest water segments.")) -> None:
+    """Drinking-water mains warmed by cables and heat networks: hours above 25 °C, sources, GeoPackage, figures."""
+    import json
+
+    import numpy as np
+    import shapely
+    from pyogrio.raw import write
+
+    from stadstwin.analyses.thermal_figures import cross_section_png, year_plot_png
+    from stadstwin.analyses.water_warming import (
+        findings,
+        metrics,
+        scene_settings,
+        water_temperatures,
+    )
+    from stadstwin.crs import INTERNAL_CRS
+    from stadstwin.scenario.variants import variant_twin
+
+    try:
+        with _progress() as progress:
+            loaded, rules, twin, plan = variant_twin(scene, variant, progress=_Bars(progress))
+            settings = {**scene_settings(loaded), "hours": hours, "cutoff": cutoff,
+                        "stagnation_hours": stagnation_hours}
+            task = progress.add_task("water temperatures over the year", total=None)
+            result = water_temperatures(twin, rules, settings)
+            progress.update(task, total=1, completed=1)
+    except StadstwinError as exc:
+        fail(exc)
+    folder = out or loaded.root / "results" / f"thermal-{plan.id}"
+    folder.mkdir(parents=True, exist_ok=True)
+    table = Table(title=f"warmest water mains: {twin.name} / {plan.id} ({hours} h, soil ρ "
+                        f"{result.soil.resistivity:g} K·m/W)")
+    for column, justify in (("segment", "left"), ("owner", "left"), ("max °C", "right"),
+                            (f"h > {result.limit:g} °C", "right"), (f"h > {result.warning:g} °C", "right"),
+                            ("rise K", "right"), ("top source", "left")):
+        table.add_column(column, justify=justify)
+    for s in np.argsort(-result.max_temperature)[:top]:
+        ranked = result.contributions.get(int(s), [])
+        source = f"{_short(ranked[0].feature_id)} ({100 * ranked[0].share:.0f}%)" if ranked else "–"
+        table.add_row(f"{_short(result.feature_id[s])} #{s}", str(result.owner[s]), f"{result.max_temperature[s]:.1f}",
+                      str(result.hours_above_limit[s]), str(result.hours_above_warning[s]),
+                      f"{result.rise_at_worst[s]:.2f}", source)
+    console.print(table)
+    console.print(f"cut-off {result.cutoff:g} m: the rise left out is at most {result.cutoff_error_k:.3f} K at any "
+                  f"receiver (sum of per-source bounds)")
+    top_source = np.array([result.contributions[s][0].feature_id if result.contributions.get(s) else ""
+                           for s in range(len(result.rows))], dtype=object)
+    gpkg = folder / "water_temperature.gpkg"
+    gpkg.unlink(missing_ok=True)
+    write(str(gpkg), shapely.to_wkb(shapely.linestrings(result.segments), output_dimension=3),
+          [result.feature_id.astype(object), result.owner.astype(object), result.max_temperature,
+           result.hours_above_limit, result.hours_above_warning, result.rise_at_worst, result.worst_hour, top_source],
+          ["feature_id", "owner", "max_temperature_c", "hours_above_limit_h", "hours_above_warning_h", "rise_k",
+           "worst_hour", "top_source"],
+          layer="water_temperature", driver="GPKG", crs=INTERNAL_CRS, geometry_type="LineString Z")
+    if result.worst >= 0:
+        (folder / "thermal_cross_section.png").write_bytes(cross_section_png(twin, rules, result))
+        (folder / "thermal_year.png").write_bytes(year_plot_png(rules, result))
+    summary = {
+        "scene": twin.name, "variant": plan.id, "settings": settings, "metrics": metrics(result),
+        "findings": findings(result),
+    }
+    (folder / "thermal.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
+    console.print(f"water_temperature.gpkg (EPSG:7415), cross-section and year PNGs and thermal.json in [bold]{folder}[/]")
+
+
 @check_app.command("heat")
 def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
                variant: str = typer.Option(None, help="Plan variant id to apply (its area gets its own statistics)."),

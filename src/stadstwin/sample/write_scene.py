@@ -1,8 +1,10 @@
 """``scenes/demo/scene.toml`` and its plan variants (``variants/*.toml`` with a GeoJSON beside each).
 
-The intended heat-network pair or new trees lie in ``variants/<id>.geojson``. The heat-network
-variants carry plan metadata only (``edits = []``); the greening variant plants its trees as one
-``add_trees`` edit (same points, height and crown as its GeoJSON), so heat runs see them.
+The intended heat-network pair or new trees lie in ``variants/<id>.geojson``. Each heat-network
+variant lays that pair as two ``add_network`` edits (same lines, casing and depth as its GeoJSON)
+with winter fluid temperatures (``FLUID_TEMPERATURE``), so the thermal check sees them; the
+greening variant plants its trees as one ``add_trees`` edit (same points, height and crown as its
+GeoJSON), so heat runs see them.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ HEAT_PIPE = {
     "outer_diameter_mm": 250,
     "depth_m": 1.0,
 }
+FLUID_TEMPERATURE = {"aanvoer": 90.0, "retour": 50.0}
+"""Winter fluid temperature per pipe role [°C]; summer follows the thermal engine's seasonal swing."""
+HEAT_OWNER = "Eneco Warmte & Koude"
 PARTIES = {
     "warmtetransitie": ["Gemeente Utrecht", "Eneco Warmte & Koude", "Stedin", "Vitens"],
     "klimaatadaptatie": ["Gemeente Utrecht", "Stedin", "KPN"],
@@ -60,8 +65,12 @@ trees = {rel(sources["trees"])}
 [sources.bgt]
 {bgt}
 
+# summer-dry urban sand (IEC 60853 rho 2.0 K.m/W); also the rules' default so every run uses it
 [soil]
-soil = "sand_moist"
+soil = "iec_2_0"
+
+[rules.soil]
+default = "iec_2_0"
 
 [climate]
 date = 2026-07-25
@@ -117,8 +126,7 @@ def _write_variant(route: Route, folder: Path) -> None:
         json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     parties = json.dumps(PARTIES[route.theme], ensure_ascii=False)
-    listed = "" if route.trees else "edits = []\n"
-    planted = _tree_edits(route) if route.trees else ""
+    planted = _tree_edits(route) if route.trees else _pipe_edits(route)
     (folder / f"{route.id}.toml").write_text(
         f"""# Plan variant of the demo district; its intended geometry is in {route.id}.geojson beside this file.
 {intent}
@@ -127,7 +135,7 @@ phase = "ontwerp"
 theme = "{route.theme}"
 asset_types = {asset_types}
 parties = {parties}
-{listed}
+
 [area]
 type = "Polygon"
 coordinates = {_polygon(route.area)}
@@ -159,4 +167,22 @@ height = {height}
 crown_diameter = {crown}
 points = [{", ".join(points)}]"""
         for k, ((species, height, crown), points) in enumerate(groups.items(), start=1)
+    )
+
+
+def _pipe_edits(route: Route) -> str:
+    """One ``add_network`` edit per pipe of the route's heat-network pair, as TOML tables."""
+    cover = HEAT_PIPE["depth_m"] - HEAT_PIPE["outer_diameter_mm"] / 2000.0
+    return "\n".join(
+        f"""
+[[edits]]
+type = "add_network"
+id = "{route.id}-{role}"
+utility = "{HEAT_PIPE['utility']}"
+owner = "{HEAT_OWNER}"
+outer_diameter = {HEAT_PIPE['outer_diameter_mm'] / 1000.0}
+cover = {cover:.3f}
+fluid_temperature = {FLUID_TEMPERATURE[role]}
+route = {{ type = "LineString", coordinates = [{", ".join(f"[{x:.2f}, {y:.2f}]" for x, y in coords)}] }}"""
+        for role, coords in route.lines
     )
