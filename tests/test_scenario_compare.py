@@ -107,3 +107,19 @@ def test_missing_metric_is_not_applicable():
 def test_a_comparison_needs_two_variants():
     with pytest.raises(SceneError, match="at least two"):
         compare_twins(small_twin(), "k", [base_variant("t")], RULES, analyses={})
+
+
+def test_new_and_resolved_findings_match_by_check_and_assets():
+    from stadstwin.scenario.compare import VariantRun, finding_changes
+
+    def finding(check, a, b, severity="certain"):
+        return {"type": "Feature", "geometry": None,
+                "properties": {"check": check, "feature_a": a, "feature_b": b, "severity": severity}}
+
+    reference = VariantRun(base_variant("t"), small_twin(), "k", {"clashes": AnalysisResult("clashes", findings=[
+        finding("clearance", "w1", "e1"), finding("cover", "g1", None)])})
+    variant = VariantRun(TOWER, small_twin(), "k2", {"clashes": AnalysisResult("clashes", findings=[
+        finding("clearance", "e1", "w1", severity="possible"), finding("hard_clash", "h1", "w1")])})
+    change = finding_changes(reference, variant)["clashes"]
+    assert [f["properties"]["check"] for f in change["new"]] == ["hard_clash"]
+    assert [f["properties"]["check"] for f in change["resolved"]] == ["cover"]

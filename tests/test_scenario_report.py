@@ -55,7 +55,7 @@ def test_report_has_every_section_and_valid_images(tmp_path):
     html_path, json_path = write_report(comparison, tmp_path, snapshots={"tower": map_png(small_twin().dsm, title="dsm", label="m")})
     page = Collector()
     page.feed(html_path.read_text())
-    assert page.sections == ["verdicts", "ranking", "maps", "snapshots", "findings"]
+    assert page.sections == ["verdicts", "ranking", "maps", "snapshots", "changes", "findings"]
     assert len(page.images) == 3  # two difference maps and one snapshot
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
@@ -68,6 +68,9 @@ def test_report_has_every_section_and_valid_images(tmp_path):
     tower_findings = next(v for v in data["variants"] if v["id"] == "tower")["findings"]["heights"]
     assert [f["properties"]["building"] for f in tower_findings] == ["tower/t"]
     assert sorted(data["difference_maps"]) == ["low/heights.height", "tower/heights.height"]
+    # the tower's finding is new against the reference, nothing is resolved
+    assert data["finding_changes"]["tower"]["heights"] == {"new": 1, "resolved": 0}
+    assert data["finding_changes"]["low"]["heights"] == {"new": 0, "resolved": 0}
 
 
 def test_map_is_north_up_with_scale_bar():

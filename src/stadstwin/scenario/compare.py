@@ -49,7 +49,11 @@ class VariantRun:
 
 @dataclass(eq=False)
 class Comparison:
-    """Variants compared with the first one (the reference) on an assessment frame."""
+    """Variants compared with the first one (the reference) on an assessment frame.
+
+    ``changes[variant][analysis]`` holds the findings that are new in the variant and those of the
+    reference that it resolves (matched by check and the assets involved).
+    """
 
     scene: str
     frame: list[Criterion]
@@ -58,6 +62,7 @@ class Comparison:
     ranking: list[tuple[str, float]]
     computed: int
     reused: int
+    changes: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = field(default_factory=dict)
 
     @property
     def reference(self) -> VariantRun:
@@ -136,7 +141,27 @@ def compare_twins(
         for run in runs[1:]
     }
     values = {run.variant.id: {c.metric: v for c in frame if (v := run.metric(c.metric)) is not None} for run in runs}
-    return Comparison(base.name, frame, runs, verdicts, rank(frame, values), computed, reused)
+    changes = {run.variant.id: finding_changes(reference, run) for run in runs[1:]}
+    return Comparison(base.name, frame, runs, verdicts, rank(frame, values), computed, reused, changes)
+
+
+def finding_identity(finding: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two findings the same across variants: the check and the assets involved."""
+    props = finding.get("properties", {})
+    assets = sorted(str(v) for k, v in props.items() if k.startswith("feature") and v)
+    return (str(props.get("check", "")), *assets)
+
+
+def finding_changes(reference: VariantRun, run: VariantRun) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per analysis, the findings new in ``run`` and the reference findings it no longer has."""
+    changes = {}
+    for analysis, result in run.results.items():
+        before = reference.results.get(analysis)
+        old = {finding_identity(f): f for f in (before.findings if before else [])}
+        new = {finding_identity(f): f for f in result.findings}
+        changes[analysis] = {"new": [f for k, f in new.items() if k not in old],
+                             "resolved": [f for k, f in old.items() if k not in new]}
+    return changes
 
 
 def compare(

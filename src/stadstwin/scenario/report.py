@@ -71,6 +71,8 @@ def report_data(comparison: Comparison) -> dict[str, Any]:
         "variants": [_variant_data(run) for run in comparison.runs],
         "verdicts": {vid: [verdict_row(v) for v in rows] for vid, rows in comparison.verdicts.items()},
         "ranking": [{"variant": vid, "score": round(score, 4)} for vid, score in comparison.ranking],
+        "finding_changes": {vid: {a: {"new": len(c["new"]), "resolved": len(c["resolved"])} for a, c in per.items()}
+                            for vid, per in comparison.changes.items()},
         "runs": {"computed": comparison.computed, "reused": comparison.reused},
     }
 
@@ -145,6 +147,24 @@ def _html(comparison: Comparison, data: dict[str, Any], maps: dict[str, bytes], 
     parts += [f"<figure>{_img(png, name)}<figcaption>{e(name)}</figcaption></figure>" for name, png in snapshots.items()]
     if not snapshots:
         parts.append("<p>No 3D snapshots.</p>")
+    parts.append("</section>")
+    parts.append('<section id="changes"><h2>New and resolved findings</h2>')
+    for vid, per in comparison.changes.items():
+        for analysis, change in per.items():
+            if not (change["new"] or change["resolved"]):
+                continue
+            parts.append(f"<h3>{e(vid)}: {e(analysis)} — {len(change['new'])} new, "
+                         f"{len(change['resolved'])} resolved</h3><table><tr><th></th><th>check</th><th>assets</th>"
+                         "<th>severity</th></tr>")
+            for label, rows in (("new", change["new"]), ("resolved", change["resolved"])):
+                for feature in rows[:_MAX_FINDINGS_SHOWN]:
+                    props = feature.get("properties", {})
+                    assets = ", ".join(str(v) for k, v in props.items() if k.startswith("feature") and v)
+                    parts.append(f"<tr><td>{label}</td><td>{e(str(props.get('check', '')))}</td><td>{e(assets)}</td>"
+                                 f"<td>{e(str(props.get('severity', '')))}</td></tr>")
+            parts.append("</table>")
+    if not any(c["new"] or c["resolved"] for per in comparison.changes.values() for c in per.values()):
+        parts.append("<p>The variants change no findings.</p>")
     parts.append("</section>")
     parts.append('<section id="findings"><h2>Findings</h2>')
     for run in comparison.runs:
