@@ -1,0 +1,171 @@
+"""Thermal check: water mains warmed by cables and heat pipes, against the public thermal API, the 2D
+Kennelly formula, numpy counts, a plain first-order-lag loop and the demo's heat-network variants."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pyogrio
+import pytest
+from typer.testing import CliRunner
+
+from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.water_warming import lagged, water_temperatures, water_warming
+from stadstwin.cli import app
+from stadstwin.model.enums import DepthSource, Status
+from stadstwin.model.networks import NetworkTable
+from stadstwin.model.operating import OperatingPoint
+from stadstwin.model.raster import Raster
+from stadstwin.model.twin import Twin
+from stadstwin.model.utilities import Utility
+from stadstwin.rules import load_rules
+from stadstwin.sample import write_sample
+from stadstwin.scenario.variants import variant_twin
+from stadstwin.thermal import temperature_rise, undisturbed_ground_temperature
+
+X0, Y0 = 155_000.0, 463_000.0
+RULES = load_rules()
+SOIL = RULES.soil_properties()
+GROUND = RULES.climate.ground
+
+
+def street(cables, water_length=20.0, water_depth=1.2):
+    """Flat ground at 0 m NAP, a water main along x through (X0, Y0) and cables parallel to it.
+
+    cables: (feature id, y offset [m], depth [m], W/m peak, status), each 400 m long.
+    """
+    grid = Raster.from_bounds(X0 - 250, Y0 - 20, X0 + 250, Y0 + 20, 2.0)
+    dtm = Raster(np.zeros(grid.shape), grid.transform)
+    half = water_length / 2
+    lines = [np.array([[X0 - half, Y0, -water_depth], [X0 + half, Y0, -water_depth]])]
+    lines += [np.array([[X0 - 200, Y0 + dy, -z], [X0 + 200, Y0 + dy, -z]]) for _, dy, z, _, _ in cables]
+    n = len(lines)
+    networks = NetworkTable.from_polylines(
+        lines, outer_diameter=[0.11] + [0.05] * len(cables),
+        utility=[Utility.WATER] + [Utility.ELECTRICITY_LV] * len(cables),
+        owner=["Vitens"] + ["Stedin"] * len(cables), status=[Status.EXISTING] + [c[4] for c in cables],
+        depth_source=[DepthSource.MEASURED_NAP] * n, depth_uncertainty=[0.1] * n,
+        feature_id=["water-1"] + [c[0] for c in cables],
+    )
+    operating = {c[0]: OperatingPoint(watts_per_m=c[3]) for c in cables}
+    return Twin("street", dtm, networks=networks, operating=operating)
+
+
+def test_registered_as_thermal():
+    assert ANALYSES["thermal"] is water_warming
+
+
+def test_one_hour_rise_is_the_closed_form_and_the_2d_kennelly_limit():
+    twin = street([("lv-1", 0.8, 0.8, 30.0, Status.EXISTING)])
+    result = water_temperatures(twin, RULES, {"hours": 1})
+    # one hour with a warm start under the mean (= that hour's) load: steady state at W = 30 W/m
+    point = result.worst_point[0]
+    closed = temperature_rise(np.array([[[X0 - 200, Y0 + 0.8, -0.8], [X0 + 200, Y0 + 0.8, -0.8]]]), [30.0],
+                              point[None, :], SOIL.resistivity)[0]
+    assert result.rise_at_worst[0] == pytest.approx(closed, rel=1e-9)
+    d = math.hypot(0.8, 0.4)
+    d_image = math.hypot(0.8, 2.0)
+    kennelly = 30.0 * SOIL.resistivity / (2 * math.pi) * math.log(d_image / d)
+    assert result.rise_at_worst[0] == pytest.approx(kennelly, rel=1e-3)
+    ground = undisturbed_ground_temperature(1.2, 3600.0, GROUND.mean_temperature, GROUND.amplitude,
+                                            (GROUND.coldest_day - 1) * 86400.0, SOIL.diffusivity,
+                                            GROUND.urban_offset)
+    assert result.max_temperature[0] == pytest.approx(ground + kennelly, rel=1e-3)
+
+
+def test_hours_above_levels_match_a_numpy_count_of_the_series():
+    twin = street([("lv-1", 0.5, 0.8, 60.0, Status.EXISTING)])
+    first = water_temperatures(twin, RULES, {"hours": 240})
+    series = first.temperature[0]
+    warning, limit = np.percentile(series, [30, 70])
+    rules = load_rules({"drinking_water": {"limit": {"value": float(limit)}, "warning": {"value": float(warning)}}})
+    result = water_temperatures(twin, rules, {"hours": 240})
+    np.testing.assert_allclose(result.temperature, first.temperature)
+    assert result.hours_above_limit[0] == np.count_nonzero(series > limit)
+    assert result.hours_above_warning[0] == np.count_nonzero(series > warning)
+    assert 0 < result.hours_above_limit[0] < result.hours_above_warning[0] < 240
+    assert result.max_temperature[0] == pytest.approx(series.max())
+    metrics = water_warming(twin, rules, {"hours": 240}).metrics
+    assert metrics["water_hours_above_limit_h"] == result.hours_above_limit[0]
+    assert metrics["water_metres_above_limit_m"] == pytest.approx(20.0)
+
+
+def test_sources_ranked_by_distance_and_abandoned_sources_ignored():
+    rules = load_rules({"drinking_water": {"warning": {"value": 1.0}}})  # every segment is a finding
+    near, far = ("lv-near", -0.6, 1.0, 30.0, Status.EXISTING), ("lv-far", 1.8, 1.0, 30.0, Status.EXISTING)
+    result = water_temperatures(street([near, far]), rules, {"hours": 24})
+    ranked = result.contributions[0]
+    assert [c.feature_id for c in ranked[:2]] == ["lv-near", "lv-far"]
+    assert ranked[0].rise_k > ranked[1].rise_k > 0 and ranked[0].owner == "Stedin"
+    assert sum(c.rise_k for c in ranked) == pytest.approx(result.rise_at_worst[0], rel=1e-9)
+    abandoned = (*near[:4], Status.ABANDONED)
+    without = water_temperatures(street([abandoned, far]), rules, {"hours": 24})
+    alone = water_temperatures(street([far]), rules, {"hours": 24})
+    assert "lv-near" not in set(without.sources.feature_id)
+    np.testing.assert_allclose(without.temperature, alone.temperature, rtol=1e-12)
+    assert without.max_temperature[0] < result.max_temperature[0]
+
+
+def test_stagnation_lag_is_a_first_order_lag():
+    rng = np.random.default_rng(3)
+    wall = 15 + rng.normal(size=(2, 50)).cumsum(axis=1)
+    tau = 6.0
+    a = math.exp(-1 / tau)
+    expected = wall.copy()
+    for k in range(1, wall.shape[1]):
+        expected[:, k] = a * expected[:, k - 1] + (1 - a) * wall[:, k]
+    np.testing.assert_allclose(lagged(wall, tau), expected, rtol=1e-12)
+    assert lagged(wall, 0.0) is wall
+
+
+def test_bad_settings_are_named():
+    from stadstwin.errors import InputError
+
+    with pytest.raises(InputError, match="unknown thermal setting"):
+        water_temperatures(street([]), RULES, {"hourz": 3})
+    with pytest.raises(InputError, match="cutoff"):
+        water_temperatures(street([]), RULES, {"cutoff": 0})
+
+
+DEMO = {"hours": 4400, "cutoff": 5.0, "receiver_spacing": 5.0}  # to early July: short but past the spring rise
+MAIN_STREET = (463_085.0, 463_100.0)  # y range of the main street both heat-network variants follow
+
+
+def main_street_water(twin):
+    """The twin with only the water mains of the main street as receivers (every source kept)."""
+    net = twin.networks
+    y = np.stack([net.p0[:, 1], net.p1[:, 1]])
+    keep = (net.utility != Utility.WATER) | ((y >= MAIN_STREET[0]) & (y <= MAIN_STREET[1])).all(axis=0)
+    return replace(twin, networks=net.select(keep))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return write_sample(tmp_path_factory.mktemp("thermal_demo"))
+
+
+def test_demo_heatnet_north_pushes_a_water_main_above_the_limit_and_south_does_not(demo):
+    runs = {}
+    for variant in ("heatnet-north", "heatnet-south"):
+        scene, rules, twin, _ = variant_twin(demo, variant)
+        runs[variant] = water_temperatures(main_street_water(twin), rules, {"soil": scene.soil.soil, **DEMO})
+    north, south = runs["heatnet-north"], runs["heatnet-south"]
+    hot = north.worst
+    assert north.hours_above_limit[hot] > 0
+    assert north.contributions[hot][0].feature_id == "heatnet-north/heatnet-north-aanvoer"
+    assert north.contributions[hot][0].owner == "Eneco Warmte & Koude"
+    assert len(north.rows) == len(south.rows) > 20
+    assert south.hours_above_limit.max() == 0
+    assert south.max_temperature.max() < north.max_temperature.max() - 1.0
+
+
+def test_cli_check_thermal_writes_table_gpkg_figures_and_json(demo, tmp_path):
+    result = CliRunner().invoke(app, ["check", "thermal", str(demo), "--variant", "heatnet-north", "--out",
+                                      str(tmp_path), "--hours", "24", "--cutoff", "4"])
+    assert result.exit_code == 0, result.output
+    assert "warmest water mains" in result.output and "cut-off 4 m" in result.output
+    info = pyogrio.read_info(tmp_path / "water_temperature.gpkg", layer="water_temperature")
+    assert info["crs"] == "EPSG:7415" and info["features"] > 100
+    assert (tmp_path / "thermal_cross_section.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "thermal_year.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "thermal.json").is_file()
