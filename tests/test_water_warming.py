@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.thermal_sources import heat_sources
 from stadstwin.analyses.water_warming import lagged, water_temperatures, water_warming
 from stadstwin.cli import app
 from stadstwin.model.enums import DepthSource, Status
@@ -85,9 +86,13 @@ def test_hours_above_levels_match_a_numpy_count_of_the_series():
     assert result.hours_above_warning[0] == np.count_nonzero(series > warning)
     assert 0 < result.hours_above_limit[0] < result.hours_above_warning[0] < 240
     assert result.max_temperature[0] == pytest.approx(series.max())
-    metrics = water_warming(twin, rules, {"hours": 240}).metrics
-    assert metrics["water_hours_above_limit_h"] == result.hours_above_limit[0]
-    assert metrics["water_metres_above_limit_m"] == pytest.approx(20.0)
+    analysis = water_warming(twin, rules, {"hours": 240})
+    assert analysis.metrics["water_hours_above_limit_h"] == result.hours_above_limit[0]
+    assert analysis.metrics["water_metres_above_limit_m"] == pytest.approx(20.0)
+    (finding,) = analysis.findings
+    assert finding["properties"]["severity"] == "limit" and finding["properties"]["feature_id"] == "water-1"
+    assert finding["properties"]["top_sources"][0]["feature_id"] == "lv-1"
+    assert all(png[:4] == b"\x89PNG" for png in analysis.figures.values()) and len(analysis.figures) == 2
 
 
 def test_sources_ranked_by_distance_and_abandoned_sources_ignored():
@@ -104,6 +109,45 @@ def test_sources_ranked_by_distance_and_abandoned_sources_ignored():
     assert "lv-near" not in set(without.sources.feature_id)
     np.testing.assert_allclose(without.temperature, alone.temperature, rtol=1e-12)
     assert without.max_temperature[0] < result.max_temperature[0]
+
+
+def heat_pipes():
+    """A supply/return pair 0.8 m apart and a lone supply pipe 10 m away, 1.0 m deep, casing 250 mm."""
+    grid = Raster.from_bounds(X0 - 250, Y0 - 20, X0 + 250, Y0 + 20, 2.0)
+    pipes = {"dh-s": (1.0, 90.0), "dh-r": (1.8, 50.0), "dh-lone": (-10.0, 80.0)}
+    lines = [np.array([[X0 - 200, Y0 + dy, -1.0], [X0 + 200, Y0 + dy, -1.0]]) for dy, _ in pipes.values()]
+    networks = NetworkTable.from_polylines(
+        lines, outer_diameter=[0.25] * 3, utility=[Utility.DISTRICT_HEATING] * 3, owner=["Eneco"] * 3,
+        status=[Status.PLANNED] * 3, depth_source=[DepthSource.DESIGN] * 3, depth_uncertainty=[0.1] * 3,
+        feature_id=list(pipes),
+    )
+    operating = {f: OperatingPoint(fluid_temperature=t) for f, (_, t) in pipes.items()}
+    return Twin("pipes", Raster(np.zeros(grid.shape), grid.transform), networks=networks, operating=operating)
+
+
+def test_district_heating_losses_follow_the_reference_formulas():
+    n = 48
+    sources = heat_sources(heat_pipes(), RULES, SOIL, n)
+    assert dict(zip(sources.feature_id, sources.role, strict=True)) == {
+        "dh-s": "supply", "dh-r": "return", "dh-lone": "supply"}
+    days = np.arange(n) / 24.0
+    season = np.cos(2 * math.pi * (days - 15.0) / 365.0)
+    supply, back, lone = 80.0 + 10.0 * season, 45.0 + 5.0 * season, 70.0 + 10.0 * season
+    t_g = undisturbed_ground_temperature(1.0, (np.arange(n) + 1) * 3600.0, GROUND.mean_temperature,
+                                         GROUND.amplitude, (GROUND.coldest_day - 1) * 86400.0, SOIL.diffusivity,
+                                         GROUND.urban_offset)
+    # EN 253 series 1 DN150: steel 168.3 x 4.0 mm, casing 250 x 3.9 mm; λ steel 50, PUR 0.027, PE 0.43
+    d = [0.1683 - 0.008, 0.1683, 0.250 - 0.0078, 0.250]
+    r_ins = sum(math.log(d[i + 1] / d[i]) / (2 * math.pi * lam) for i, lam in enumerate((50.0, 0.027, 0.43)))
+    rho = SOIL.resistivity
+    r = r_ins + rho * math.log(4 * 1.0 / 0.25) / (2 * math.pi)
+    r_m = rho * math.log(1 + (2 * 1.0 / 0.8) ** 2) / (4 * math.pi)
+    q_s = ((supply - t_g) * r - (back - t_g) * r_m) / (r**2 - r_m**2)
+    q_r = ((back - t_g) * r - (supply - t_g) * r_m) / (r**2 - r_m**2)
+    got = {f: sources.watts_per_m[sources.feature_id == f] for f in ("dh-s", "dh-r", "dh-lone")}
+    np.testing.assert_allclose(got["dh-s"], np.broadcast_to(q_s, got["dh-s"].shape), rtol=1e-9)
+    np.testing.assert_allclose(got["dh-r"], np.broadcast_to(q_r, got["dh-r"].shape), rtol=1e-9)
+    np.testing.assert_allclose(got["dh-lone"], np.broadcast_to((lone - t_g) / r, got["dh-lone"].shape), rtol=1e-9)
 
 
 def test_stagnation_lag_is_a_first_order_lag():
