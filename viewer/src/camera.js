@@ -12,7 +12,7 @@ export function overview(views, extent, groundZ) {
 }
 
 /** Fly to look at `point` (local) from `distance` m, keeping the current viewing direction; resolves on arrival. */
-export function flyTo(views, point, distance = 45) {
+export function flyTo(views, point, distance = 25) {
   const { camera, controls } = views;
   const fromPosition = camera.position.clone();
   const fromTarget = controls.target.clone();

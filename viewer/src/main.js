@@ -78,6 +78,7 @@ async function openScene(name) {
 /** Load the shown variants (one, or two when comparing), then their findings and results. */
 async function loadVariants() {
   const load = ++state.loads;
+  window.__stadstwin.ready = false;
   const started = performance.now();
   const comparing = views.mode !== 'single';
   const wanted = comparing ? [$('variant-a').value, $('variant-b').value] : [$('variant-a').value];
@@ -237,8 +238,8 @@ function wireDivider() {
 function onKey(event) {
   if (event.target instanceof HTMLInputElement || event.target instanceof HTMLSelectElement) return;
   const actions = {
-    '+': () => views.controls.dollyIn(1.25), '=': () => views.controls.dollyIn(1.25),
-    '-': () => views.controls.dollyOut(1.25), q: () => turn(views, -10), e: () => turn(views, 10),
+    '+': () => views.controls.dollyOut(1.25), '=': () => views.controls.dollyOut(1.25), // OrbitControls: out = nearer
+    '-': () => views.controls.dollyIn(1.25), q: () => turn(views, -10), e: () => turn(views, 10),
     r: () => overview(views, state.extentLocal, state.groundZ),
     c: () => { $('clip').checked = !$('clip').checked; applyClip(); },
   };
