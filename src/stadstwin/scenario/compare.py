@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import shapely
+
 from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.result import Analysis, AnalysisResult
 from stadstwin.build.cache import CACHE_FOLDER, content_key, read_pickle, twin_key, write_pickle
@@ -164,6 +166,20 @@ def finding_changes(reference: VariantRun, run: VariantRun) -> dict[str, dict[st
     return changes
 
 
+def scene_settings(scene: Scene, variants: list[Variant]) -> dict[str, dict[str, Any]]:
+    """Analysis settings a scene implies: the heat analysis runs on the scene's day and weather, and
+    reports the plan area of the compared variants (their union, the same for every variant)."""
+    heat: dict[str, Any] = {}
+    if scene.climate.date is not None:
+        heat["date"] = scene.climate.date.isoformat()
+    if scene.climate.weather is not None:
+        heat["weather"] = str(scene.climate.weather.path)
+    areas = [v.area_geometry for v in variants if v.area is not None]
+    if areas:
+        heat["area"] = shapely.geometry.mapping(shapely.union_all(areas))
+    return {"heat": heat} if heat else {}
+
+
 def compare(
     scene: Scene | str | Path,
     variant_ids: list[str],
@@ -182,6 +198,7 @@ def compare(
         variants.append(variant)
     base = build_twin(scene, use_cache=use_cache)
     cache = ResultCache(scene.root / CACHE_FOLDER / "results" if use_cache else None)
+    settings = {**scene_settings(scene, variants), **(settings or {})}
     return compare_twins(
         base, twin_key(scene), variants, scene.load_rules(), analyses=ANALYSES if analyses is None else analyses,
         settings=settings, frame=scene.assessment, cache=cache, origins=origins, progress=progress,
