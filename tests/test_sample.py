@@ -27,6 +27,7 @@ from stadstwin.model.raster import Raster
 from stadstwin.model.scene import BgtLayer, Scene
 from stadstwin.sample import write_sample
 from stadstwin.sample.district import STREET, grid_shape, ground_z, make_district
+from stadstwin.scenario.edits import parse_edits
 
 NS = {
     "gml": "http://www.opengis.net/gml/3.2",
@@ -137,8 +138,10 @@ def test_scene_and_variants_validate(sample):
     )
     variants = scene.load_variants()
     assert [v.id for v in variants] == ["greening", "heatnet-north", "heatnet-south"]
+    expected = {"greening": ["add_trees"], "heatnet-north": ["add_network", "add_network"],
+                "heatnet-south": ["add_network", "add_network"]}
     for variant in variants:
-        assert variant.edits == []
+        assert [edit.type for edit in parse_edits(variant)] == expected[variant.id]
         assert variant.area_geometry.within(shapely.box(*scene.extent.bounds))
         plan = json.loads((sample / "variants" / f"{variant.id}.geojson").read_text())
         geometries = [shapely.geometry.shape(f["geometry"]) for f in plan["features"]]
