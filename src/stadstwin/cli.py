@@ -436,16 +436,12 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
     import json
 
     from stadstwin.analyses.heat_stress import heat_stress
-    from stadstwin.build.twin_builder import build_twin
-    from stadstwin.errors import SceneError
     from stadstwin.io.geotiff import write_cog
     from stadstwin.model.scene import Scene
-    from stadstwin.model.variant import Variant
-    from stadstwin.scenario.apply import apply_variant
+    from stadstwin.scenario.variants import variant_twin
 
     try:
         loaded = Scene.load(scene)
-        rules = loaded.load_rules()
         settings: dict = {"step_minutes": step_minutes}
         day = date or loaded.climate.date
         if day is not None:
@@ -455,16 +451,9 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
             settings["weather"] = str(source)
         with _progress() as progress:
             bars = _Bars(progress)
-            twin = build_twin(loaded, progress=bars)
-            if variant is not None:
-                known = {path.stem: path for path in loaded.variant_paths()}
-                if variant not in known:
-                    raise SceneError(f"unknown variant {variant!r}", path=loaded.path,
-                                     hint=f"variants of this scene: {', '.join(known) or 'none'}")
-                plan = Variant.load(known[variant])
-                twin = apply_variant(twin, plan, rules, origin=str(known[variant]))
-                if plan.area is not None:
-                    settings["area"] = plan.area
+            loaded, rules, twin, plan = variant_twin(loaded, variant, progress=bars)
+            if plan.area is not None:
+                settings["area"] = plan.area
             result = heat_stress(twin, rules, settings, progress=bars)
     except StadstwinError as exc:
         fail(exc)
@@ -492,21 +481,9 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
 
 def _scene_twin(scene: Path, variant: str | None, bars):
     """(scene, rules, twin) of a scene or of one of its plan variants."""
-    from stadstwin.build.twin_builder import build_twin
-    from stadstwin.errors import SceneError
-    from stadstwin.model.scene import Scene
-    from stadstwin.model.variant import Variant
-    from stadstwin.scenario.apply import apply_variant
+    from stadstwin.scenario.variants import variant_twin
 
-    loaded = Scene.load(scene)
-    rules = loaded.load_rules()
-    twin = build_twin(loaded, progress=bars)
-    if variant is not None:
-        known = {path.stem: path for path in loaded.variant_paths()}
-        if variant not in known:
-            raise SceneError(f"unknown variant {variant!r}", path=loaded.path,
-                             hint=f"variants of this scene: {', '.join(known) or 'none'}")
-        twin = apply_variant(twin, Variant.load(known[variant]), rules, origin=str(known[variant]))
+    loaded, rules, twin, _ = variant_twin(scene, variant, progress=bars)
     return loaded, rules, twin
 
 
