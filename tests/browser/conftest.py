@@ -28,9 +28,9 @@ CHROMIUM = Path(os.environ.get("STADSTWIN_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--use-gl=angle", "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
+    "--enable-unsafe-swiftshader", "--disable-gpu-compositing",  # page compositing on the CPU: input is not held up
 ]
-VIEWPORT = {"width": 1100, "height": 700}
+VIEWPORT = {"width": 1000, "height": 640}
 
 
 def pytest_configure(config):
@@ -148,7 +148,7 @@ class Viewer:
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
     def open(self, query: str = "") -> None:
-        self.page.goto(f"{self.service.url}/?token={self.service.read_token}{query}")
+        self.page.goto(f"{self.service.url}/?quality=low&token={self.service.read_token}{query}")
         self.wait_ready()
 
     def wait_ready(self) -> None:

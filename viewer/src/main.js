@@ -18,7 +18,8 @@ const state = {
   api: null, scene: null, info: null, origin: [0, 0, 0], panes: [], findings: [], results: [], loads: 0,
   extentLocal: [0, 0, 1, 1], groundZ: 0,
 };
-const views = new Views($('viewport'));
+const quality = params.get('quality') === 'low' ? 'low' : 'high'; // low: software WebGL (headless tests)
+const views = new Views($('viewport'), quality);
 const raycaster = new THREE.Raycaster();
 
 window.__stadstwin = {
@@ -83,7 +84,7 @@ async function loadVariants() {
   const comparing = views.mode !== 'single';
   const wanted = comparing ? [$('variant-a').value, $('variant-b').value] : [$('variant-a').value];
   setStatus(`loading ${wanted.join(' and ')}…`);
-  const panes = wanted.map((v) => state.panes.find((p) => p.variant === v) ?? new Pane(v));
+  const panes = wanted.map((v) => state.panes.find((p) => p.variant === v) ?? new Pane(v, quality === 'low' ? 1024 : 2048));
   await Promise.all(panes.filter((p) => !p.origin).map((p) => p.load(state.api, state.scene)));
   if (load !== state.loads) return; // a newer choice superseded this one
   for (const pane of state.panes) if (!panes.includes(pane)) pane.clearOverlay();

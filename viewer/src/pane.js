@@ -7,7 +7,8 @@ const loader = new GLTFLoader();
 
 /** A variant of a scene, loaded into its own THREE.Scene. */
 export class Pane {
-  constructor(variant) {
+  /** `shadowMapSize` [texels] of the sun's shadow map. */
+  constructor(variant, shadowMapSize = 2048) {
     this.variant = variant;
     this.scene = new THREE.Scene();
     this.scene.background = new THREE.Color('#dfe8ef');
@@ -16,7 +17,7 @@ export class Pane {
     this.scene.add(new THREE.HemisphereLight('#ffffff', '#8a7f6a', 0.9));
     this.sun = new THREE.DirectionalLight('#fff6e5', 2.2);
     this.sun.castShadow = true;
-    this.sun.shadow.mapSize.set(2048, 2048);
+    this.sun.shadow.mapSize.set(shadowMapSize, shadowMapSize);
     this.sun.shadow.bias = -0.0005;
     this.scene.add(this.sun, this.sun.target);
     this.terrain = [];

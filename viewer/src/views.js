@@ -8,10 +8,12 @@ THREE.Object3D.DEFAULT_UP.set(0, 0, 1); // RD/NAP axes: z up
 export const MODES = ['single', 'split', 'swipe'];
 
 export class Views {
-  constructor(container) {
+  /** `quality` 'high' (antialiased, up to 2 device pixels per CSS pixel) or 'low' (for software rendering). */
+  constructor(container, quality = 'high') {
     this.container = container;
-    this.renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
-    this.renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+    const high = quality !== 'low';
+    this.renderer = new THREE.WebGLRenderer({ antialias: high, preserveDrawingBuffer: true });
+    this.renderer.setPixelRatio(high ? Math.min(window.devicePixelRatio, 2) : 1);
     this.renderer.shadowMap.enabled = true;
     this.renderer.shadowMap.type = THREE.PCFShadowMap;
     this.renderer.autoClear = false;
