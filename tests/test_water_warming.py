@@ -10,8 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.thermal_figures import rise_at_hour
 from stadstwin.analyses.thermal_sources import heat_sources
-from stadstwin.analyses.water_warming import lagged, water_temperatures, water_warming
+from stadstwin.analyses.water_warming import hourly_rise, lagged, water_temperatures, water_warming
 from stadstwin.cli import app
 from stadstwin.model.enums import DepthSource, Status
 from stadstwin.model.networks import NetworkTable
@@ -213,3 +214,12 @@ def test_cli_check_thermal_writes_table_gpkg_figures_and_json(demo, tmp_path):
     assert (tmp_path / "thermal_cross_section.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "thermal_year.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "thermal.json").is_file()
+
+
+def test_section_rise_at_an_hour_equals_the_year_run():
+    twin = street([("lv-1", 0.8, 0.8, 30.0, Status.EXISTING)])
+    result = water_temperatures(twin, RULES, {"hours": 72})
+    points = result.worst_point[:1] + np.array([[0.0, 0.3, 0.2], [0.0, -1.0, 0.5]])
+    year = hourly_rise(result.sources, points, result.soil, result.cutoff, 72)
+    for hour in (0, 17, 71):
+        np.testing.assert_allclose(rise_at_hour(result, points, hour), year[:, hour], rtol=1e-6)  # sampled step response

@@ -126,7 +126,7 @@ def water_temperatures(twin: Twin, rules: Rules, settings: dict[str, Any]) -> Wa
     rise_at_worst = np.zeros(n)
     for first in range(0, len(points), CHUNK_RECEIVERS):
         block = slice(first, first + CHUNK_RECEIVERS)
-        rise = _rise(sources, points[block], soil, cutoff, hours)
+        rise = hourly_rise(sources, points[block], soil, cutoff, hours)
         wall = ground_temperature_hourly(depth[block], hours, rules.climate.ground, soil.diffusivity) + rise
         water = lagged(wall, options["stagnation_hours"])
         owners = owner_of[block]
@@ -286,7 +286,7 @@ def cutoff_bound(sources: HeatSources, points, depth, soil, cutoff, n_hours) -> 
     return worst
 
 
-def _rise(sources: HeatSources, points, soil, cutoff, n_hours) -> np.ndarray:
+def hourly_rise(sources: HeatSources, points, soil, cutoff, n_hours) -> np.ndarray:
     """Hourly rise (P, T): sources within ``cutoff`` of any point run hourly, the others enter with
     their mean load in steady state — exactly what ``temperature_rise_hourly`` gives them."""
     near = (segment_distance(points, sources.segments) <= cutoff).any(axis=0)
