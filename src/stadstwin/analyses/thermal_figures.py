@@ -80,15 +80,16 @@ def cross_section_png(twin: Twin, rules: Rules, result: WaterWarming) -> bytes:
         colour = "deepskyblue" if kind == Utility.WATER else ("red" if kind in _HEAT else "lightgrey")
         ax.add_patch(Circle((x, d), max(r, 0.03), facecolor="none", edgecolor=colour, linewidth=1.5))
         if kind == Utility.WATER or kind in _HEAT:
-            ax.annotate(label.rsplit(".", 1)[-1].rsplit("/", 1)[-1], (x, d - r), fontsize=6, color=colour, ha="center", va="bottom")
+            ax.annotate(label.rsplit(".", 1)[-1].rsplit("/", 1)[-1], (x, d - r), fontsize=6, color=colour,
+                        ha="left", va="bottom", rotation=35)
     ax.set_xlim(-HALF_WIDTH, HALF_WIDTH)
     ax.set_ylim(DEPTH, -0.3)
     ax.set_aspect("equal")
     ax.set_xlabel("across the water main [m]")
     ax.set_ylabel("depth below ground [m]")
     hour = int(result.worst_hour[s])
-    ax.set_title(f"{result.feature_id[s]}: {result.max_temperature[s]:.1f} °C at hour {hour} "
-                 f"(day {hour // 24 + 1}, {hour % 24:02d}:00); cyan = {result.limit:g} °C", fontsize=9)
+    ax.set_title(f"{result.feature_id[s]}: {result.max_temperature[s]:.1f} °C, day {hour // 24 + 1} "
+                 f"{hour % 24:02d}:00 (cyan: {result.limit:g} °C)", fontsize=9)
     fig.colorbar(shown, ax=ax, label="soil temperature [°C]", shrink=0.8)
     return _png(fig)
 
