@@ -353,10 +353,10 @@ def check_thermal(scene: Path = typer.Argument(..., help="Scene folder or its sc
                   variant: str = typer.Option(None, help="Plan variant id to apply (default: the scene as it is)."),
                   out: Path = typer.Option(None, help="Output folder (default: SCENE/results/thermal-VARIANT)."),
                   hours: int = typer.Option(8760, min=1, max=8784, help="Hours from 1 January to simulate."),
-                  cutoff: float = typer.Option(10.0, min=0.5, help="Sources farther than this run at their mean "
-                                                                   "load [m]; the error bound is printed."),
-                  stagnation_hours: float = typer.Option(0.0, min=0.0, help="Time constant of the water's lag "
-                                                                            "behind the soil [h]; 0 = water at soil temperature."),
+                  cutoff: float = typer.Option(10.0, min=0.5, help="Sources farther than this (m) run at their "
+                                                                   "mean load; the error bound is printed."),
+                  stagnation_hours: float = typer.Option(0.0, min=0.0, help="Time constant (h) of the water's lag "
+                                                                            "behind the soil; 0 = water at soil temperature."),
                   top: int = typer.Option(15, min=1, help="Rows in the table of the warmest water segments.")) -> None:
     """Drinking-water mains warmed by cables and heat networks: hours above 25 °C, sources, GeoPackage, figures."""
     import json
