@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from harness import report  # noqa: E402
+from harness import report
 
 REPO = Path(__file__).resolve().parents[1]
 VIEWER = REPO / "viewer"

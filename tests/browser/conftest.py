@@ -104,27 +104,30 @@ def service(demo_scene, tmp_path_factory, chromium_path):
     port = free_port()
     command = [str(Path(sys.executable).with_name("stadstwin")), "serve", str(demo_scene.parent), "--port", str(port),
                "--data", str(data), "--viewer", str(dist), "--workers", "1"]
-    log = open(data / "serve.log", "w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"stadstwin serve did not start: {(data / 'serve.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-        running = Service(url, json.loads((data / "demo-tokens.json").read_text()))
-        running.wait(running.run("clashes", "base"))
-        yield running
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+    with open(data / "serve.log", "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        try:
+            yield _ready_service(process, f"http://127.0.0.1:{port}", data)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def _ready_service(process: subprocess.Popen, url: str, data: Path) -> Service:
+    """The started service once it answers, with the clash analysis finished on base (the findings to show)."""
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(url + "/api/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"stadstwin serve did not start: {(data / 'serve.log').read_text()[-2000:]}")
+        time.sleep(0.3)
+    running = Service(url, json.loads((data / "demo-tokens.json").read_text()))
+    running.wait(running.run("clashes", "base"))
+    return running
 
 
 @pytest.fixture(scope="session")

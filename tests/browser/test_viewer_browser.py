@@ -128,7 +128,7 @@ def test_choosing_a_finding_flies_the_camera_to_it(viewer):
     features = viewer.service.get("/api/scenes/demo/variants/base/findings").json()["features"]
     assert features, "the clash analysis found nothing on the demo"
     rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
-    first = sorted(features, key=lambda f: rank.get(f["properties"].get("severity"), len(rank)))[0]
+    first = min(features, key=lambda f: rank.get(f["properties"].get("severity"), len(rank)))
     coordinates = np.atleast_2d(np.asarray(first["geometry"]["coordinates"], dtype=float)).reshape(-1, 3)
     expected = coordinates.mean(axis=0) - np.asarray(origin)
     before = viewer.page.evaluate("window.__stadstwin.camera()")
