@@ -17,6 +17,7 @@ import shapely
 
 from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.result import Analysis, AnalysisResult
+from stadstwin.analyses.water_warming import scene_settings as thermal_settings
 from stadstwin.build.cache import CACHE_FOLDER, content_key, read_pickle, twin_key, write_pickle
 from stadstwin.build.twin_builder import build_twin
 from stadstwin.errors import SceneError
@@ -167,8 +168,9 @@ def finding_changes(reference: VariantRun, run: VariantRun) -> dict[str, dict[st
 
 
 def scene_settings(scene: Scene, variants: list[Variant]) -> dict[str, dict[str, Any]]:
-    """Analysis settings a scene implies: the heat analysis runs on the scene's day and weather, and
-    reports the plan area of the compared variants (their union, the same for every variant)."""
+    """Analysis settings a scene implies: the thermal analysis uses the scene's soil; the heat analysis
+    runs on the scene's day and weather and reports the plan area of the compared variants (their
+    union, the same for every variant)."""
     heat: dict[str, Any] = {}
     if scene.climate.date is not None:
         heat["date"] = scene.climate.date.isoformat()
@@ -177,7 +179,10 @@ def scene_settings(scene: Scene, variants: list[Variant]) -> dict[str, dict[str,
     areas = [v.area_geometry for v in variants if v.area is not None]
     if areas:
         heat["area"] = shapely.geometry.mapping(shapely.union_all(areas))
-    return {"heat": heat} if heat else {}
+    settings = {"thermal": thermal_settings(scene)}
+    if heat:
+        settings["heat"] = heat
+    return {name: options for name, options in settings.items() if options}
 
 
 def compare(
