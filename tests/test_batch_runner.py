@@ -108,7 +108,7 @@ def remote_cluster():
             process.terminate()
         for process in (worker, scheduler):
             try:
-                process.wait(timeout=15)
+                process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()

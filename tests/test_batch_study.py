@@ -40,7 +40,7 @@ def test_heatnet_example_offsets_both_pipes_by_the_distance(simulations):
     study = Study.load(simulations / "heatnet-routes.toml")
     assert study.scene_path == (simulations.parent / "demo" / "scenes" / "demo").resolve()
     variants, parameters = study_variants(study, study.load_scene())
-    assert [v.id for v in variants][0] == "base"
+    assert variants[0].id == "base"
     generated = variants[1:]
     assert len(generated) == 4 * 2  # offset grid × cover grid
     assert [parameters[v.id] for v in generated[:2]] == [{"offset": -3.0, "cover": 0.8}, {"offset": -3.0, "cover": 1.2}]
@@ -115,16 +115,15 @@ def test_sample_is_a_latin_hypercube_within_the_ranges(samples, seed):
         assert inside <= count <= touching
 
 
+GRID = 'name = "s"\nscene = "x"\nanalyses = ["clashes"]\n[[generate]]\nfrom = "greening"\n[generate.parameters.n]\nedit = "e"\nfield = "count"\n'
+
+
 @pytest.mark.parametrize(("text", "named"), [
     ('scene = "x"\nvariants = ["base"]', "analyses: Field required"),
     ('name = "s"\nscene = "x"\nanalyses = ["clashes"]\nvariants = ["base"]\ncolour = 1', "colour: unknown key"),
     ('name = "s"\nscene = "x"\nanalyses = ["clashes"]', "list 'variants' or add a [[generate]] block"),
-    ('name = "s"\nscene = "x"\nanalyses = ["clashes"]\n[[generate]]\nfrom = "greening"\n'
-     '[generate.parameters.n]\nedit = "e"\nfield = "count"\nvalues = [1]\nrange = [1, 2]',
-     "generate.0.parameters.n: give exactly one of 'values' and 'range'"),
-    ('name = "s"\nscene = "x"\nanalyses = ["clashes"]\n[[generate]]\nfrom = "greening"\n'
-     '[generate.parameters.n]\nedit = "e"\nfield = "count"\nrange = [1, 2]',
-     "generate.0: Value error, parameters.n: a grid needs 'values'"),
+    (GRID + 'values = [1]\nrange = [1, 2]', "generate.0.parameters.n: give exactly one of 'values' and 'range'"),
+    (GRID + "range = [1, 2]", "generate.0: parameters.n: a grid needs 'values'"),
     ('name = "s"\nscene = "x"\nanalyses = ["clashes"]\nvariants = ["base"]\n[output]\nfolder = 3',
      "output.folder"),
 ])
@@ -133,7 +132,7 @@ def test_malformed_study_names_the_key(tmp_path, text, named):
     with pytest.raises(SceneError) as caught:
         Study.load(path)
     assert str(path) in str(caught.value)
-    assert named.replace("Value error, ", "") in str(caught.value)
+    assert named in str(caught.value)
 
 
 GENERATE = """name = "s"

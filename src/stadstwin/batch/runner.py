@@ -29,9 +29,14 @@ from stadstwin.build.twin_builder import build_twin
 from stadstwin.errors import SceneError
 from stadstwin.scenario.compare import variant_key
 
-#: Local clusters use worker processes by default: measured in ``benchmarks/bench_study.py``, the
-#: study tasks hold the GIL for most of their time (variant edits, shapely, Python glue around the
-#: numba kernels), so two threads barely beat one while two processes scale (see that file).
+#: Local clusters use worker processes by default. Measured with ``benchmarks/bench_study.py`` (demo
+#: district, clash tasks, 2 vCPUs shared with other jobs, load 6–9): one thread worker → two reached
+#: an efficiency of only 0.45, 0.53 and 0.76 in three runs — the numba kernels release the GIL but a
+#: task also spends much of its time in Python (variant edits, shapely, findings), so threads do not
+#: scale reliably; and analyses draw figures with pyplot, which is not thread-safe. Processes cost a
+#: start-up (each worker imports stadstwin and numba: 16–60 s on that loaded machine); the overhead
+#: per task beyond a plain loop (100 near-free tasks) was 3–25 ms on processes, 8–180 ms on threads.
+#: ``--threads`` suits short studies of analyses without figures, such as ``clashes``.
 PROCESSES_BY_DEFAULT = True
 
 #: ``progress(done, total)`` after every task computed in this run (tasks resumed from an earlier
