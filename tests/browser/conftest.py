@@ -69,10 +69,10 @@ class Service:
     def get(self, path: str) -> httpx.Response:
         return httpx.get(self.url + path, headers={"Authorization": f"Bearer {self.read_token}"}, timeout=60)
 
-    def run(self, process: str, variant: str) -> str:
+    def run(self, process: str, variant: str, settings: dict | None = None) -> str:
         """Start an analysis job; returns its status URL."""
         response = httpx.post(f"{self.url}/api/processes/{process}/execution",
-                              json={"inputs": {"scene": "demo", "variant": variant}},
+                              json={"inputs": {"scene": "demo", "variant": variant, "settings": settings or {}}},
                               headers={"Authorization": f"Bearer {self.edit_token}"}, timeout=60)
         assert response.status_code == 201, response.text
         return response.headers["Location"]
@@ -98,12 +98,13 @@ def chromium_path() -> Path:
 
 @pytest.fixture(scope="session")
 def service(demo_scene, tmp_path_factory, chromium_path):
-    """``stadstwin serve`` on a free loopback port with the demo district and the built viewer; clashes run on base."""
+    """``stadstwin serve`` on a free loopback port with the demo district and the built viewer; clashes and a
+    coarse heat analysis (hourly sun steps, 15 h shade) have run on base."""
     dist = build_viewer()
     data = tmp_path_factory.mktemp("service")
     port = free_port()
     command = [str(Path(sys.executable).with_name("stadstwin")), "serve", str(demo_scene.parent), "--port", str(port),
-               "--data", str(data), "--viewer", str(dist), "--workers", "1"]
+               "--data", str(data), "--viewer", str(dist), "--workers", "2"]
     with open(data / "serve.log", "w") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         try:
@@ -114,7 +115,7 @@ def service(demo_scene, tmp_path_factory, chromium_path):
 
 
 def _ready_service(process: subprocess.Popen, url: str, data: Path) -> Service:
-    """The started service once it answers, with the clash analysis finished on base (the findings to show)."""
+    """The started service once it answers, with the findings and overlays of base computed."""
     deadline = time.monotonic() + 90
     while True:
         try:
@@ -126,7 +127,9 @@ def _ready_service(process: subprocess.Popen, url: str, data: Path) -> Service:
             pytest.fail(f"stadstwin serve did not start: {(data / 'serve.log').read_text()[-2000:]}")
         time.sleep(0.3)
     running = Service(url, json.loads((data / "demo-tokens.json").read_text()))
-    running.wait(running.run("clashes", "base"))
+    jobs = [running.run("clashes", "base"), running.run("heat", "base", {"step_minutes": 60, "hours": [15]})]
+    for job in jobs:
+        running.wait(job)
     return running
 
 

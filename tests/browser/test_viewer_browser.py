@@ -34,6 +34,7 @@ def masks(rgb: np.ndarray) -> dict[str, np.ndarray]:
         "terrain": (r > g) & (g > b) & (r - b >= 32),
         "water": (b > r + 60) & (b > g + 15),
         "electricity": (r > 120) & (r > g + 80) & (r > b + 60),
+        "inferno": (r > 180) & (g > 60) & (g < 200) & (b < 90),  # the warm half of the sun-hours colour map
     }
 
 
@@ -205,3 +206,24 @@ def test_time_of_day_moves_the_sun_like_pvlib(viewer):
         assert sun["azimuth"] == pytest.approx(azimuth[0], abs=0.3)
         shots.append(pixels(viewer.screenshot(f"sun-{hour}h")))
     assert np.abs(shots[0] - shots[1]).mean() > 2, "shadows and shading follow the sun"
+
+
+def test_result_overlay_is_draped_on_the_ground_with_its_legend(viewer):
+    page = viewer.page
+    show_single(viewer)
+    page.select_option("#overlay", "")
+    viewer.rendered()
+    plain = share(masks(pixels(viewer.screenshot("overlay-none")))["inferno"])
+    entry = next(r for r in viewer.service.get("/api/scenes/demo/variants/base/results").json()
+                 if r["raster"] == "sun_hours")
+    page.select_option("#overlay", "heat/sun_hours")
+    page.wait_for_selector("#legends .legend")
+    viewer.rendered()
+    draped = share(masks(pixels(viewer.screenshot("overlay-sun-hours")))["inferno"])
+    assert draped > plain + 0.1, (plain, draped)
+    legend = page.text_content("#legends")
+    assert "sun_hours" in legend
+    assert f"{entry['legend']['min']:.1f}" in legend and f"{entry['legend']['max']:.1f}" in legend
+    page.select_option("#overlay", "")
+    viewer.rendered()
+    assert share(masks(pixels(viewer.screenshot("overlay-removed")))["inferno"]) == pytest.approx(plain, abs=0.01)
