@@ -33,6 +33,12 @@ def _polydata(mesh: trimesh.Trimesh, origin: np.ndarray) -> pv.PolyData:
 def snapshot_png(twin: Twin, rules: Rules, *, title: str = "", size: tuple[int, int] = (900, 600),
                  focus: tuple[float, float, float, float] | None = None) -> bytes:
     """A PNG of the twin; ``focus`` (xmin, ymin, xmax, ymax) frames part of it (default: all)."""
+    with pv.vtk_verbosity("off"):  # VTK logs a warning while it falls back from X to off-screen GL
+        return _render(twin, rules, title, size, focus)
+
+
+def _render(twin: Twin, rules: Rules, title: str, size: tuple[int, int],
+            focus: tuple[float, float, float, float] | None) -> bytes:
     xmin, ymin, xmax, ymax = focus or twin.bounds
     origin = np.array([xmin, ymin, float(np.nanmin(twin.dtm.array))])
     plotter = pv.Plotter(off_screen=True, window_size=list(size))
