@@ -26,10 +26,12 @@ _EFFECT_COLOUR = {"better": "#1a9850", "worse": "#d73027", "same": "#777777", "n
 #: Colour maps per result raster name; differences always use a diverging map.
 _DIFF_CMAP = {"sun_hours": "PuOr", "shade": "PuOr_r"}
 _MAX_FINDINGS_SHOWN = 200
+#: Differences at most this large (in the raster's unit) count as no change: no map is drawn.
+_NO_CHANGE = 1e-6
 
 
 def difference_maps(comparison: Comparison) -> dict[str, bytes]:
-    """PNG maps of ``variant − reference`` for every raster both have on the same grid."""
+    """PNG maps of ``variant − reference`` for every raster both have on the same grid and that changed."""
     reference = comparison.reference
     maps = {}
     for run in comparison.runs[1:]:
@@ -42,7 +44,7 @@ def difference_maps(comparison: Comparison) -> dict[str, bytes]:
                 if other is None or other.shape != raster.shape:
                     continue
                 diff = Raster(raster.values() - other.values(), raster.transform, raster.crs)
-                if not np.isfinite(diff.array).any():
+                if not np.any(np.abs(diff.array) > _NO_CHANGE):  # all NaN or unchanged: nothing to show
                     continue
                 title = f"{name}: {run.variant.id} − {reference.variant.id}"
                 cmap = next((c for key, c in _DIFF_CMAP.items() if key in name), "RdBu_r")
