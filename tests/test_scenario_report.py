@@ -55,7 +55,7 @@ def test_report_has_every_section_and_valid_images(tmp_path):
     html_path, json_path = write_report(comparison, tmp_path, snapshots={"tower": map_png(small_twin().dsm, title="dsm", label="m")})
     page = Collector()
     page.feed(html_path.read_text())
-    assert page.sections == ["verdicts", "ranking", "maps", "snapshots", "changes", "findings"]
+    assert page.sections == ["verdicts", "ranking", "metrics", "maps", "snapshots", "changes", "findings"]
     assert len(page.images) == 3  # two difference maps and one snapshot
     for src in page.images:
         assert src.startswith("data:image/png;base64,")
@@ -83,3 +83,30 @@ def test_map_is_north_up_with_scale_bar():
     assert column[int(0.15 * rows):int(0.45 * rows)].mean() < 0.05
     assert column[int(0.55 * rows):int(0.8 * rows)].mean() > 0.95
     assert scale_bar_length(100) == 20 and scale_bar_length(250) == 50 and scale_bar_length(3) == 1
+
+
+def test_demo_variants_report(demo_scene, tmp_path):
+    """The real analyses on the demo's greening plan: the report shows the plan's effects in every section."""
+    from stadstwin.analyses.registry import ANALYSES
+    from stadstwin.rules import load_rules
+    from stadstwin.scenario.compare import compare
+    from stadstwin.scenario.snapshot import snapshot_png
+
+    fast = {"heat": {"step_minutes": 60, "hours": [15]}}
+    comparison = compare(demo_scene, ["base", "greening"], analyses={k: ANALYSES[k] for k in ("clashes", "heat")},
+                         settings=fast)
+    snapshots = {run.variant.id: snapshot_png(run.twin, load_rules(), size=(400, 300)) for run in comparison.runs}
+    html_path, json_path = write_report(comparison, tmp_path, snapshots=snapshots)
+    page = Collector()
+    page.feed(html_path.read_text())
+    assert page.sections == ["verdicts", "ranking", "metrics", "maps", "snapshots", "changes", "findings"]
+    data = json.loads(json_path.read_text())
+    rows = {row["metric"]: row for row in data["verdicts"]["greening"]}
+    assert rows["heat.shade_fraction"]["effect"] == "better"
+    assert rows["heat.pet_mean_c_plan_area"]["effect"] == "better"
+    # new street trees put cables in their root zones: the report names those new findings
+    assert data["finding_changes"]["greening"]["clashes"]["new"] > 0
+    assert any(name.startswith("greening/heat.shade") for name in data["difference_maps"])
+    assert len(page.images) == len(data["difference_maps"]) + 2
+    for src in page.images:
+        Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).verify()

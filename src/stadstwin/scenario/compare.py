@@ -194,7 +194,10 @@ def compare(
     use_cache: bool = True,
     progress: Progress | None = None,
 ) -> Comparison:
-    """Compare variants of a scene (``base`` names the unchanged scene) on every available analysis."""
+    """Compare variants of a scene (``base`` names the unchanged scene) on every available analysis.
+
+    ``settings[analysis]`` adds to (and overrides) what the scene implies (``scene_settings``).
+    """
     if not isinstance(scene, Scene):
         scene = Scene.load(scene)
     variants, origins = [], {}
@@ -203,7 +206,9 @@ def compare(
         variants.append(variant)
     base = build_twin(scene, use_cache=use_cache)
     cache = ResultCache(scene.root / CACHE_FOLDER / "results" if use_cache else None)
-    settings = {**scene_settings(scene, variants), **(settings or {})}
+    implied = scene_settings(scene, variants)
+    given = settings or {}
+    settings = {name: {**implied.get(name, {}), **given.get(name, {})} for name in {*implied, *given}}
     return compare_twins(
         base, twin_key(scene), variants, scene.load_rules(), analyses=ANALYSES if analyses is None else analyses,
         settings=settings, frame=scene.assessment, cache=cache, origins=origins, progress=progress,

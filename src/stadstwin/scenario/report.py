@@ -140,6 +140,14 @@ def _html(comparison: Comparison, data: dict[str, Any], maps: dict[str, bytes], 
         parts.append(f"<tr><td>{i}</td><td>{e(names[vid])} ({e(vid)})</td><td>{score:.3f}</td></tr>")
     parts.append("</table><p>Per criterion the best variant scores 1 and the worst 0; a failed limit scores 0; "
                  "the weighted mean orders the variants.</p></section>")
+    parts.append('<section id="metrics"><h2>All effects</h2><table><tr><th>metric</th>'
+                 + "".join(f"<th>{e(run.variant.id)}</th>" for run in comparison.runs) + "</tr>")
+    names = sorted({m for v in data["variants"] for m in v["metrics"]})
+    for name in names:
+        cells = "".join(f"<td>{_fmt(v['metrics'].get(name))}</td>" for v in data["variants"])
+        parts.append(f"<tr><td>{e(name)}</td>{cells}</tr>")
+    parts.append("</table><p>Per surface type: suffixes _carriageway, _pavement, _verge; _plan_area is the "
+                 "union of the compared variants' plan areas.</p></section>")
     parts.append('<section id="maps"><h2>Difference maps</h2>')
     parts += [f"<figure>{_img(png, name)}<figcaption>{e(name)}</figcaption></figure>" for name, png in maps.items()]
     if not maps:
