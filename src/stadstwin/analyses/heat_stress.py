@@ -36,7 +36,7 @@ from pvlib import solarposition
 from pvlib.location import Location
 
 from stadstwin.analyses import heat_inputs as inputs
-from stadstwin.analyses.result import AnalysisResult
+from stadstwin.analyses.result import AnalysisResult, with_defaults
 from stadstwin.errors import InputError
 from stadstwin.heat import (
     SURFACE_RADIATION,
@@ -95,10 +95,7 @@ class HeatSettings:
 
 def parse_settings(settings: dict[str, Any], rules: Rules, lat: float, lon: float) -> HeatSettings:
     """Check ``settings`` and load the weather (file, or the hot day of the rules)."""
-    unknown = set(settings) - {"date", "weather", "hours", "step_minutes", "area"}
-    if unknown:
-        raise InputError(f"unknown heat settings {sorted(unknown)}", feature="heat",
-                         hint="use date, weather, hours, step_minutes, area")
+    with_defaults(settings, dict.fromkeys(("date", "weather", "hours", "step_minutes", "area")), "heat")
     day = _date(settings.get("date"))
     path = settings.get("weather")
     if path is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from stadstwin.errors import InputError
 from stadstwin.model.raster import Raster
 from stadstwin.model.twin import Twin
 from stadstwin.rules import Rules
@@ -35,3 +36,12 @@ class Analysis(Protocol):
     """An analysis: a twin and its rules in, a result out. ``settings`` are JSON-like options."""
 
     def __call__(self, twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisResult: ...
+
+
+def with_defaults(settings: dict[str, Any], defaults: dict[str, Any], analysis: str) -> dict[str, Any]:
+    """``settings`` over ``defaults``; a key the analysis does not know raises ``InputError`` naming it."""
+    unknown = sorted(set(settings) - set(defaults))
+    if unknown:
+        raise InputError(f"unknown {analysis} settings {unknown}", feature=analysis,
+                         hint=f"settings are {', '.join(defaults)}")
+    return {**defaults, **settings}

@@ -24,7 +24,7 @@ from stadstwin.analyses.cover_check import cover_findings
 from stadstwin.analyses.cross_section import section_png
 from stadstwin.analyses.crossing_check import crossing_findings
 from stadstwin.analyses.findings import count_metrics, empty_table, merge_findings, to_features
-from stadstwin.analyses.result import AnalysisResult
+from stadstwin.analyses.result import AnalysisResult, with_defaults
 from stadstwin.analyses.zone_checks import (
     BUILDING_TOLERANCE,
     building_findings,
@@ -40,11 +40,7 @@ _SETTINGS = {"parallel_below_deg": PARALLEL_BELOW_DEG, "building_tolerance_m": B
 
 
 def _options(settings: dict[str, Any]) -> dict[str, float]:
-    unknown = sorted(set(settings) - set(_SETTINGS))
-    if unknown:
-        raise InputError(f"unknown clash-check setting(s) {unknown}", feature="clashes",
-                         hint=f"settings are {', '.join(_SETTINGS)}")
-    options = {**_SETTINGS, **settings}
+    options = with_defaults(settings, _SETTINGS, "clashes")
     if not 0.0 < float(options["parallel_below_deg"]) <= 90.0:
         raise InputError("parallel_below_deg must lie in (0, 90] degrees", feature="clashes")
     if float(options["building_tolerance_m"]) < 0.0:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.signal
 
-from stadstwin.analyses.result import AnalysisResult
+from stadstwin.analyses.result import AnalysisResult, with_defaults
 from stadstwin.analyses.thermal_sources import (
     HeatSources,
     ground_level,
@@ -308,11 +308,7 @@ def _rise_at(sources: HeatSources, index, points, hours_at, soil, cutoff, n_hour
 
 
 def _options(settings: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(settings) - set(DEFAULTS))
-    if unknown:
-        raise InputError(f"unknown thermal setting(s) {unknown}", feature="thermal",
-                         hint=f"known: {sorted(DEFAULTS)}")
-    options = {**DEFAULTS, **settings}
+    options = with_defaults(settings, DEFAULTS, "thermal")
     checks = (
         ("hours", 1 <= int(options["hours"]) <= 8784, "1 … 8784"),
         ("cutoff", float(options["cutoff"]) > 0, "> 0 m"),
