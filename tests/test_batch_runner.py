@@ -7,6 +7,7 @@ The analyses here are cheap functions of this module; the separate worker proces
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from stadstwin.analyses.result import AnalysisResult
 from stadstwin.batch.report import effect_plots, ranking, write_study_report
 from stadstwin.batch.runner import run_study, task_folder
 from stadstwin.batch.study import Study
+from stadstwin.build.cache import CACHE_FOLDER
 from stadstwin.build.twin_builder import build_twin
 from stadstwin.cli import app
 from stadstwin.model.assessment import Criterion
@@ -140,6 +142,7 @@ def test_interrupted_study_resumes_without_recomputing(tmp_path, demo_scene):
         run_study(study, workers=1, processes=False, analyses=ANALYSES, progress=stop_after_two)
     written = {p: p.stat().st_mtime_ns for p in task_folder(study).glob("*.parquet")}
     assert len(written) == 2
+    shutil.rmtree(demo_scene / CACHE_FOLDER / "results")  # the scene's analysis results: tasks must compute
     CALLS.clear()
     seen = []
     run = run_study(study, workers=1, processes=False, analyses=ANALYSES, progress=lambda d, t: seen.append((d, t)))
@@ -150,6 +153,13 @@ def test_interrupted_study_resumes_without_recomputing(tmp_path, demo_scene):
     again = run_study(study, workers=1, processes=False, analyses=ANALYSES)
     assert (again.computed, again.resumed) == (0, 5)
     pd.testing.assert_frame_equal(again.results, run.results)
+    # a new study of the same variants shares the scene's result cache (as the CLI and the service do):
+    # only the two tasks resumed above, whose results went with the cache, run the analysis again
+    shutil.rmtree(task_folder(study))
+    CALLS.clear()
+    fresh = run_study(study, workers=1, processes=False, analyses=ANALYSES)
+    assert fresh.computed == 5 and len(CALLS) == 2
+    pd.testing.assert_frame_equal(comparable(fresh.results), comparable(run.results))
 
 
 def test_a_failing_task_is_recorded_and_the_others_complete(tmp_path, demo_scene):

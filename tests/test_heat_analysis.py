@@ -29,9 +29,11 @@ from stadstwin.analyses.registry import ANALYSES
 from stadstwin.cli import app
 from stadstwin.errors import InputError
 from stadstwin.heat import pet
+from stadstwin.io.weather import read_weather
 from stadstwin.model.enums import Surface
 from stadstwin.model.raster import Raster
 from stadstwin.model.scene import Scene
+from stadstwin.render.figures import analysis_figures
 from stadstwin.rules import load_rules
 from stadstwin.sample import write_sample
 from stadstwin.sun import solar_position
@@ -67,8 +69,9 @@ def test_rasters_lie_on_the_twin_grid(result, twin):
                                    "shade_12h", "shade_15h"}
     for raster in result.rasters.values():
         assert raster.shape == twin.dtm.shape and raster.transform == twin.dtm.transform
-    assert set(result.figures) == {"sun_hours", "shade_15h", "pet_mean_12_18", "utci_max"}
-    assert all(png.startswith(b"\x89PNG") for png in result.figures.values())
+    figures = analysis_figures(result, twin, RULES)
+    assert set(figures) == {"sun_hours", "shade_15h", "pet_mean_12_18", "utci_max"}
+    assert all(png.startswith(b"\x89PNG") for png in figures.values())
 
 
 def test_building_shadow_at_15h_lies_north_east_of_it(result, twin):
@@ -204,13 +207,16 @@ def test_knmi_weather_file_drives_the_run(tmp_path):
     path = tmp_path / "uurgeg_260.txt"
     path.write_text(header + "\n" + "\n".join(rows) + "\n")
     twin = small_twin()
-    run = parse_settings({"weather": str(path)}, RULES, 52.1, 5.18)
+    weather = read_weather(path)
+    run = parse_settings({"weather": weather}, RULES, 52.1, 5.18)
     assert run.day == date(2019, 7, 25)
-    result = heat_stress(twin, RULES, {"weather": str(path), "hours": [15], "step_minutes": 60})
-    cooler = heat_stress(twin, RULES, {"weather": str(path), "date": "2019-07-24", "hours": [15], "step_minutes": 60})
+    result = heat_stress(twin, RULES, {"weather": weather, "hours": [15], "step_minutes": 60})
+    cooler = heat_stress(twin, RULES, {"weather": weather, "date": "2019-07-24", "hours": [15], "step_minutes": 60})
     assert result.metrics["pet_mean_c"] > cooler.metrics["pet_mean_c"] + 1.0
     with pytest.raises(InputError, match="uurgeg_260.txt: no ta data"):
-        heat_stress(twin, RULES, {"weather": str(path), "date": "2019-08-01"})
+        heat_stress(twin, RULES, {"weather": weather, "date": "2019-08-01"})
+    with pytest.raises(InputError, match="weather must be read weather data"):
+        heat_stress(twin, RULES, {"weather": str(path)})
 
 
 # --- end to end on the demo district: a crop around the greening street, through the CLI ----------

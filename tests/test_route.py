@@ -7,12 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from stadstwin.analyses.route_check import (
-    check_route,
-    route_section_png,
-    route_table,
-    worst_finding,
-)
+from stadstwin.analyses.route_check import check_route, route_table, worst_finding
 from stadstwin.analyses.route_finder import NoRouteError, RouteOptions, find_route
 from stadstwin.errors import InputError
 from stadstwin.model.buildings import Buildings
@@ -22,6 +17,7 @@ from stadstwin.model.raster import Raster
 from stadstwin.model.trees import Trees
 from stadstwin.model.twin import Twin
 from stadstwin.model.utilities import Utility
+from stadstwin.render.sections import route_section_png
 from stadstwin.rules import load_rules
 
 X0, Y0 = 120_000.0, 480_000.0

@@ -5,18 +5,16 @@ import math
 import numpy as np
 import pytest
 import shapely
+from twins import X0, Y0, small_site, small_twin, square
 
 from stadstwin.analyses.result import AnalysisResult
 from stadstwin.errors import SceneError
 from stadstwin.model.assessment import Criterion
 from stadstwin.model.enums import Status
 from stadstwin.model.variant import Variant
-from stadstwin.rules import load_rules
 from stadstwin.scenario.assessment import rank, verdict
-from stadstwin.scenario.compare import BASE, ResultCache, base_variant, compare_twins
-from twins import X0, Y0, small_twin, square
-
-RULES = load_rules()
+from stadstwin.scenario.compare import compare_variants
+from stadstwin.scenario.variants import BASE, base_variant
 
 
 class Counting:
@@ -56,9 +54,9 @@ DEMOLISH = Variant(id="demolish", name="Demolish", edits=[{"type": "remove_build
                                                            {"type": "abandon_network", "id": "a", "features": ["nl.imkl-W1"]}])
 
 
-def run(cache, volume, networks, variants=(TOWER, DEMOLISH)):
-    return compare_twins(small_twin(), "k0", [base_variant("t"), *variants], RULES,
-                         analyses={"built": volume, "networks": networks}, frame=FRAME, cache=cache)
+def run(cache_folder, volume, networks, variants=(TOWER, DEMOLISH)):
+    site = small_site({"built": volume, "networks": networks}, cache_folder)
+    return compare_variants(site, [base_variant("t"), *variants], frame=FRAME)
 
 
 def test_verdicts_against_reference_and_known_diffs():
@@ -80,7 +78,7 @@ def test_verdicts_against_reference_and_known_diffs():
 
 
 def test_unchanged_analyses_are_not_recomputed(tmp_path):
-    cache = ResultCache(tmp_path)
+    cache = tmp_path
     volume, networks = Counting(built_volume), Counting(active_networks)
     first = run(cache, volume, networks)
     assert (volume.calls, networks.calls) == (3, 3) and first.computed == 6
@@ -106,7 +104,7 @@ def test_missing_metric_is_not_applicable():
 
 def test_a_comparison_needs_two_variants():
     with pytest.raises(SceneError, match="at least two"):
-        compare_twins(small_twin(), "k", [base_variant("t")], RULES, analyses={})
+        compare_variants(small_site({}), [base_variant("t")])
 
 
 def test_new_and_resolved_findings_match_by_check_and_assets():

@@ -8,16 +8,16 @@ from html.parser import HTMLParser
 import numpy as np
 import shapely
 from PIL import Image
+from twins import X0, Y0, small_site, small_twin, square
 
 from stadstwin.analyses.result import AnalysisResult
-from stadstwin.io.map_figure import map_png, scale_bar_length
 from stadstwin.model.assessment import Criterion
 from stadstwin.model.raster import Raster
 from stadstwin.model.variant import Variant
-from stadstwin.rules import load_rules
-from stadstwin.scenario.compare import base_variant, compare_twins
+from stadstwin.render.maps import map_png, scale_bar_length
+from stadstwin.scenario.compare import compare_variants
 from stadstwin.scenario.report import write_report
-from twins import X0, Y0, small_twin, square
+from stadstwin.scenario.variants import base_variant
 
 
 def heights(twin, rules, settings):
@@ -50,8 +50,7 @@ def test_report_has_every_section_and_valid_images(tmp_path):
     tower = Variant(id="tower", name="Tower", edits=[{"type": "add_building", "id": "t", "footprint": square(X0 + 20, Y0 + 20, 5), "height": 30.0}])
     low = Variant(id="low", name="Lower", edits=[{"type": "raise_buildings", "id": "r", "buildings": ["NL.IMBAG.Pand.1"], "by": -5.0}])
     frame = [Criterion(metric="heights.mean_m", label="Mean object height", better="lower", weight=1)]
-    comparison = compare_twins(small_twin(), "k", [base_variant("t"), tower, low], load_rules(),
-                               analyses={"heights": heights}, frame=frame)
+    comparison = compare_variants(small_site({"heights": heights}), [base_variant("t"), tower, low], frame=frame)
     html_path, json_path = write_report(comparison, tmp_path, snapshots={"tower": map_png(small_twin().dsm, title="dsm", label="m")})
     page = Collector()
     page.feed(html_path.read_text())
@@ -88,9 +87,9 @@ def test_map_is_north_up_with_scale_bar():
 def test_demo_variants_report(demo_scene, tmp_path):
     """The real analyses on the demo's greening plan: the report shows the plan's effects in every section."""
     from stadstwin.analyses.registry import ANALYSES
+    from stadstwin.render.snapshot import snapshot_png
     from stadstwin.rules import load_rules
     from stadstwin.scenario.compare import compare
-    from stadstwin.scenario.snapshot import snapshot_png
 
     fast = {"heat": {"step_minutes": 60, "hours": [15]}}
     comparison = compare(demo_scene, ["base", "greening"], analyses={k: ANALYSES[k] for k in ("clashes", "heat")},

@@ -396,7 +396,15 @@ def test_failing_analysis_marks_the_job_failed_with_a_reason(service):
 
 def test_compare_build_and_job_list(service):
     _, client, h, _ = service
-    report = client.get("/api/scenes/demo/compare", params={"a": "base", "b": "heatnet-north"}, headers=h["grid"])
+    query = {"a": "base", "b": "heatnet-north"}
+    first = client.get("/api/scenes/demo/compare", params=query, headers=h["grid"])
+    assert first.status_code == 202 and first.json()["processID"] == "compare"  # computed as a job, not in the request
+    again = client.get("/api/scenes/demo/compare.html", params=query, headers=h["grid"])
+    assert again.status_code == 200 or again.headers["location"] == first.headers["location"]  # never a second job
+    assert wait(client, first.headers["location"], h["grid"])["status"] == "successful"
+    compare_jobs = [j for j in client.get("/api/jobs", headers=h["grid"]).json()["jobs"] if j["processID"] == "compare"]
+    assert len(compare_jobs) == 1
+    report = client.get("/api/scenes/demo/compare", params=query, headers=h["grid"])
     assert report.status_code == 200
     data = report.json()
     assert data["reference"] == "base" and [v["id"] for v in data["variants"]] == ["base", "heatnet-north"]

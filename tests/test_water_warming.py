@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from stadstwin.analyses.registry import ANALYSES
-from stadstwin.analyses.thermal_figures import rise_at_hour
 from stadstwin.analyses.thermal_sources import heat_sources
 from stadstwin.analyses.water_warming import hourly_rise, lagged, water_temperatures, water_warming
 from stadstwin.cli import app
@@ -20,6 +19,8 @@ from stadstwin.model.operating import OperatingPoint
 from stadstwin.model.raster import Raster
 from stadstwin.model.twin import Twin
 from stadstwin.model.utilities import Utility
+from stadstwin.render.figures import analysis_figures
+from stadstwin.render.thermal_figures import rise_at_hour
 from stadstwin.rules import load_rules
 from stadstwin.sample import write_sample
 from stadstwin.scenario.variants import variant_twin
@@ -93,7 +94,8 @@ def test_hours_above_levels_match_a_numpy_count_of_the_series():
     (finding,) = analysis.findings
     assert finding["properties"]["severity"] == "limit" and finding["properties"]["feature_id"] == "water-1"
     assert finding["properties"]["top_sources"][0]["feature_id"] == "lv-1"
-    assert all(png[:4] == b"\x89PNG" for png in analysis.figures.values()) and len(analysis.figures) == 2
+    figures = analysis_figures(analysis, twin, rules)
+    assert all(png[:4] == b"\x89PNG" for png in figures.values()) and len(figures) == 2
 
 
 def test_sources_ranked_by_distance_and_abandoned_sources_ignored():

@@ -43,3 +43,11 @@ def small_twin() -> Twin:
                 chm=Raster(chm, grid.transform), surface=Raster(surface, grid.transform))
 
 
+
+
+def small_site(analyses, cache_folder=None, rules=None):
+    """The small twin as a pipeline site (no scene) with these analyses and a result cache folder."""
+    from stadstwin.rules import load_rules
+    from stadstwin.scenario.pipeline import ResultCache, Site
+
+    return Site(None, rules or load_rules(), small_twin(), "k0", ResultCache(cache_folder), analyses)

@@ -59,7 +59,13 @@ class _Bars:
 
 
 def _progress():
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn(), console=console, transient=False)
@@ -189,7 +195,7 @@ def compare(scene: Path = typer.Argument(..., help="Scene folder."),
 
 def _snapshots(comparison, rules) -> dict[str, bytes]:
     """A 3D picture of every variant of a comparison, framed on its plan area when it has one."""
-    from stadstwin.scenario.snapshot import snapshot_png
+    from stadstwin.render.snapshot import snapshot_png
 
     pictures = {}
     for run in comparison.runs:
@@ -297,7 +303,7 @@ def demo(folder: Path = typer.Argument(Path("demo"), help="Folder for the demo d
          port: int = typer.Option(8000, min=1, max=65535, help="Port of the web service.")) -> None:
     """The main job on the embedded demo: sample district, twin, every analysis on every variant, reports, viewer."""
     from stadstwin.sample import write_sample
-    from stadstwin.scenario.compare import BASE
+    from stadstwin.scenario.variants import BASE
 
     scene = folder / "scenes" / "demo"
     if not (scene / "scene.toml").is_file():
@@ -365,26 +371,17 @@ def check_thermal(scene: Path = typer.Argument(..., help="Scene folder or its sc
     import shapely
     from pyogrio.raw import write
 
-    from stadstwin.analyses.thermal_figures import cross_section_png, year_plot_png
-    from stadstwin.analyses.water_warming import (
-        findings,
-        metrics,
-        scene_settings,
-        water_temperatures,
-    )
+    from stadstwin.analyses.water_warming import findings, metrics
     from stadstwin.crs import INTERNAL_CRS
-    from stadstwin.scenario.variants import variant_twin
+    from stadstwin.render.figures import analysis_figures
 
     try:
         with _progress() as progress:
-            loaded, rules, twin, plan = variant_twin(scene, variant, progress=_Bars(progress))
-            settings = {**scene_settings(loaded), "hours": hours, "cutoff": cutoff,
-                        "stagnation_hours": stagnation_hours}
-            task = progress.add_task("water temperatures over the year", total=None)
-            result = water_temperatures(twin, rules, settings)
-            progress.update(task, total=1, completed=1)
+            site, plan, analysis = _run_analysis(scene, variant, "thermal", {
+                "hours": hours, "cutoff": cutoff, "stagnation_hours": stagnation_hours}, _Bars(progress))
     except StadstwinError as exc:
         fail(exc)
+    loaded, rules, twin, result = site.scene, site.rules, site.twin(plan), analysis.details["water"]
     folder = out or loaded.root / "results" / f"thermal-{plan.id}"
     folder.mkdir(parents=True, exist_ok=True)
     table = Table(title=f"warmest water mains: {twin.name} / {plan.id} ({hours} h, soil ρ "
@@ -412,11 +409,10 @@ def check_thermal(scene: Path = typer.Argument(..., help="Scene folder or its sc
           ["feature_id", "owner", "max_temperature_c", "hours_above_limit_h", "hours_above_warning_h", "rise_k",
            "worst_hour", "top_source"],
           layer="water_temperature", driver="GPKG", crs=INTERNAL_CRS, geometry_type="LineString Z")
-    if result.worst >= 0:
-        (folder / "thermal_cross_section.png").write_bytes(cross_section_png(twin, rules, result))
-        (folder / "thermal_year.png").write_bytes(year_plot_png(rules, result))
+    for name, png in analysis_figures(analysis, twin, rules).items():
+        (folder / f"{name}.png").write_bytes(png)
     summary = {
-        "scene": twin.name, "variant": plan.id, "settings": settings, "metrics": metrics(result),
+        "scene": twin.name, "variant": plan.id, "settings": analysis.settings, "metrics": metrics(result),
         "findings": findings(result),
     }
     (folder / "thermal.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
@@ -435,33 +431,26 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
     """Sun hours, shade, SVF, Tmrt, UTCI and PET (mean 12–18 h): statistics, GeoTIFFs and maps."""
     import json
 
-    from stadstwin.analyses.heat_stress import heat_stress
     from stadstwin.io.geotiff import write_cog
-    from stadstwin.model.scene import Scene
-    from stadstwin.scenario.variants import variant_twin
+    from stadstwin.render.figures import analysis_figures
 
+    overrides: dict = {"step_minutes": step_minutes}
+    if date is not None:
+        overrides["date"] = date
+    if weather is not None:
+        overrides["weather"] = str(weather)
     try:
-        loaded = Scene.load(scene)
-        settings: dict = {"step_minutes": step_minutes}
-        day = date or loaded.climate.date
-        if day is not None:
-            settings["date"] = str(day)
-        source = weather or (loaded.climate.weather.path if loaded.climate.weather else None)
-        if source is not None:
-            settings["weather"] = str(source)
         with _progress() as progress:
-            bars = _Bars(progress)
-            loaded, rules, twin, plan = variant_twin(loaded, variant, progress=bars)
-            if plan.area is not None:
-                settings["area"] = plan.area
-            result = heat_stress(twin, rules, settings, progress=bars)
+            site, plan, result = _run_analysis(scene, variant, "heat", overrides, _Bars(progress))
     except StadstwinError as exc:
         fail(exc)
+    loaded, twin = site.scene, site.twin(plan)
+    figures = analysis_figures(result, twin, site.rules)
     folder = out or loaded.root / "results" / f"heat-{variant or 'base'}"
     folder.mkdir(parents=True, exist_ok=True)
     columns = {"pet_mean_c": "PET 12–18 h [°C]", "shade_fraction": "shade 15 h", "sun_hours_mean_h": "sun [h]",
                "utci_max_c": "UTCI max [°C]", "tmrt_mean_c": "Tmrt [°C]", "svf_mean": "SVF"}
-    table = Table(title=f"heat & shade: {twin.name} ({settings.get('date', 'hot day')})")
+    table = Table(title=f"heat & shade: {twin.name} ({result.details.get('day', 'hot day')})")
     table.add_column("where")
     for label in columns.values():
         table.add_column(label, justify="right")
@@ -472,11 +461,21 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
     console.print(table)
     for name, raster in result.rasters.items():
         write_cog(raster, folder / f"{name}.tif")
-    for name, png in result.figures.items():
+    for name, png in figures.items():
         (folder / f"{name}.png").write_bytes(png)
     (folder / "heat_metrics.json").write_text(json.dumps(result.metrics, indent=1), encoding="utf-8")
-    console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992), {len(result.figures)} maps and "
+    console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992), {len(figures)} maps and "
                   f"heat_metrics.json in [bold]{folder}[/]")
+
+
+def _run_analysis(scene: Path, variant: str | None, name: str, overrides: dict, bars):
+    """(site, variant, result) of analysis ``name`` on a variant, through the one pipeline (and its cache)."""
+    from stadstwin.scenario.pipeline import Site, run_analysis
+    from stadstwin.scenario.variants import BASE, find_variant
+
+    site = Site.open(scene, progress=bars)
+    plan, origin = find_variant(site.scene, variant or BASE)
+    return site, plan, run_analysis(site, plan, name, overrides, origin=origin, progress=bars)
 
 
 def _scene_twin(scene: Path, variant: str | None, bars):
@@ -555,14 +554,15 @@ def check_clashes(scene: Path = typer.Argument(..., help="Scene folder or its sc
     reservations, each certain or possible under the depth uncertainty; GeoPackage, JSON and cross-sections."""
     from collections import Counter
 
-    from stadstwin.analyses.underground import run_clash_check
+    from stadstwin.render.figures import analysis_figures
 
     try:
         with _progress() as progress:
-            loaded, rules, twin = _scene_twin(scene, variant, _Bars(progress))
-        result = run_clash_check(twin, rules, {})
+            site, plan, result = _run_analysis(scene, variant, "clashes", {}, _Bars(progress))
     except StadstwinError as exc:
         fail(exc)
+    loaded, twin = site.scene, site.twin(plan)
+    figures = analysis_figures(result, twin, site.rules)
     features = sorted(result.findings, key=lambda f: (f["properties"]["severity"] != "certain", f["properties"]["margin_m"]))
     by_check = Table(title=f"underground findings: {twin.name} ({variant or 'base'}), {len(twin.networks)} segments")
     for column in ("check", "certain", "possible"):
@@ -583,10 +583,10 @@ def check_clashes(scene: Path = typer.Argument(..., help="Scene folder or its sc
         console.print(_findings_table(features, f"worst {min(limit, len(features))} findings", limit))
     folder = out or loaded.root / "results" / f"clashes-{variant or 'base'}"
     json_path, gpkg = _write_findings(features, result.metrics, folder, "clashes")
-    for name, png in result.figures.items():
+    for name, png in figures.items():
         (folder / f"{name}.png").write_bytes(png)
     console.print(f"{int(result.metrics['certain_findings'])} certain, {int(result.metrics['possible_findings'])} "
-                  f"possible findings; [bold]{gpkg}[/], {json_path.name} and {len(result.figures)} cross-sections in {folder}")
+                  f"possible findings; [bold]{gpkg}[/], {json_path.name} and {len(figures)} cross-sections in {folder}")
 
 
 @check_app.command("route")
@@ -607,11 +607,11 @@ def check_route_command(
     from stadstwin.analyses.route_check import (
         check_route,
         route_coordinates,
-        route_section_png,
         route_table,
         worst_finding,
     )
     from stadstwin.errors import InputError
+    from stadstwin.render.sections import route_section_png
 
     try:
         kind = _utility(utility)

@@ -47,8 +47,7 @@ from stadstwin.heat import (
     surface_heating,
     utci,
 )
-from stadstwin.io.map_figure import map_png
-from stadstwin.io.weather import LOCAL_TZ, Weather, hot_day, read_weather
+from stadstwin.io.weather import LOCAL_TZ, Weather, hot_day
 from stadstwin.model.enums import Surface
 from stadstwin.model.raster import Raster
 from stadstwin.model.twin import Twin
@@ -97,13 +96,16 @@ def parse_settings(settings: dict[str, Any], rules: Rules, lat: float, lon: floa
     """Check ``settings`` and load the weather (file, or the hot day of the rules)."""
     with_defaults(settings, dict.fromkeys(("date", "weather", "hours", "step_minutes", "area")), "heat")
     day = _date(settings.get("date"))
-    path = settings.get("weather")
-    if path is None:
+    weather = settings.get("weather")
+    if weather is None:
         day = day or date.fromisoformat(rules.climate.hot_day.date)
         weather = hot_day(rules.climate.hot_day, day, lat, lon)
-    else:
-        weather = read_weather(path, year=None if day is None else day.year)
+    elif isinstance(weather, Weather):
         day = day or weather.hottest_day()
+    else:
+        raise InputError(f"weather must be read weather data, not {type(weather).__name__}", feature="weather",
+                         hint="run the analysis through stadstwin.scenario.pipeline, which reads the scene's "
+                              "weather file")
     wanted = list(settings.get("hours", (12, 15)))
     if not all(isinstance(h, int) and 0 <= h <= 23 for h in wanted):
         raise InputError(f"shade hours must be whole clock hours 0–23, got {wanted}", feature="hours")
@@ -317,7 +319,8 @@ def heat_stress(twin: Twin, rules: Rules, settings: dict[str, Any], *, progress:
     """Sun hours, shade, SVF, Tmrt, UTCI and PET of ``twin`` on one day, with public-space statistics.
 
     ``settings``: ``date`` (ISO; default the weather file's hottest day, else the rules' hot day),
-    ``weather`` (EPW or KNMI hourly file, or None for the shipped hot day), ``hours`` (clock hours
+    ``weather`` (``Weather`` read from an EPW or KNMI hourly file by the caller, or None for the
+    shipped hot day), ``hours`` (clock hours
     of the shade snapshots, default [12, 15]), ``step_minutes`` (sun hours, default 10) and
     ``area`` (GeoJSON polygon of the plan area, optional). Metrics: ``pet_mean_c``,
     ``shade_fraction``, ``sun_hours_mean_h``, ``utci_max_c`` (mean over public space of the daily
@@ -352,17 +355,4 @@ def heat_stress(twin: Twin, rules: Rules, settings: dict[str, Any], *, progress:
                "tmrt_mean_12_18": raster(grids.tmrt_mean), "utci_max": raster(grids.utci_max),
                "pet_mean_12_18": raster(grids.pet_mean)}
     rasters.update({f"shade_{h:02d}h": raster(s) for h, s in grids.shade.items()})
-    outlines = list(twin.buildings.footprint)
-    when = f"{run.day.isoformat()}"
-    figures = {
-        "sun_hours": map_png(rasters["sun_hours"], title=f"Sun hours {when}", label="hours of direct sun [h]",
-                             cmap="magma", outlines=outlines),
-        f"shade_{SHADE_HOUR}h": map_png(rasters[f"shade_{SHADE_HOUR}h"], title=f"Direct sun at {SHADE_HOUR}:00 {when}",
-                                        label="direct-sun fraction (0 shade, 1 sun)", cmap="cividis",
-                                        vmin=0.0, vmax=1.0, outlines=outlines),
-        "pet_mean_12_18": map_png(rasters["pet_mean_12_18"], title=f"Mean PET 12–18 h {when}", label="PET [°C]",
-                                  cmap="inferno", outlines=outlines),
-        "utci_max": map_png(rasters["utci_max"], title=f"Highest UTCI 12–18 h {when}", label="UTCI [°C]",
-                            cmap="inferno", outlines=outlines),
-    }
-    return AnalysisResult("heat", metrics=metrics, rasters=rasters, figures=figures)
+    return AnalysisResult("heat", metrics=metrics, rasters=rasters, details={"day": run.day.isoformat()})

@@ -1,7 +1,8 @@
-"""What every analysis returns: scalar metrics, findings as GeoJSON features, rasters and figures.
+"""What every analysis returns: scalar metrics, findings as GeoJSON features, rasters and details.
 
 The scenario layer diffs ``metrics`` between variants, the service serves ``findings`` and
-``rasters``, the reports embed ``figures``. Everything here pickles, so results can be cached.
+``rasters``, ``render`` draws figures from a result on demand. Analyses return data only: they never
+draw or read files. Everything here pickles, so results can be cached.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ class AnalysisResult:
     metrics   scalar effects, named with their unit (e.g. ``hours_above_limit_h``)
     findings  GeoJSON Feature dicts (EPSG:7415 coordinates) with a ``severity`` property
     rasters   named result rasters (e.g. ``sun_hours``, ``pet_mean``)
-    figures   named PNG images (bytes)
+    details   analysis-specific data for tables and figures (e.g. the thermal per-segment series)
+    settings  the settings it ran with, as the pipeline resolved them (JSON-like; files by digest)
     """
 
     analysis: str
     metrics: dict[str, float] = field(default_factory=dict)
     findings: list[dict[str, Any]] = field(default_factory=list)
     rasters: dict[str, Raster] = field(default_factory=dict)
-    figures: dict[str, bytes] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 class Analysis(Protocol):

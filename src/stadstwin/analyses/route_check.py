@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from stadstwin.analyses.cover_check import surface_at
-from stadstwin.analyses.cross_section import section_png
 from stadstwin.analyses.findings import to_features
 from stadstwin.analyses.underground import underground_findings
 from stadstwin.crs import parse_crs, to_internal
@@ -165,19 +164,3 @@ def worst_finding(check: RouteCheck) -> int | None:
     angle = (table["check"] == "crossing_angle").to_numpy()
     order = np.lexsort((table["margin"].to_numpy(), ~certain, angle))
     return int(order[0])
-
-
-def route_section_png(check: RouteCheck, rules: Rules, index: int) -> bytes:
-    """Cross-section PNG across the route at finding ``index``."""
-    row = check.findings.iloc[index]
-    nets = check.twin.networks
-    seg = int(row["seg"])
-    along = (nets.p1 - nets.p0)[seg, :2]
-    highlight = np.zeros(len(nets), bool)
-    highlight[check.route_rows] = True
-    if row["other_seg"] >= 0:
-        highlight[int(row["other_seg"])] = True
-    title = (f"chainage {check.chainage[index]:.1f} m: {row['check']} with {row['other_id'] or nets.feature_id[int(row['other_seg'])]}"
-             f" — {row['rule']}, margin {row['margin']:.2f}")
-    return section_png(check.twin, rules, (float(row["x"]), float(row["y"])), tuple(along),
-                       Utility(int(nets.utility[seg])), highlight=highlight, title=title)

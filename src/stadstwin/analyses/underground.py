@@ -21,7 +21,6 @@ import pandas as pd
 from stadstwin.analyses.certainty import CERTAIN, POSSIBLE, severity
 from stadstwin.analyses.clearance_check import PARALLEL_BELOW_DEG, pair_findings
 from stadstwin.analyses.cover_check import cover_findings
-from stadstwin.analyses.cross_section import section_png
 from stadstwin.analyses.crossing_check import crossing_findings
 from stadstwin.analyses.findings import count_metrics, empty_table, merge_findings, to_features
 from stadstwin.analyses.result import AnalysisResult, with_defaults
@@ -33,7 +32,6 @@ from stadstwin.analyses.zone_checks import (
 )
 from stadstwin.errors import InputError
 from stadstwin.model.twin import Twin
-from stadstwin.model.utilities import Utility
 from stadstwin.rules import Rules
 
 _SETTINGS = {"parallel_below_deg": PARALLEL_BELOW_DEG, "building_tolerance_m": BUILDING_TOLERANCE}
@@ -70,37 +68,19 @@ def underground_findings(twin: Twin, rules: Rules, settings: dict[str, Any] | No
     return merge_findings(pd.concat(tables, ignore_index=True), networks)
 
 
-def finding_section_png(twin: Twin, rules: Rules, row: pd.Series) -> bytes:
-    """Cross-section across the asset of one finding, at its point, both parties highlighted."""
-    nets = twin.networks
-    seg, other = int(row["seg"]), int(row["other_seg"])
-    highlight = np.zeros(len(nets), bool)
-    highlight[seg] = True
-    reference = Utility(int(nets.utility[seg]))
-    if other >= 0:
-        highlight[other] = True
-    label = str(nets.feature_id[other]).rsplit(".", 1)[-1] if other >= 0 else str(row["other_id"] or row["other_kind"])
-    title = (f"{row['check']}: {str(nets.feature_id[seg]).rsplit('.', 1)[-1]} / {label} — {row['rule']}, "
-             f"margin {row['margin']:.2f} ({severity(np.array([row['best']]), np.array([row['worst']]))[0]})")
-    along = (nets.p1 - nets.p0)[seg, :2]
-    if not np.any(along):
-        along = np.array([1.0, 0.0])
-    return section_png(twin, rules, (float(row["x"]), float(row["y"])), tuple(along), reference,
-                       highlight=highlight, title=title)
-
-
 def run_clash_check(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisResult:
     """The clash analysis: counts per check and severity as metrics, every finding as a GeoJSON
-    Point, and cross-sections of the worst certain and the worst possible pair finding."""
+    Point, and in ``details["worst"]`` the worst certain and the worst possible pair finding (rows
+    of the findings table, for cross-sections)."""
     table = underground_findings(twin, rules, settings)
     metrics = count_metrics(table)
     metrics["segments_checked"] = float(len(twin.networks))
-    figures = {}
+    worst = {}
     levels = severity(table["best"].to_numpy(), table["worst"].to_numpy())
     pairs = (table["other_seg"] >= 0).to_numpy() & (table["check"] != "crossing_angle").to_numpy()
     for level in (CERTAIN, POSSIBLE):
         rows = np.flatnonzero(pairs & (levels == level))
         if len(rows):
-            worst = rows[np.argmin(table["margin"].to_numpy()[rows])]
-            figures[f"section_worst_{level}"] = finding_section_png(twin, rules, table.iloc[worst])
-    return AnalysisResult("clashes", metrics=metrics, findings=to_features(table, twin.networks), figures=figures)
+            worst[level] = table.iloc[rows[np.argmin(table["margin"].to_numpy()[rows])]].to_dict()
+    return AnalysisResult("clashes", metrics=metrics, findings=to_features(table, twin.networks),
+                          details={"worst": worst})

@@ -158,15 +158,10 @@ def water_temperatures(twin: Twin, rules: Rules, settings: dict[str, Any]) -> Wa
 
 
 def water_warming(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisResult:
-    """The ``thermal`` analysis: metrics, findings (water segments above the warning level) and figures."""
-    from stadstwin.analyses.thermal_figures import cross_section_png, year_plot_png
-
+    """The ``thermal`` analysis: metrics, findings (water segments above the warning level) and, in
+    ``details["water"]``, the per-segment ``WaterWarming`` (for tables, GeoPackages and figures)."""
     result = water_temperatures(twin, rules, settings)
-    figures = {}
-    if result.worst >= 0:
-        figures["thermal_cross_section"] = cross_section_png(twin, rules, result)
-        figures["thermal_year"] = year_plot_png(rules, result)
-    return AnalysisResult("thermal", metrics=metrics(result), findings=findings(result), figures=figures)
+    return AnalysisResult("thermal", metrics=metrics(result), findings=findings(result), details={"water": result})
 
 
 def metrics(result: WaterWarming) -> dict[str, float]:

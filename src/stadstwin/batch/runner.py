@@ -1,14 +1,17 @@
 """Run a study on Dask: each finished task is written at once, so an interrupted study resumes.
 
-Tasks are keyed by content (base twin, variant, analyses, settings): a task whose result file holds
-a finished row is not recomputed; a failed one is tried again on the next run. The base twin is
-built once on the client and scattered to the workers. ``scheduler=None`` starts a local cluster;
-an address uses an existing cluster (whose workers have stadstwin installed) with the same code.
+Every task runs its analyses through ``scenario.pipeline`` (the settings are resolved once on the
+client: the scene's, the study's on top, the plan area of all the study's variants), so a row holds
+the numbers the CLI and the service give for that variant. Tasks are keyed by content (variant twin,
+each analysis's code and settings, the rule tables): a task whose result file holds a finished row
+is not recomputed; a failed one is tried again on the next run. The scene's site (base twin, rules)
+is opened once on the client and scattered to the workers; on a local cluster they share the
+scene's result cache. ``scheduler=None`` starts a local cluster; an address uses an existing
+cluster (whose workers have stadstwin installed) with the same code.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,10 +27,10 @@ from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.result import Analysis
 from stadstwin.batch.study import Study, study_variants
 from stadstwin.batch.tasks import run_task
-from stadstwin.build.cache import content_key, twin_key
-from stadstwin.build.twin_builder import build_twin
+from stadstwin.build.cache import content_key
 from stadstwin.errors import SceneError
-from stadstwin.scenario.compare import variant_key
+from stadstwin.rules.usage import TABLES, tables_digest
+from stadstwin.scenario.pipeline import ResultCache, Site, prepare
 
 #: Local clusters use worker processes by default. Measured with ``benchmarks/bench_study.py`` (demo
 #: district, clash tasks, 2 vCPUs shared with other jobs, load 6–9): one thread worker → two reached
@@ -82,20 +85,21 @@ def run_study(
     chosen = {name: analyses[name] for name in study.analyses}
     scene = study.load_scene()
     variants, parameters = study_variants(study, scene)
-    rules = scene.load_rules()
-    base_key = twin_key(scene)
+    site = Site.open(scene, analyses=chosen)
+    if scheduler:  # remote workers may not see the scene's folder
+        site.results = ResultCache(None)
+    prepared = [prepare(site, name, variants, study.settings.get(name)) for name in study.analyses]
     folder = task_folder(study)
     folder.mkdir(parents=True, exist_ok=True)
-    settings_text = json.dumps(study.settings, sort_keys=True, default=str)
-    tasks = {content_key(variant_key(base_key, v), *study.analyses, settings_text): v for v in variants}
+    rules_key = tables_digest(site.rules, TABLES)
+    tasks = {content_key(site.key(v), *(p.key for p in prepared), rules_key): v for v in variants}
     rows = {key: _read_row(folder / f"{key}.parquet") for key in tasks}
     todo = {key: v for key, v in tasks.items() if not (rows[key] and rows[key].get("status") == "ok")}
     failed = done = 0
     if todo:
-        base = build_twin(scene)
         with cluster_client(scheduler, workers, processes) as client:
-            base_future, rules_future = client.scatter([base, rules], broadcast=True)
-            futures = {client.submit(run_task, key, base_future, v, rules_future, chosen, study.settings,
+            site_future, prepared_future = client.scatter([site, prepared], broadcast=True)
+            futures = {client.submit(run_task, key, site_future, v, prepared_future,
                                      key=f"stadstwin-study-{key}"): (key, v) for key, v in todo.items()}
             if progress is not None:
                 progress(0, len(todo))

@@ -1,4 +1,4 @@
-"""One study task: apply a variant to the base twin and run the study's analyses on it.
+"""One study task: a variant through ``scenario.pipeline`` for each of the study's prepared analyses.
 
 Runs on a Dask worker; everything it needs travels as arguments and it returns one flat row.
 """
@@ -7,24 +7,14 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import Any
 
-from stadstwin.analyses.result import Analysis
-from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
-from stadstwin.rules import Rules
-from stadstwin.scenario.apply import apply_variant
+from stadstwin.scenario.pipeline import Prepared, Site, run_prepared
 
 
-def run_task(
-    task_id: str,
-    base: Twin,
-    variant: Variant,
-    rules: Rules,
-    analyses: Mapping[str, Analysis],
-    settings: Mapping[str, dict[str, Any]],
-) -> dict[str, Any]:
+def run_task(task_id: str, site: Site, variant: Variant, prepared: Sequence[Prepared]) -> dict[str, Any]:
     """The metrics of every analysis on the variant as ``<analysis>.<metric>`` columns.
 
     The row also holds ``task``, ``variant``, ``name``, ``status`` (``ok``/``error``), ``error``
@@ -34,10 +24,9 @@ def run_task(
     start = time.perf_counter()
     row: dict[str, Any] = {"task": task_id, "variant": variant.id, "name": variant.name}
     try:
-        twin = apply_variant(base, variant, rules) if variant.edits else base
-        for name, analysis in analyses.items():
-            result = analysis(twin, rules, dict(settings.get(name, {})))
-            row.update({f"{name}.{key}": float(value) for key, value in result.metrics.items()})
+        for analysis in prepared:
+            result, _ = run_prepared(site, variant, analysis)
+            row.update({f"{analysis.name}.{key}": float(value) for key, value in result.metrics.items()})
         row.update(status="ok", error="")
     except Exception as exc:  # noqa: BLE001 - a study records every failure and goes on
         row.update(status="error", error=f"{type(exc).__name__}: {exc}",

@@ -11,14 +11,14 @@ import base64
 import html
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from stadstwin.io.map_figure import map_png
 from stadstwin.model.raster import Raster
+from stadstwin.render.maps import map_png
 from stadstwin.scenario.assessment import Verdict
 from stadstwin.scenario.compare import Comparison, VariantRun
 
@@ -68,7 +68,7 @@ def report_data(comparison: Comparison) -> dict[str, Any]:
 
     return {
         "scene": comparison.scene,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "reference": comparison.reference.variant.id,
         "variants": [_variant_data(run) for run in comparison.runs],
         "verdicts": {vid: [verdict_row(v) for v in rows] for vid, rows in comparison.verdicts.items()},
@@ -86,6 +86,7 @@ def _variant_data(run: VariantRun) -> dict[str, Any]:
         "edits": len(v.edits),
         "metrics": {f"{a}.{k}": value for a, r in run.results.items() for k, value in r.metrics.items()},
         "findings": {a: r.findings for a, r in run.results.items() if r.findings},
+        "settings": {a: r.settings for a, r in run.results.items()},
     }
 
 

@@ -46,14 +46,14 @@ def create_app(scenes_root: str | Path, db_path: str | Path, *, files: str | Pat
     workers       job worker threads
     """
     store = Store(db_path)
-    catalog = SceneCatalog(scenes_root)
+    analyses = dict(ANALYSES)
+    catalog = SceneCatalog(scenes_root, analyses)
     for name in catalog.scenes:
         for body in catalog.file_variants(name):
             store.seed_variant(name, body)
-    analyses = dict(ANALYSES)
     table = processes(analyses)
     files = Path(files) if files is not None else Path(db_path).parent / "files"
-    runner = JobRunner(store, catalog, table, analyses, files, workers)
+    runner = JobRunner(store, catalog, table, files, workers)
     runner.recover()
 
     @asynccontextmanager

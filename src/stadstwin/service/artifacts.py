@@ -56,7 +56,7 @@ def write_analysis(result: AnalysisResult, folder: Path) -> dict[str, Any]:
     (folder / FINDINGS_FILE).write_text(json.dumps(
         {"type": "FeatureCollection", "features": result.findings}, default=_plain))
     return {"analysis": result.analysis, "metrics": {k: _plain(v) for k, v in result.metrics.items()},
-            "rasters": rasters, "findings": len(result.findings)}
+            "rasters": rasters, "findings": len(result.findings), "settings": result.settings}
 
 
 def read_findings(folder: Path) -> list[dict[str, Any]]:

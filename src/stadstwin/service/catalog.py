@@ -1,36 +1,34 @@
 """The scenes the service serves, their twins and the twins of their (stored) variants.
 
 Scenes are the folders ``SCENES/NAME/scene.toml``; a request names a scene only by a name from
-this catalogue, never by a path. Twins are built once (``build_twin`` caches them on disk) and
-variant twins are kept in memory by content key.
+this catalogue, never by a path. Each scene opens once as a ``scenario.pipeline.Site`` (its twin
+built or loaded from the build cache, its rules, its result cache), which keeps variant twins in
+memory by content key.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from stadstwin.build.cache import twin_key
+from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.result import Analysis
 from stadstwin.build.summary import summarize
-from stadstwin.build.twin_builder import build_twin
 from stadstwin.errors import SceneError, StadstwinError
 from stadstwin.model.scene import Scene
 from stadstwin.model.toml_file import validation_problems
 from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
 from stadstwin.rules import Rules
-from stadstwin.scenario.apply import apply_variant
-from stadstwin.scenario.compare import BASE, base_variant, variant_key
+from stadstwin.scenario.pipeline import Site
+from stadstwin.scenario.variants import BASE, base_variant
 
 log = logging.getLogger(__name__)
-
-#: How many variant twins stay in memory.
-VARIANT_TWINS_KEPT = 16
 
 
 class NotFound(StadstwinError):
@@ -38,10 +36,11 @@ class NotFound(StadstwinError):
 
 
 class SceneCatalog:
-    """Scenes by name with lazily built twins; variant twins cached by content key."""
+    """Scenes by name, each opened as a pipeline site on first use."""
 
-    def __init__(self, scenes_root: str | Path) -> None:
+    def __init__(self, scenes_root: str | Path, analyses: Mapping[str, Analysis] | None = None) -> None:
         self.root = Path(scenes_root).resolve()
+        self.analyses = ANALYSES if analyses is None else analyses
         self.scenes: dict[str, Scene] = {}
         for path in sorted(self.root.glob("*/scene.toml")):
             try:
@@ -51,10 +50,8 @@ class SceneCatalog:
                 continue
             self.scenes[scene.name] = scene
         self._lock = threading.Lock()
-        self._twins: dict[str, tuple[str, Twin]] = {}
-        self._rules: dict[str, Rules] = {}
+        self._sites: dict[str, Site] = {}
         self._summaries: dict[str, dict[str, Any]] = {}
-        self._variants: OrderedDict[str, Twin] = OrderedDict()
 
     def scene(self, name: str) -> Scene:
         """The scene called ``name``; NotFound otherwise."""
@@ -63,19 +60,26 @@ class SceneCatalog:
             raise NotFound(f"unknown scene {name!r}", hint=f"scenes: {', '.join(self.scenes) or 'none'}")
         return scene
 
-    def rules(self, name: str) -> Rules:
-        with self._lock:
-            if name not in self._rules:
-                self._rules[name] = self.scene(name).load_rules()
-            return self._rules[name]
-
-    def base(self, name: str) -> tuple[str, Twin]:
-        """The scene's content key and twin (built or loaded from the build cache on first use)."""
+    def site(self, name: str) -> Site:
+        """The scene as a pipeline site (its twin built or loaded from the build cache on first use)."""
         scene = self.scene(name)
         with self._lock:
-            if name not in self._twins:
-                self._twins[name] = (twin_key(scene), build_twin(scene))
-            return self._twins[name]
+            if name not in self._sites:
+                self._sites[name] = Site.open(scene, analyses=self.analyses)
+            return self._sites[name]
+
+    def loaded(self) -> list[str]:
+        """Names of the scenes whose site (and base twin) is open."""
+        with self._lock:
+            return list(self._sites)
+
+    def rules(self, name: str) -> Rules:
+        return self.site(name).rules
+
+    def base(self, name: str) -> tuple[str, Twin]:
+        """The scene's content key and twin."""
+        site = self.site(name)
+        return site.base_key, site.base
 
     def summary(self, name: str) -> dict[str, Any]:
         """The base twin's summary (``build.summary``), computed once."""
@@ -97,24 +101,11 @@ class SceneCatalog:
 
     def key(self, name: str, variant: Variant) -> str:
         """Content key of the twin of ``variant`` of scene ``name``."""
-        return variant_key(self.base(name)[0], variant)
+        return self.site(name).key(variant)
 
     def twin(self, name: str, variant: Variant) -> Twin:
         """The twin of ``variant`` of scene ``name`` (the base twin for ``base``)."""
-        key, base = self.base(name)
-        if variant.id == BASE and not variant.edits:
-            return base
-        vkey = variant_key(key, variant)
-        with self._lock:
-            if vkey in self._variants:
-                self._variants.move_to_end(vkey)
-                return self._variants[vkey]
-        twin = apply_variant(base, variant, self.rules(name), origin=f"variant {variant.id}")
-        with self._lock:
-            self._variants[vkey] = twin
-            while len(self._variants) > VARIANT_TWINS_KEPT:
-                self._variants.popitem(last=False)
-        return twin
+        return self.site(name).twin(variant)
 
     def validate(self, name: str, body: dict[str, Any]) -> Variant:
         """A variant body checked completely: model, edits, and applied to the scene's twin."""

@@ -19,7 +19,7 @@ from fastapi import Depends, Request
 from stadstwin.analyses.result import Analysis
 from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
-from stadstwin.scenario.compare import BASE
+from stadstwin.scenario.variants import BASE
 from stadstwin.service.catalog import NotFound, SceneCatalog
 from stadstwin.service.jobs import JobRunner
 from stadstwin.service.limits import ID_PATTERN

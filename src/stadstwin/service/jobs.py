@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from stadstwin.analyses.result import Analysis
 from stadstwin.errors import StadstwinError
 from stadstwin.service.catalog import SceneCatalog
 from stadstwin.service.processes import JobContext, Process
@@ -31,11 +30,10 @@ class JobRunner:
     """Queues jobs on a worker pool and records their state, progress and results in the store."""
 
     def __init__(self, store: Store, catalog: SceneCatalog, processes: Mapping[str, Process],
-                 analyses: Mapping[str, Analysis], files: Path, workers: int = 2) -> None:
+                 files: Path, workers: int = 2) -> None:
         self.store = store
         self.catalog = catalog
         self.processes = processes
-        self.analyses = analyses
         self.files = files
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="stadstwin-job")
 
@@ -76,7 +74,7 @@ class JobRunner:
         def progress(percent: int, message: str) -> None:
             self.store.set_job(job_id, progress=max(0, min(99, int(percent))), message=message, when=("running",))
 
-        context = JobContext(self.catalog, self.analyses, self.folder(job_id), progress)
+        context = JobContext(self.catalog, self.folder(job_id), progress)
         try:
             result = self.processes[job.process].run(context, job.inputs)
         except StadstwinError as exc:

@@ -3,13 +3,12 @@
 
 Inputs are validated here before a job is stored; the variant a job runs on is resolved at
 submission and stored with it (id, version and body), so a rerun computes exactly the same thing.
-Analysis results are cached by content like ``scenario.compare`` does (same keys, same folder), so
-a rerun, a repeated request or a later comparison reuses them.
+Every analysis runs through ``scenario.pipeline`` on the scene's site: the same settings, keys and
+result cache as the CLI and a batch study, so the service gives their answer and reuses their runs.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +24,12 @@ from pydantic import (
 )
 
 from stadstwin.analyses.result import Analysis
-from stadstwin.build.cache import CACHE_FOLDER, content_key
 from stadstwin.build.summary import summarize
 from stadstwin.errors import SceneError
 from stadstwin.model.toml_file import validation_problems
 from stadstwin.model.variant import Variant
-from stadstwin.scenario.compare import Comparison, ResultCache, compare_twins
+from stadstwin.scenario.compare import Comparison, compare_variants
+from stadstwin.scenario.pipeline import run_analysis
 from stadstwin.scenario.report import report_data, write_report
 from stadstwin.service.artifacts import write_analysis
 from stadstwin.service.catalog import SceneCatalog
@@ -109,41 +108,34 @@ class JobContext:
     """What a running job has at hand: the scenes, its own folder, and its progress reporter."""
 
     catalog: SceneCatalog
-    analyses: Mapping[str, Analysis]
     folder: Path
     progress: Progress
 
 
-def comparison(catalog: SceneCatalog, scene: str, bodies: list[dict[str, Any]], analyses: Mapping[str, Analysis],
-               settings: Mapping[str, dict[str, Any]], progress: Progress) -> Comparison:
-    """Compare stored variants (bodies) of a scene on the given analyses; results cached by content."""
-    loaded = catalog.scene(scene)
-    key, base = catalog.base(scene)
-
+def comparison(catalog: SceneCatalog, scene: str, bodies: list[dict[str, Any]],
+               settings: Mapping[str, dict[str, Any]], progress: Progress | None = None, *,
+               cached_only: bool = False) -> Comparison | None:
+    """Compare variant bodies of a scene on every analysis (``cached_only``: None unless every result
+    is in the result cache already)."""
     def report(step: str, done: int, total: int) -> None:
-        progress(int(5 + 90 * done / max(total, 1)), step)
+        if progress is not None:
+            progress(int(5 + 90 * done / max(total, 1)), step)
 
-    return compare_twins(
-        base, key, [Variant.model_validate(b) for b in bodies], catalog.rules(scene), analyses=analyses,
-        settings=settings, frame=loaded.assessment, cache=ResultCache(loaded.root / CACHE_FOLDER / "results"),
-        progress=report,
-    )
+    return compare_variants(catalog.site(scene), [Variant.model_validate(b) for b in bodies], settings=settings,
+                            progress=report, cached_only=cached_only)
 
 
 def _analysis_runner(name: str) -> Callable[[JobContext, dict[str, Any]], dict[str, Any]]:
     def run(context: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
         variant = Variant.model_validate(inputs["variant_body"])
         context.progress(5, f"twin of {variant.id}")
-        twin = context.catalog.twin(inputs["scene"], variant)
+        site = context.catalog.site(inputs["scene"])
         context.progress(20, f"{name} on {variant.id}")
-        scene = context.catalog.scene(inputs["scene"])
-        cache = ResultCache(scene.root / CACHE_FOLDER / "results")
-        key = content_key(context.catalog.key(scene.name, variant), name,
-                          json.dumps(inputs["settings"], sort_keys=True, default=str))
-        result = cache.get(key)
-        if result is None:
-            result = context.analyses[name](twin, context.catalog.rules(scene.name), inputs["settings"])
-            cache.put(key, result)
+
+        def report(step: str, done: int, total: int) -> None:
+            context.progress(int(20 + 70 * done / max(total, 1)), f"{name}: {step}")
+
+        result = run_analysis(site, variant, name, inputs["settings"], progress=report)
         context.progress(90, "writing results")
         return write_analysis(result, context.folder)
 
@@ -151,8 +143,8 @@ def _analysis_runner(name: str) -> Callable[[JobContext, dict[str, Any]], dict[s
 
 
 def _compare(context: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
-    done = comparison(context.catalog, inputs["scene"], inputs["variant_bodies"], context.analyses,
-                      inputs["settings"], context.progress)
+    done = comparison(context.catalog, inputs["scene"], inputs["variant_bodies"], inputs["settings"],
+                      context.progress)
     write_report(done, context.folder)
     return report_data(done)
 

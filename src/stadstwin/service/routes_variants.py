@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from stadstwin.errors import SceneError
-from stadstwin.scenario.compare import BASE
+from stadstwin.scenario.variants import BASE
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.context import Service, Svc
 from stadstwin.service.store import StoredVariant, VersionConflict

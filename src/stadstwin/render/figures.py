@@ -1,0 +1,49 @@
+"""The pictures of one analysis result, drawn on demand from its data (analyses never draw).
+
+``heat``: maps of sun hours, shade at 15 h, mean PET and highest UTCI; ``clashes``: cross-sections
+at the worst certain and the worst possible pair finding; ``thermal``: the temperature field across
+the warmest water main at its worst hour and that main's year. Other analyses have no figures.
+"""
+
+from __future__ import annotations
+
+from stadstwin.analyses.heat_stress import SHADE_HOUR
+from stadstwin.analyses.result import AnalysisResult
+from stadstwin.model.twin import Twin
+from stadstwin.render.maps import map_png
+from stadstwin.render.sections import finding_section_png
+from stadstwin.render.thermal_figures import cross_section_png, year_plot_png
+from stadstwin.rules import Rules
+
+
+def analysis_figures(result: AnalysisResult, twin: Twin, rules: Rules) -> dict[str, bytes]:
+    """Figure name → PNG of ``result`` computed on ``twin`` under ``rules``."""
+    if result.analysis == "heat":
+        return heat_maps(result, twin)
+    if result.analysis == "clashes":
+        return {f"section_worst_{level}": finding_section_png(twin, rules, row)
+                for level, row in result.details.get("worst", {}).items()}
+    if result.analysis == "thermal":
+        water = result.details["water"]
+        if water.worst < 0:
+            return {}
+        return {"thermal_cross_section": cross_section_png(twin, rules, water),
+                "thermal_year": year_plot_png(rules, water)}
+    return {}
+
+
+def heat_maps(result: AnalysisResult, twin: Twin) -> dict[str, bytes]:
+    """Maps of the heat result's sun hours, shade, PET and UTCI with the building outlines."""
+    rasters, outlines, when = result.rasters, list(twin.buildings.footprint), result.details.get("day", "")
+    shade = f"shade_{SHADE_HOUR:02d}h"
+    return {
+        "sun_hours": map_png(rasters["sun_hours"], title=f"Sun hours {when}", label="hours of direct sun [h]",
+                             cmap="magma", outlines=outlines),
+        f"shade_{SHADE_HOUR}h": map_png(rasters[shade], title=f"Direct sun at {SHADE_HOUR}:00 {when}",
+                                        label="direct-sun fraction (0 shade, 1 sun)", cmap="cividis",
+                                        vmin=0.0, vmax=1.0, outlines=outlines),
+        "pet_mean_12_18": map_png(rasters["pet_mean_12_18"], title=f"Mean PET 12–18 h {when}", label="PET [°C]",
+                                  cmap="inferno", outlines=outlines),
+        "utci_max": map_png(rasters["utci_max"], title=f"Highest UTCI 12–18 h {when}", label="UTCI [°C]",
+                            cmap="inferno", outlines=outlines),
+    }

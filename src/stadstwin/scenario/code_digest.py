@@ -1,0 +1,64 @@
+"""A digest of the code behind an analysis: its module and every stadstwin module it imports.
+
+Part of a result's cache key, so editing an analysis, a kernel or a model it uses recomputes the
+result, where the package version string alone would not notice.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = "stadstwin"
+
+
+def _source(module: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    origin = getattr(spec, "origin", None) if spec else None
+    return Path(origin) if origin and origin.endswith(".py") else None
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """The stadstwin modules ``module`` imports (``from a import b`` counts ``a`` and ``a.b`` if it is one)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*parts, *([base] if base else [])])
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == PACKAGE or name.startswith(f"{PACKAGE}.")}
+
+
+@lru_cache(maxsize=64)
+def code_digest(module: str) -> str:
+    """BLAKE2b of the source of ``module`` and of every stadstwin module it imports, transitively."""
+    digest = hashlib.blake2b(digest_size=20)
+    seen: set[str] = set()
+    todo = [module]
+    sources = {}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = _source(name)
+        if path is None:
+            continue
+        sources[name] = path
+        todo.extend(_imports(name, path) - seen)
+    for name in sorted(sources):
+        digest.update(name.encode())
+        digest.update(sources[name].read_bytes())
+    return digest.hexdigest()
