@@ -77,6 +77,11 @@ class SceneCatalog:
                 self._twins[name] = (twin_key(scene), build_twin(scene))
             return self._twins[name]
 
+    def loaded(self) -> list[str]:
+        """Names of the scenes whose base twin is loaded."""
+        with self._lock:
+            return list(self._twins)
+
     def summary(self, name: str) -> dict[str, Any]:
         """The base twin's summary (``build.summary``), computed once."""
         _, twin = self.base(name)
