@@ -132,7 +132,7 @@ class Visibility:
             return text
         if text in withheld:
             return WITHHELD
-        return _pattern(withheld).sub(WITHHELD, text)
+        return _replaced(text, withheld)
 
     def json(self, value: Any, withheld: frozenset[str]) -> Any:
         """``value`` (JSON-like) with every withheld string replaced, at any depth, keys included."""
@@ -228,6 +228,12 @@ def bodies_in(value: Any) -> list[dict[str, Any]]:
             else:
                 found += bodies_in(item)
     return found
+
+
+@lru_cache(maxsize=1 << 16)
+def _replaced(text: str, withheld: frozenset[str]) -> str:
+    """``text`` with withheld strings replaced (findings repeat their strings: kept per text)."""
+    return _pattern(withheld).sub(WITHHELD, text)
 
 
 @lru_cache(maxsize=64)
