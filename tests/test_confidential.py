@@ -187,3 +187,27 @@ def test_a_confidential_owners_assets_appear_in_no_answer_to_another_organisatio
             assert any(e["organisation"] == "confidential" and e["action"] == "create variant" for e in audit)
             assert any(e["organisation"] == other for e in audit)
             assert b"confidential" in seen["error"]
+
+
+def test_a_redacted_comparison_reports_no_confidential_asset(world, tmp_path):
+    """``Visibility.comparison`` (for a cached /compare answer and its HTML): findings of every run and
+    the new/resolved findings are redacted, the variants stay valid."""
+    from stadstwin.scenario.report import report_data, write_report
+    from stadstwin.service.processes import comparison
+
+    app, _, h, secret, _, ids, _ = world
+    svc = app.state.service
+    bodies = [svc.variant("demo", "base")[0].model_dump(mode="json"), fibre_variant(secret, ids)]
+    done = comparison(svc.catalog, "demo", bodies, {"clashes": run_clash_check}, {}, lambda percent, message: None)
+    assert any(i in json.dumps(report_data(done), default=str) for i in ids)
+    _, plain = write_report(done, tmp_path / "owner")
+    assert secret.encode() in plain.read_bytes()  # the owner's own report names its cables
+    for name in ("other", "public"):
+        who = svc.store.principal(h[name]["Authorization"].removeprefix("Bearer "))
+        visibility = svc.visibility(who)
+        redacted = visibility.comparison(done, svc.withheld(who, "demo", bodies))
+        html, report = write_report(redacted, tmp_path / name)
+        for data in (html.read_bytes(), report.read_bytes()):
+            assert secret.encode() not in data and not any(i.encode() in data for i in ids)
+        assert redacted.runs[1].variant.edits[0]["features"] == ["confidential"]
+        assert len(redacted.runs[1].results["clashes"].findings) == len(done.runs[1].results["clashes"].findings)
