@@ -13,6 +13,9 @@ Nodes and extras (glTF ``extras`` per node, the viewer's attribute table):
 - networks: one node per IMKL feature id (all its segments' tubes merged into one mesh), named by
   the id, extras ``feature_id, owner, utility, status, outer_diameter, depth_source`` (least
   certain along the feature), ``depth_uncertainty`` (largest), ``container``; colour from the rules.
+  A feature with a segment in the ``confidential`` row mask carries only ``utility`` and
+  ``confidential: true`` and is named ``confidential`` (``confidential#1``…): its owner's attributes
+  are withheld; the tube still shows the space it takes.
 - buildings: one node per building named by its BAG id, extras ``source_id, ground_z, roof_z, height``.
 - trees: one node per tree, extras ``source_id, species, height, crown_diameter, trunk_height``.
 - terrain: one node ``terrain`` with the DTM grid thinned to ``max_terrain_triangles``.
@@ -41,8 +44,12 @@ TREE_COLOUR = "#4f8a3c"
 
 
 def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
-               max_terrain_triangles: int = 200_000) -> dict[str, Path]:
-    """Write one GLB per layer into ``folder``; returns layer name -> path."""
+               max_terrain_triangles: int = 200_000, confidential: np.ndarray | None = None) -> dict[str, Path]:
+    """Write one GLB per layer into ``folder``; returns layer name -> path.
+
+    confidential  (N,) bool per network segment: features with such a segment get extras with only
+                  their utility kind and ``confidential: true`` (default: none)
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rules = rules or load_rules()
@@ -54,9 +61,12 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
         "trees": _trees(twin),
     }
     networks = twin.networks
+    withheld = np.zeros(len(networks), dtype=bool) if confidential is None else np.asarray(confidential, dtype=bool)
+    if withheld.shape != (len(networks),):
+        raise ValueError(f"confidential mask has shape {withheld.shape}, the twin has {len(networks)} network segments")
     for code in np.unique(networks.utility):
         kind = Utility(int(code))
-        layers[f"network_{kind.key}"] = _network(twin, kind, rules.utility(kind).colour)
+        layers[f"network_{kind.key}"] = _network(twin, kind, rules.utility(kind).colour, withheld)
     written = {}
     for name, nodes in layers.items():
         nodes = [n for n in nodes if len(n[1].faces)]
@@ -119,7 +129,7 @@ def _trees(twin: Twin):
     ]
 
 
-def _network(twin: Twin, kind: Utility, colour: str):
+def _network(twin: Twin, kind: Utility, colour: str, withheld: np.ndarray):
     n = twin.networks
     rows = np.flatnonzero(n.utility == kind)
     ids, inverse = np.unique(n.feature_id[rows], return_inverse=True)
@@ -128,6 +138,10 @@ def _network(twin: Twin, kind: Utility, colour: str):
     for k, feature in enumerate(ids):
         r = rows[inverse.ravel() == k]
         first = r[0]
+        if withheld[r].any():
+            nodes.append(("confidential", tube_mesh(n.p0[r], n.p1[r], n.radius[r]),  # named without its id
+                          {"utility": kind.key, "confidential": True}, colour))
+            continue
         extras = {
             "feature_id": str(feature),
             "owner": str(owners[first]),

@@ -1,5 +1,6 @@
 """The web service: ``create_app(scenes_root, db_path)`` gives the FastAPI app (API under /api, the
-viewer's built files at / when present). Errors are JSON ``{"detail": reason}``, never a stack trace.
+viewer's built files at / when present). Errors are JSON ``{"detail": reason}``, never a stack trace,
+and never name a confidential owner's assets to another organisation (``redact.Visibility.error``).
 """
 
 from __future__ import annotations
@@ -8,11 +9,15 @@ import logging
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi.utils import is_body_allowed_for_status_code
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from stadstwin import __version__
 from stadstwin.analyses.registry import ANALYSES
@@ -30,7 +35,7 @@ from stadstwin.service.context import Service
 from stadstwin.service.jobs import JobRunner
 from stadstwin.service.limits import MAX_BODY_BYTES, BodySizeLimit
 from stadstwin.service.processes import processes
-from stadstwin.service.store import Store
+from stadstwin.service.store import Principal, Store
 
 log = logging.getLogger(__name__)
 
@@ -73,20 +78,50 @@ def create_app(scenes_root: str | Path, db_path: str | Path, *, files: str | Pat
     return app
 
 
+def _caller(request: Request) -> Principal | None:
+    """The caller of a request by its bearer token, or None without a valid one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return request.app.state.service.store.principal(token.strip())
+
+
+def _visible_detail(request: Request, detail: Any) -> Any:
+    """An error's detail as the caller may see it: a message naming a confidential owner's asset (e.g. a
+    variant edit's feature id) reads ``confidential`` to other organisations."""
+    svc: Service = request.app.state.service
+    if not svc.confidential:
+        return detail
+    who = _caller(request)
+    visibility = svc.visibility(who)
+    return visibility.error(detail, svc.withheld_anywhere(who)) if visibility.hidden else detail
+
+
+async def _answer(request: Request, status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    detail = await run_in_threadpool(_visible_detail, request, detail)
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def not_found(request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+        return await _answer(request, 404, str(exc))
 
     @app.exception_handler(StadstwinError)
     async def invalid(request: Request, exc: StadstwinError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=422)
+        return await _answer(request, 422, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (204, 304) or not is_body_allowed_for_status_code(exc.status_code):
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return await _answer(request, exc.status_code, exc.detail, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in err['loc'])}: {err['msg']}" for err in exc.errors())
-        return JSONResponse({"detail": problems}, status_code=422)
+        return await _answer(request, 422, problems)
 
     @app.exception_handler(Exception)
     async def internal(request: Request, exc: Exception) -> JSONResponse:

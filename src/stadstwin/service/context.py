@@ -17,14 +17,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from stadstwin.analyses.result import Analysis
-from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
 from stadstwin.scenario.variants import BASE
 from stadstwin.service.catalog import NotFound, SceneCatalog
 from stadstwin.service.jobs import JobRunner
 from stadstwin.service.limits import ID_PATTERN
 from stadstwin.service.processes import Process
-from stadstwin.service.redact import Visibility
+from stadstwin.service.redact import Visibility, bodies_in
 from stadstwin.service.store import Job, Principal, Store, StoredVariant
 
 _ID = re.compile(ID_PATTERN)
@@ -95,17 +94,38 @@ class Service:
             raise NotFound(f"unknown job {job_id!r}")
         return found
 
-    def visibility(self, who: Principal) -> Visibility:
-        return Visibility(self.confidential, who.organisation)
+    def visibility(self, who: Principal | None) -> Visibility:
+        """What ``who`` may see (None: a caller without a valid token, who sees no confidential asset)."""
+        return Visibility(self.confidential, None if who is None else who.organisation)
 
-    def withheld(self, who: Principal, scene: str, variants: list[dict[str, Any]]) -> frozenset[str]:
-        """Strings ``who`` may not see in output about these variant bodies of ``scene``."""
+    def withheld(self, who: Principal | None, scene: str, variants: list[dict[str, Any]]) -> frozenset[str]:
+        """Strings ``who`` may not see in output about these variant bodies of ``scene``: the hidden
+        owners' ids in the base twin and those the bodies' edits create."""
         visibility = self.visibility(who)
         if not visibility.hidden:
             return frozenset()
-        twins: list[Twin] = [self.catalog.base(scene)[1]]
-        twins += [self.catalog.twin(scene, Variant.model_validate(body)) for body in variants]
-        return frozenset().union(*(visibility.withheld_values(t) for t in twins))
+        return visibility.withheld_values(self.catalog.base(scene)[1], variants)
+
+    def withheld_anywhere(self, who: Principal | None, bodies: Collection[dict[str, Any]] = (), *,
+                          every_scene: bool = False) -> frozenset[str]:
+        """Strings ``who`` may not see in output that may be about any scene (errors, the audit log): those
+        of every scene whose twin is loaded (``every_scene``: of every scene, loading its twin), its
+        stored variants and the given variant bodies."""
+        visibility = self.visibility(who)
+        if not visibility.hidden:
+            return frozenset()
+        values: set[str] = set(visibility.hidden)
+        for scene in (self.catalog.scenes if every_scene else self.catalog.loaded()):
+            stored = [v.body for v in self.store.variants(scene)]
+            values |= self.withheld(who, scene, [*stored, *bodies])
+        return frozenset(values)
+
+    def job_withheld(self, who: Principal | None, job: Job) -> frozenset[str]:
+        """Strings ``who`` may not see in a job's status and results."""
+        scene = job.inputs.get("scene")
+        if scene not in self.catalog.scenes:
+            return self.withheld_anywhere(who, bodies_in(job.inputs), every_scene=True)
+        return self.withheld(who, scene, bodies_in(job.inputs))
 
 
 async def service(request: Request) -> Service:

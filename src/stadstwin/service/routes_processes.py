@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api")
 
 
 def status_info(job: Job) -> dict[str, Any]:
-    """A job's status document."""
+    """A job's status document (unredacted: answer it through ``_status``)."""
     links = [{"href": f"/api/jobs/{job.id}", "rel": "self", "type": "application/json"}]
     if job.status == "successful":
         links.append({"href": f"/api/jobs/{job.id}/results", "rel": "results", "type": "application/json"})
@@ -26,6 +26,11 @@ def status_info(job: Job) -> dict[str, Any]:
             "progress": job.progress, "message": job.message, "created": job.created, "updated": job.updated,
             "inputs": {k: v for k, v in job.inputs.items() if not k.endswith("_body") and not k.endswith("_bodies")},
             "links": links}
+
+
+def _status(svc: Service, who: Principal, job: Job) -> dict[str, Any]:
+    """A job's status document as ``who`` may see it (inputs and a failed job's message redacted)."""
+    return svc.visibility(who).job(status_info(job), svc.job_withheld(who, job))
 
 
 def _process(svc: Service, process_id: str):
@@ -68,19 +73,19 @@ def execute(process_id: str, body: Annotated[dict[str, Any], Body()], who: Edito
     process = _process(svc, process_id)
     inputs = _resolve(svc, process.validate(body.get("inputs", {})))
     job = svc.runner.submit(process_id, inputs, who)
-    return JSONResponse(status_info(job), status_code=201, headers={"Location": f"/api/jobs/{job.id}"})
+    return JSONResponse(_status(svc, who, job), status_code=201, headers={"Location": f"/api/jobs/{job.id}"})
 
 
 @router.get("/jobs")
 def list_jobs(who: Reader, svc: Svc) -> dict[str, Any]:
     """Every job, oldest first."""
-    return {"jobs": [status_info(j) for j in svc.store.jobs()]}
+    return {"jobs": [_status(svc, who, j) for j in svc.store.jobs()]}
 
 
 @router.get("/jobs/{job_id}")
 def job_status(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """Status, progress (0-100) and message of a job."""
-    return status_info(svc.job(job_id))
+    return _status(svc, who, svc.job(job_id))
 
 
 @router.delete("/jobs/{job_id}")
@@ -89,13 +94,14 @@ def dismiss(job_id: str, who: Editor, svc: Svc) -> dict[str, Any]:
     job = svc.job(job_id)
     if not svc.store.dismiss_job(job.id, who):
         raise HTTPException(409, f"job {job_id} has already ended: it is {svc.job(job_id).status}")
-    return status_info(svc.job(job_id))
+    return _status(svc, who, svc.job(job_id))
 
 
-def _finished(svc: Service, job_id: str) -> Job:
+def _finished(svc: Service, who: Principal, job_id: str) -> Job:
     job = svc.job(job_id)
     if job.status != "successful":
-        raise NotFound(f"job {job_id} has no results: it is {job.status}" + (f" ({job.message})" if job.message else ""))
+        message = svc.visibility(who).text(job.message, svc.job_withheld(who, job)) if job.message else ""
+        raise NotFound(f"job {job_id} has no results: it is {job.status}" + (f" ({message})" if message else ""))
     return job
 
 
@@ -104,34 +110,29 @@ def _results(svc: Service, who: Principal, job: Job) -> dict[str, Any]:
     if job.process in svc.analyses:
         result["rasters"] = raster_entries(job, f"/api/jobs/{job.id}/results")
         result["findings"] = f"/api/jobs/{job.id}/findings"
-        bodies = [job.inputs["variant_body"]]
-    else:
-        bodies = job.inputs.get("variant_bodies", [])
     visibility = svc.visibility(who)
-    withheld = svc.withheld(who, job.inputs["scene"], bodies)
-    for variant in result.get("variants", []):  # a comparison report
-        variant["findings"] = {name: visibility.features(features, withheld)
-                               for name, features in variant.get("findings", {}).items()}
-    return visibility.json(result, withheld)
+    if job.process == "build" and visibility.hidden and "summary" in result:
+        result["summary"] = visibility.summary(svc.catalog.base(job.inputs["scene"])[1])
+    return visibility.result(result, svc.job_withheld(who, job))
 
 
 @router.get("/jobs/{job_id}/results")
 async def job_results(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """The result of a successful job: metrics and links to rasters and findings, or the comparison report."""
-    return await run_in_threadpool(_results, svc, who, _finished(svc, job_id))
+    return await run_in_threadpool(_results, svc, who, _finished(svc, who, job_id))
 
 
 @router.get("/jobs/{job_id}/results/{raster}.{suffix}")
 def job_raster(job_id: str, raster: str, suffix: str, who: Reader,
                svc: Svc) -> FileResponse:
     """A raster of an analysis job as PNG overlay or GeoTIFF."""
-    return raster_file(svc, _finished(svc, job_id), raster, suffix)
+    return raster_file(svc, _finished(svc, who, job_id), raster, suffix)
 
 
 @router.get("/jobs/{job_id}/findings")
 async def job_findings(job_id: str, who: Reader, svc: Svc) -> JSONResponse:
     """The findings of an analysis job (GeoJSON, EPSG:7415)."""
-    job = _finished(svc, job_id)
+    job = _finished(svc, who, job_id)
     if job.process not in svc.analyses:
         raise NotFound(f"job {job_id} ({job.process}) has no findings")
     return Response(await run_in_threadpool(findings, svc, who, [job]), media_type="application/geo+json")

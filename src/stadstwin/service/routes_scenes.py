@@ -11,6 +11,7 @@ from stadstwin import __version__
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.context import Svc
 from stadstwin.service.layers import scene_origin
+from stadstwin.service.redact import bodies_in
 
 router = APIRouter(prefix="/api")
 
@@ -33,12 +34,20 @@ async def scene(scene: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """A scene's extent, the local origin of its GLB layers and the twin summary."""
     loaded = svc.catalog.scene(scene)
     _, twin = await run_in_threadpool(svc.catalog.base, scene)
-    summary = svc.visibility(who).json(svc.catalog.summary(scene), svc.withheld(who, scene, []))
+    visibility = svc.visibility(who)
+    summary = await run_in_threadpool(visibility.summary, twin) if visibility.hidden else svc.catalog.summary(scene)
     return {"name": scene, "extent": list(loaded.extent.bounds), "origin": list(scene_origin(twin)),
             "summary": summary}
 
 
 @router.get("/audit")
 def audit(who: Editor, svc: Svc, limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> list[dict[str, Any]]:
-    """Every change: who (organisation and token name), what and when; newest first. Edit tokens only."""
-    return svc.store.audit(limit)
+    """Every change: who (organisation and token name), what and when; newest first. Edit tokens only.
+    A confidential owner's assets (and its name) read ``confidential`` to other organisations."""
+    entries = svc.store.audit(limit)
+    visibility = svc.visibility(who)
+    if not visibility.hidden:
+        return entries
+    withheld = svc.withheld_anywhere(who, [body for entry in entries for body in bodies_in(entry["detail"])],
+                                     every_scene=True)
+    return visibility.audit(entries, withheld)

@@ -2,7 +2,8 @@
 
 A variant is validated completely (model, edits, applied to the scene's twin) before it is stored;
 an update or delete needs the ETag the client read (428 without one, 412 when someone else changed
-the variant in between), so nobody silently overwrites another's work.
+the variant in between), so nobody silently overwrites another's work. Bodies are answered as the
+caller may see them: an edit naming a confidential owner's feature reads ``confidential`` to others.
 """
 
 from __future__ import annotations
@@ -17,16 +18,23 @@ from stadstwin.errors import SceneError
 from stadstwin.scenario.variants import BASE
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.context import Service, Svc
-from stadstwin.service.store import StoredVariant, VersionConflict
+from stadstwin.service.store import Principal, StoredVariant, VersionConflict
 
 router = APIRouter(prefix="/api/scenes/{scene}/variants")
 
 
-def _response(stored: StoredVariant, code: int = 200, location: str | None = None) -> JSONResponse:
+def _visible(svc: Service, who: Principal, stored: StoredVariant) -> dict[str, Any]:
+    """The stored body and version as ``who`` may see them (edits may name confidential assets)."""
+    withheld = svc.withheld(who, stored.scene, [stored.body])
+    return {**svc.visibility(who).variant(stored.body, withheld), "version": stored.version}
+
+
+def _response(svc: Service, who: Principal, stored: StoredVariant, code: int = 200,
+              location: str | None = None) -> JSONResponse:
     headers = {"ETag": stored.etag, "Cache-Control": "no-cache"}
     if location:
         headers["Location"] = location
-    return JSONResponse({**stored.body, "version": stored.version}, status_code=code, headers=headers)
+    return JSONResponse(_visible(svc, who, stored), status_code=code, headers=headers)
 
 
 def _expected_version(if_match: str | None, stored: StoredVariant) -> int:
@@ -50,7 +58,7 @@ async def _validated(svc: Service, scene: str, body: dict[str, Any]) -> dict[str
 def list_variants(scene: str, who: Reader, svc: Svc) -> list[dict[str, Any]]:
     """Every stored variant with its version (``base``, the unchanged scene, is implied)."""
     svc.scene_name(scene)
-    return [{**v.body, "version": v.version} for v in svc.store.variants(scene)]
+    return [_visible(svc, who, v) for v in svc.store.variants(scene)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -64,13 +72,13 @@ async def create_variant(scene: str, body: Annotated[dict[str, Any], Body()], wh
     stored = svc.store.create_variant(scene, await _validated(svc, scene, body), who)
     if stored is None:
         raise HTTPException(409, f"variant {vid!r} exists already in scene {scene!r}")
-    return _response(stored, 201, f"/api/scenes/{scene}/variants/{stored.id}")
+    return _response(svc, who, stored, 201, f"/api/scenes/{scene}/variants/{stored.id}")
 
 
 @router.get("/{vid}")
 def read_variant(scene: str, vid: str, who: Reader, svc: Svc) -> JSONResponse:
     """The variant and its ETag."""
-    return _response(svc.stored_variant(scene, vid))
+    return _response(svc, who, svc.stored_variant(scene, vid))
 
 
 @router.put("/{vid}")
@@ -90,7 +98,7 @@ async def update_variant(scene: str, vid: str, body: Annotated[dict[str, Any], B
     except VersionConflict as exc:
         raise HTTPException(412, "the variant changed while your update was checked; read it again and retry",
                             headers={"ETag": exc.current.etag} if exc.current else None) from None
-    return _response(updated)
+    return _response(svc, who, updated)
 
 
 @router.delete("/{vid}", status_code=status.HTTP_204_NO_CONTENT)
