@@ -198,7 +198,7 @@ def test_a_redacted_comparison_reports_no_confidential_asset(world, tmp_path):
     app, _, h, secret, _, ids, _ = world
     svc = app.state.service
     bodies = [svc.variant("demo", "base")[0].model_dump(mode="json"), fibre_variant(secret, ids)]
-    done = comparison(svc.catalog, "demo", bodies, {"clashes": run_clash_check}, {}, lambda percent, message: None)
+    done = comparison(svc.catalog, "demo", bodies, {})
     assert any(i in json.dumps(report_data(done), default=str) for i in ids)
     _, plain = write_report(done, tmp_path / "owner")
     assert secret.encode() in plain.read_bytes()  # the owner's own report names its cables

@@ -81,11 +81,6 @@ class SceneCatalog:
         site = self.site(name)
         return site.base_key, site.base
 
-    def loaded(self) -> list[str]:
-        """Names of the scenes whose base twin is loaded."""
-        with self._lock:
-            return list(self._twins)
-
     def summary(self, name: str) -> dict[str, Any]:
         """The base twin's summary (``build.summary``), computed once."""
         _, twin = self.base(name)

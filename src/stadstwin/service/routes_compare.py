@@ -10,7 +10,6 @@ done. Confidential owners' attributes are withheld from the findings for other o
 from __future__ import annotations
 
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,17 +51,12 @@ def _visible(svc: Service, who: Principal, scene: str, a: str, b: str) -> Compar
     done = comparison(svc.catalog, scene, inputs["variant_bodies"], {}, cached_only=True)
     if done is None:
         return _job(svc, who, inputs)
-    visibility = svc.visibility(who)
-    withheld = svc.withheld(who, scene, inputs["variant_bodies"])
-    if not withheld:
-        return done
-    runs = [replace(run, results={name: replace(result, findings=visibility.features(result.findings, withheld))
-                                  for name, result in run.results.items()}) for run in done.runs]
-    return replace(done, runs=runs)
+    return svc.visibility(who).comparison(done, svc.withheld(who, scene, inputs["variant_bodies"]))
 
 
-def _accepted(job: Job) -> JSONResponse:
-    return JSONResponse(status_info(job), status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
+def _accepted(svc: Service, who: Principal, job: Job) -> JSONResponse:
+    status = svc.visibility(who).job(status_info(job), svc.job_withheld(who, job))
+    return JSONResponse(status, status_code=202, headers={"Location": f"/api/jobs/{job.id}"})
 
 
 def _html(done: Comparison) -> str:
@@ -76,7 +70,7 @@ async def compare(scene: str, a: Annotated[str, Query(description="reference var
                   b: Annotated[str, Query(description="variant id")], who: Reader, svc: Svc) -> Any:
     """The comparison report of ``b`` against ``a`` as JSON, or 202 with the job computing it."""
     done = await run_in_threadpool(_visible, svc, who, scene, a, b)
-    return _accepted(done) if isinstance(done, Job) else report_data(done)
+    return _accepted(svc, who, done) if isinstance(done, Job) else report_data(done)
 
 
 @router.get("/compare.html", response_class=HTMLResponse,
@@ -86,5 +80,5 @@ async def compare_html(scene: str, a: Annotated[str, Query()], b: Annotated[str,
     """The comparison report of ``b`` against ``a`` as one self-contained HTML page, or 202 with the job."""
     done = await run_in_threadpool(_visible, svc, who, scene, a, b)
     if isinstance(done, Job):
-        return _accepted(done)
+        return _accepted(svc, who, done)
     return HTMLResponse(await run_in_threadpool(_html, done))
