@@ -72,7 +72,7 @@ def stadstwin_day(dsm: np.ndarray, canopy: np.ndarray) -> tuple[np.ndarray, np.n
     tmrt_sum = np.zeros(dsm.shape)
     utci_max = np.full(dsm.shape, -np.inf)
     for moment in radiant_moments(dsm, 1.0, canopy, canopy * TRUNK, svf, codes, times, weather, lat, lon,
-                                  TRANSMISSIVITY, RULES.climate.person):
+                                  TRANSMISSIVITY, RULES.climate.person, RULES.surfaces):
         tmrt_sum += moment.tmrt
         wind = float(np.clip(moment.wind_10m, *UTCI_WIND_RANGE))
         utci_max = np.fmax(utci_max, utci(moment.ta, moment.tmrt, wind, moment.rh))

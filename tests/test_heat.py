@@ -357,3 +357,22 @@ def test_tmrt_agrees_with_solweig_on_flat_open_ground(tmp_path, name, kwargs):
     )[0, 0]
     # the side fluxes differ slightly (no wall/ground view-factor weighting here)
     assert ours == pytest.approx(peer_tmrt, abs=1.5)
+
+
+def test_tmrt_takes_surface_parameters_from_a_rule_override():
+    # the shaded-ground hand balance above, with the albedo and emissivity of an overridden rule
+    from stadstwin.rules import load_rules
+
+    rules = load_rules({"surfaces": {"verge": {"albedo": 0.35, "emissivity": 0.91}}})
+    ta, rh, diffuse = 27.0, 45.0, 150.0
+    tk = ta + 273.15
+    absorbed = 0.5 * 0.70 * (1 + 0.35) * diffuse + 0.5 * 0.97 * (
+        _prata_sky_emissivity(ta, rh) * SIGMA * tk**4 + 0.91 * SIGMA * tk**4)
+    expected = (absorbed / (0.97 * SIGMA)) ** 0.25 - 273.15
+    got = mean_radiant_temperature(_flat(0.0), _flat(1.0), ta, rh, 800.0, diffuse, 50.0,
+                                   surface=_flat(int(Surface.VERGE)).astype(int),
+                                   surface_radiation=rules.surface_radiation())
+    np.testing.assert_allclose(got, expected, atol=1e-9)
+    shipped = mean_radiant_temperature(_flat(0.0), _flat(1.0), ta, rh, 800.0, diffuse, 50.0,
+                                       surface=_flat(int(Surface.VERGE)).astype(int))
+    assert np.all(got > shipped)  # brighter ground reflects more diffuse light onto the person

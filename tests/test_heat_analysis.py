@@ -297,3 +297,35 @@ def test_greening_shades_and_cools_where_its_trees_stand(cli_runs, greening_stre
     area = variant.area_geometry
     in_area = shapely.contains_xy(area, cx, cy) & np.isfinite(base)
     assert metrics["pet_mean_c_plan_area"] < float(np.nanmean(base[in_area])) - 1.0
+
+
+def test_rule_surface_albedo_changes_tmrt_as_the_radiation_balance_says():
+    # flat open pavement (sunlit, sky view 1): the ground reflects albedo·G, and the standing person
+    # absorbs a_k·(f_up + 2·f_side) = a_k/2 of that, so σ·a_l·ΔTmrt⁴ = a_k/2 · Δalbedo · G
+    from stadstwin.analyses.heat_stress import radiant_moments
+    from stadstwin.io.weather import hot_day
+
+    lat, lon = 52.1, 5.1
+    day = date.fromisoformat(RULES.climate.hot_day.date)
+    weather = hot_day(RULES.climate.hot_day, day, lat, lon)
+    times = period_moments(day)[:3]
+    shape = (3, 4)
+    flat = np.zeros(shape)
+    codes = np.full(shape, int(Surface.PAVEMENT))
+    bright = load_rules({"surfaces": {"pavement": {"albedo": 0.5}}})
+
+    def tmrt(rules):
+        return np.stack([m.tmrt for m in radiant_moments(flat, 1.0, flat, flat, np.ones(shape), codes, times, weather,
+                                                          lat, lon, 0.03, rules.climate.person, rules.surfaces)])
+
+    state = weather.at(times)
+    zenith, _ = solar_position(times, lat, lon)
+    if weather.has_split:
+        global_h = state["dni"].to_numpy() * np.cos(np.radians(zenith)) + state["dhi"].to_numpy()
+    else:
+        global_h = state["ghi"].to_numpy()
+    person = RULES.climate.person
+    delta = person.absorptivity_shortwave / 2 * (0.5 - 0.20) * global_h / (person.absorptivity_longwave * 5.67e-8)
+    got = (tmrt(bright) + 273.15) ** 4 - (tmrt(RULES) + 273.15) ** 4
+    np.testing.assert_allclose(got, np.broadcast_to(delta[:, None, None], got.shape), rtol=1e-9)
+    assert np.all(got > 0)

@@ -109,3 +109,78 @@ def test_bad_override_is_named(override, message):
 def test_unknown_soil_name_is_refused():
     with pytest.raises(RuleError, match="unknown soil 'veen'"):
         load_rules().soil_properties("veen")
+
+
+# --- surfaces and heat_sources tables ---------------------------------------------------------
+
+LV_CABLE = {"cores": 3, "current": 100.0, "resistance": 0.3e-3, "profile": "laagspanning"}
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"surfaces": {"carriageway": {"albedoo": 0.1}}}, r"rules\.surfaces\.carriageway\.albedoo: unknown key"),
+        ({"surfaces": {"asphalt": {"albedo": 0.1}}}, r"rules\.surfaces\.asphalt: unknown key"),
+        ({"surfaces": {"verge": {"albedo": 1.5}}}, r"rules\.surfaces\.verge\.albedo"),
+        ({"heat_sources": {"cables": {"electricity_lv": {"amps": 120}}}},
+         r"rules\.heat_sources\.cables\.electricity_lv\.amps: unknown key"),
+        ({"heat_sources": {"pipes": {"district_heating": {"supply": 80}}}},
+         r"rules\.heat_sources\.pipes\.district_heating\.supply: unknown key"),
+        ({"heat_sources": {"pipe_series": {"spacing": 1.0}}}, r"rules\.heat_sources\.pipe_series\.spacing: unknown key"),
+        ({"heat_sources": {"pipe_conductivity": {"foam": 0.03}}},
+         r"rules\.heat_sources\.pipe_conductivity\.foam: unknown key"),
+        ({"heat_sources": {"load_profiles": {"laagspanning": {"shape": [1.0]}}}},
+         r"rules\.heat_sources\.load_profiles\.laagspanning\.shape: unknown key"),
+        ({"heat_sources": {"kabels": {}}}, r"rules\.heat_sources\.kabels: unknown key"),
+        ({"heat_sources": {"cables": {"fibre": LV_CABLE}}}, r"unknown utility kind\(s\) \['fibre'\]"),
+        ({"heat_sources": {"cables": {"electricity_lv": {"profile": "flat"}}}},
+         r"cables\.electricity_lv: unknown load profile 'flat'"),
+        ({"heat_sources": {"cables": {"district_heating": LV_CABLE}}}, r"\['district_heating'\] are both in cables"),
+        ({"heat_sources": {"load_profiles": {"laagspanning": {"daily": [0.5] * 24}}}}, "maximum 1"),
+        ({"heat_sources": {"pipes": {"district_heating": {"return_winter": 95.0}}}}, "supply must be warmer"),
+        ({"heat_sources": {"pipe_series": {"sizes": [[0.2, 0.01, 0.15, 0.003]]}}}, "not a pipe inside a casing"),
+    ],
+)
+def test_bad_override_of_the_new_tables_is_named(override, message):
+    with pytest.raises(RuleError, match=message) as info:
+        load_rules(override, origin="scene.toml")
+    assert str(info.value).startswith("scene.toml")
+
+
+def test_new_tables_hold_the_published_values():
+    rules = load_rules()
+    asphalt = rules.surfaces.of(Surface.CARRIAGEWAY)
+    assert (asphalt.albedo, asphalt.emissivity, asphalt.tg_k, asphalt.t_start) == (0.18, 0.95, 0.58, -9.78)
+    assert (rules.surfaces.wall.albedo, rules.surfaces.wall.emissivity) == (0.20, 0.90)
+    assert set(rules.surface_radiation()) == set(Surface)
+    lv = rules.heat_sources.cables["electricity_lv"]
+    assert lv.peak_watts_per_m == pytest.approx(3 * 120.0**2 * 0.253e-3, rel=1e-15)
+    # every heat-source kind of the shipped tables has a default load
+    modelled = {*rules.heat_sources.cables, *rules.heat_sources.pipes}
+    assert {u.key for u in Utility if rules.utility(u).heat_source} == modelled
+    np.testing.assert_array_equal(np.flatnonzero(rules.utility_flags("drinking_water")), [Utility.WATER])
+
+
+def test_override_of_a_new_table_records_its_origin():
+    rules = load_rules({"heat_sources": {"cables": {"electricity_lv": {"current": 240.0}}}}, origin="x/scene.toml")
+    lv = rules.heat_sources.cables["electricity_lv"]
+    assert lv.current == 240.0 and lv.resistance == 0.253e-3 and lv.source == "override in x/scene.toml"
+    assert load_rules().heat_sources.cables["electricity_lv"].current == 120.0
+
+
+def test_shade_default_trunk_is_the_rules_trunk_fraction():
+    from stadstwin.rules import shipped_rules
+    from stadstwin.shade import shadow_mask
+
+    dsm = np.zeros((40, 40))
+    canopy = np.zeros((40, 40))
+    canopy[18:22, 18:22] = 8.0
+    fraction = shipped_rules().climate.vegetation.trunk_fraction
+    np.testing.assert_array_equal(
+        shadow_mask(dsm, 1.0, 135.0, 20.0, canopy=canopy),
+        shadow_mask(dsm, 1.0, 135.0, 20.0, canopy=canopy, trunk=canopy * fraction),
+    )
+    assert not np.array_equal(
+        shadow_mask(dsm, 1.0, 135.0, 20.0, canopy=canopy),
+        shadow_mask(dsm, 1.0, 135.0, 20.0, canopy=canopy, trunk=np.zeros_like(canopy)),
+    )

@@ -13,6 +13,7 @@ from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.thermal_sources import heat_sources
 from stadstwin.analyses.water_warming import hourly_rise, lagged, water_temperatures, water_warming
 from stadstwin.cli import app
+from stadstwin.errors import RuleError
 from stadstwin.model.enums import DepthSource, Status
 from stadstwin.model.networks import NetworkTable
 from stadstwin.model.operating import OperatingPoint
@@ -225,3 +226,61 @@ def test_section_rise_at_an_hour_equals_the_year_run():
     year = hourly_rise(result.sources, points, result.soil, result.cutoff, 72)
     for hour in (0, 17, 71):
         np.testing.assert_allclose(rise_at_hour(result, points, hour), year[:, hour], rtol=1e-6)  # sampled step response
+
+
+# --- the rules drive the check ----------------------------------------------------------------
+
+
+def _line_integral(x_rel, half, r):
+    """∫ ds / |P − s| along a straight segment s ∈ [−half, half] for a point at x_rel, distance r."""
+    return math.asinh((half - x_rel) / r) + math.asinh((half + x_rel) / r)
+
+
+def test_rule_cable_current_sets_the_rise_as_n_i2_r_against_a_finite_line_source():
+    # one LV cable with its default load (no operating point), 0.5 m beside and 0.6 m above the
+    # water main; one hour with warm start = steady state under the load of hour 0
+    twin = replace(street([("lv", 0.5, 0.6, None, Status.EXISTING)]), operating={})
+    profile = RULES.heat_sources.load_profiles["laagspanning"]
+    fraction = profile.daily[0] * (1 - profile.seasonal_drop * 0.5 * (1 - math.cos(2 * math.pi * -15.0 / 365.0)))
+    rises = {}
+    for current in (120.0, 240.0):
+        rules = load_rules({"heat_sources": {"cables": {"electricity_lv": {"current": current}}}})
+        result = water_temperatures(twin, rules, {"hours": 1})
+        q = 3 * current**2 * 0.253e-3 * fraction  # n·I²·R of the shipped 4x150 Al cable, this hour
+        # warmest receiver: the one nearest the cable's middle, 1.25 m from the water main's centre
+        r, r_image = math.hypot(0.5, 0.6), math.hypot(0.5, 1.8)
+        expected = q * SOIL.resistivity / (4 * math.pi) * (
+            _line_integral(1.25, 200.0, r) - _line_integral(1.25, 200.0, r_image))
+        assert result.rise_at_worst[0] == pytest.approx(expected, rel=1e-6)
+        rises[current] = result.rise_at_worst[0]
+    assert rises[240.0] / rises[120.0] == pytest.approx(4.0, rel=1e-9)
+
+
+def test_drinking_water_and_heat_source_flags_pick_receivers_and_sources():
+    twin = street([("lv", 0.5, 0.6, 20.0, Status.EXISTING)])
+    assert len(water_temperatures(twin, RULES, {"hours": 2}).rows) == 1
+    dry = load_rules({"utilities": {"water": {"drinking_water": False}}})
+    assert len(water_temperatures(twin, dry, {"hours": 2}).rows) == 0
+    cold = load_rules({"utilities": {"electricity_lv": {"heat_source": False}}})
+    result = water_temperatures(twin, cold, {"hours": 2})
+    assert len(result.sources) == 0 and np.all(result.rise_at_worst == 0.0)
+
+
+def test_heat_source_kind_without_a_loss_model_is_named():
+    grid = Raster.from_bounds(X0 - 50, Y0 - 20, X0 + 50, Y0 + 20, 2.0)
+    networks = NetworkTable.from_polylines(
+        [np.array([[X0 - 20, Y0, -0.6], [X0 + 20, Y0, -0.6]])], outer_diameter=[0.04], utility=[Utility.TELECOM],
+        owner=["KPN"], status=[Status.EXISTING], depth_source=[DepthSource.MEASURED_NAP], depth_uncertainty=[0.1],
+        feature_id=["tc-1"],
+    )
+    twin = Twin("telecom", Raster(np.zeros(grid.shape), grid.transform), networks=networks)
+    warm = load_rules({"utilities": {"telecom": {"heat_source": True}}})
+    with pytest.raises(RuleError, match="telecom is a heat source but has no default load"):
+        heat_sources(twin, warm, SOIL, 2)
+    # an operating point with watts_per_m, or a cable entry in the rules, gives it a load
+    loaded = replace(twin, operating={"tc-1": OperatingPoint(watts_per_m=2.0)})
+    assert heat_sources(loaded, warm, SOIL, 2).watts_per_m.max() == pytest.approx(2.0)
+    cable = {"cores": 1, "current": 10.0, "resistance": 0.01, "profile": "laagspanning"}
+    ruled = load_rules({"utilities": {"telecom": {"heat_source": True}},
+                        "heat_sources": {"cables": {"telecom": cable}}})
+    assert heat_sources(twin, ruled, SOIL, 24).watts_per_m.max() == pytest.approx(1.0, rel=0.01)

@@ -3,13 +3,17 @@
 Thin, documented wrappers around the numba kernels in ``stadstwin.engines`` (``radiation``,
 ``utci``, ``pet``): they broadcast and check inputs and convert degrees to radians. Shadow and sky
 view factor come from :mod:`stadstwin.shade`, sun altitude from :mod:`stadstwin.sun`.
+
+Surface, wall and person parameters are rule values (``rules.surfaces``, ``rules.climate.person``):
+the analyses pass them from their ``Rules``; left out, the *shipped* rule tables apply.
+``SURFACE_RADIATION`` ({Surface: SurfaceRadiation}) and ``WALL_RADIATION`` are the shipped
+``surfaces`` table, read on first use.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 import numpy as np
@@ -21,47 +25,22 @@ from stadstwin.engines.radiation import mean_radiant_temperature_grid, surface_t
 from stadstwin.engines.utci import utci_flat
 from stadstwin.errors import InputError
 from stadstwin.model.enums import Surface
+from stadstwin.rules import shipped_rules
+from stadstwin.rules.tables import SurfaceRadiation
 
 STANDING_F_UP = 0.06  # angular factor up and down, standing person (SOLWEIG)
 STANDING_F_SIDE = 0.22  # angular factor for each of the four sides
 STANDING_F_CYL = 0.28  # projected area factor of the upright cylinder for the direct beam
 
 
-@dataclass(frozen=True)
-class SurfaceRadiation:
-    """Radiative surface parameters of one surface type (SOLWEIG land-cover table).
+def __getattr__(name: str):
+    """``SURFACE_RADIATION`` and ``WALL_RADIATION`` of the shipped rule table ``surfaces``."""
+    if name == "SURFACE_RADIATION":
+        return shipped_rules().surface_radiation()
+    if name == "WALL_RADIATION":
+        return shipped_rules().surfaces.wall
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    ``albedo`` and ``emissivity`` [-]; the sunlit surface heats up to ``tg_k`` · (day's highest sun
-    altitude in degrees) + ``t_start`` [K] above air temperature, reached at ``tmax_hour``
-    (local solar time).
-    """
-
-    albedo: float
-    emissivity: float
-    tg_k: float
-    t_start: float
-    tmax_hour: float
-
-
-_COBBLE_STONE = SurfaceRadiation(0.20, 0.95, 0.37, -3.41, 15.0)
-_DARK_ASPHALT = SurfaceRadiation(0.18, 0.95, 0.58, -9.78, 15.0)
-_GRASS = SurfaceRadiation(0.16, 0.94, 0.21, -3.38, 14.0)
-_WATER = SurfaceRadiation(0.05, 0.98, 0.0, 0.0, 12.0)
-_ROOF = SurfaceRadiation(0.18, 0.95, 0.37, -3.41, 15.0)
-
-#: Surface type → SOLWEIG land-cover parameters (Lindberg et al. 2008, 2016; UMEP defaults):
-#: carriageway = dark asphalt, pavement = cobble stone, verge = grass, roofs and unknown ground
-#: use the cobble-stone heating (SOLWEIG's default), water does not heat up.
-SURFACE_RADIATION: dict[Surface, SurfaceRadiation] = {
-    Surface.UNKNOWN: _COBBLE_STONE,
-    Surface.CARRIAGEWAY: _DARK_ASPHALT,
-    Surface.PAVEMENT: _COBBLE_STONE,
-    Surface.VERGE: _GRASS,
-    Surface.WATER: _WATER,
-    Surface.BUILDING: _ROOF,
-}
-#: Walls: albedo 0.20, emissivity 0.90, heating as cobble stone (SOLWEIG defaults).
-WALL_RADIATION = SurfaceRadiation(0.20, 0.90, 0.37, -3.41, 15.0)
 
 _POSTURES = {
     "sitting": pet_engine.POSTURE_SITTING,
@@ -201,8 +180,14 @@ def surface_heating(
     )
 
 
-def surface_parameters(surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Albedo and emissivity rasters for a raster of :class:`Surface` codes."""
+def surface_parameters(
+    surface: np.ndarray, radiation: Mapping[Surface, SurfaceRadiation] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Albedo and emissivity rasters for a raster of :class:`Surface` codes.
+
+    ``radiation``: parameters per surface type (``Rules.surface_radiation()``; default the shipped table).
+    """
+    table = shipped_rules().surface_radiation() if radiation is None else radiation
     codes = np.asarray(surface)
     known = {int(s) for s in Surface}
     unknown = set(np.unique(codes).tolist()) - known
@@ -214,7 +199,10 @@ def surface_parameters(surface: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         )
     albedo = np.empty(codes.shape)
     emissivity = np.empty(codes.shape)
-    for kind, props in SURFACE_RADIATION.items():
+    missing = sorted(int(s) for s in np.unique(codes).tolist() if Surface(s) not in table)
+    if missing:
+        raise InputError(f"no radiation parameters for surface codes {missing}", feature="surface")
+    for kind, props in table.items():
         mask = codes == int(kind)
         albedo[mask] = props.albedo
         emissivity[mask] = props.emissivity
@@ -248,12 +236,13 @@ def mean_radiant_temperature(
     emissivity: np.ndarray | float | None = None,
     ground_excess: np.ndarray | float = 0.0,
     wall_excess: float = 0.0,
-    wall_albedo: float = WALL_RADIATION.albedo,
-    wall_emissivity: float = WALL_RADIATION.emissivity,
+    wall_albedo: float | None = None,
+    wall_emissivity: float | None = None,
     wall_shaded_fraction: float = 0.5,
     cloud_fraction: float = 0.0,
-    absorptivity_shortwave: float = 0.70,
-    absorptivity_longwave: float = 0.97,
+    absorptivity_shortwave: float | None = None,
+    absorptivity_longwave: float | None = None,
+    surface_radiation: Mapping[Surface, SurfaceRadiation] | None = None,
 ) -> np.ndarray:
     """Mean radiant temperature [°C] of a standing person per cell, SOLWEIG style.
 
@@ -261,17 +250,26 @@ def mean_radiant_temperature(
     one shape (north-up). Weather is one moment: ``ta`` [°C], ``rh`` [%], ``direct_normal`` and
     ``diffuse`` horizontal irradiance [W/m²] (see :func:`split_global_radiation`),
     ``sun_altitude`` [deg]. Ground albedo/emissivity come from ``surface`` (a raster of
-    :class:`Surface` codes, see ``SURFACE_RADIATION``) unless given directly (scalar or raster).
+    :class:`Surface` codes) and ``surface_radiation`` (parameters per type,
+    ``Rules.surface_radiation()``) unless given directly (scalar or raster).
     ``ground_excess`` is how much warmer sunlit ground is than the air [K] (scalar or raster, e.g.
     from :func:`surface_heating`); shaded ground is at air temperature. ``wall_excess`` [K] is the
     walls' excess, ``wall_shaded_fraction`` the shaded part of the walls seen, ``cloud_fraction``
     [0–1] raises the sky emissivity. Person: absorptivities a_k, a_l and SOLWEIG's standing
     angular factors 0.06 (up/down), 0.22 (each side), 0.28 (direct beam on the cylinder).
+    Left-out wall albedo/emissivity, absorptivities and surface parameters are those of the shipped
+    rule tables (``surfaces.wall``, ``climate.person``, ``surfaces``).
 
     The balance and every simplification against full SOLWEIG (no wall-aspect scheme, own cell as
     the ground seen, isotropic sky, instantaneous surface temperatures) are documented in
     :mod:`stadstwin.engines.radiation`.
     """
+    shipped = shipped_rules()
+    wall_albedo = shipped.surfaces.wall.albedo if wall_albedo is None else wall_albedo
+    wall_emissivity = shipped.surfaces.wall.emissivity if wall_emissivity is None else wall_emissivity
+    person = shipped.climate.person
+    absorptivity_shortwave = person.absorptivity_shortwave if absorptivity_shortwave is None else absorptivity_shortwave
+    absorptivity_longwave = person.absorptivity_longwave if absorptivity_longwave is None else absorptivity_longwave
     shadow_a = np.asarray(shadow, dtype=np.float64)
     if shadow_a.ndim != 2:
         raise ValueError(f"shadow must be a 2-D raster, got shape {shadow_a.shape}")
@@ -281,7 +279,7 @@ def mean_radiant_temperature(
     if surface is not None:
         if np.shape(surface) != shape:
             raise ValueError(f"surface has shape {np.shape(surface)}, the rasters {shape}")
-        table_albedo, table_emissivity = surface_parameters(surface)
+        table_albedo, table_emissivity = surface_parameters(surface, surface_radiation)
         albedo = table_albedo if albedo is None else albedo
         emissivity = table_emissivity if emissivity is None else emissivity
     if albedo is None or emissivity is None:

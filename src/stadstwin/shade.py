@@ -3,7 +3,8 @@
 Rasters are north-up (row 0 north) with square cells of ``cell_size`` metres. ``dsm`` holds ground
 plus buildings [m]. Vegetation is given as in UMEP: ``canopy`` is the crown top height above the
 DSM [m] (0 where there is no vegetation) and ``trunk`` the top of the leafless trunk zone above
-the DSM [m], by default 25 % of ``canopy`` (UMEP's default trunk ratio). ``transmissivity`` is the
+the DSM [m], by default ``canopy`` times the shipped rules' ``climate.vegetation.trunk_fraction``
+(0.25, UMEP's default trunk ratio). ``transmissivity`` is the
 fraction of direct sun passing a crown (UMEP: 0.03 leaf-on, 0.5 leaf-off).
 
 Kernels live in ``stadstwin.engines.shadow``, ``.sky_view``, ``.sun_hours`` and ``.tiling``;
@@ -26,10 +27,8 @@ from stadstwin.engines.sky_view import sky_view
 from stadstwin.engines.sun_hours import sunlit_hours
 from stadstwin.engines.tiling import map_tiles, overlap_cells
 from stadstwin.errors import InputError
+from stadstwin.rules import shipped_rules
 from stadstwin.sun import solar_position
-
-TRUNK_RATIO = 0.25
-"""Default trunk zone top as a fraction of crown height (UMEP default)."""
 
 SVF_DIRECTIONS = 64
 """Azimuth sectors of the sky view integral (error < 0.01 against the analytic canyon)."""
@@ -70,7 +69,7 @@ def _vegetation(
         none = np.full(surface.shape, -np.inf)
         return none, none
     crown = _layer(canopy, surface, "canopy")
-    stem = crown * TRUNK_RATIO if trunk is None else _layer(trunk, surface, "trunk")
+    stem = crown * shipped_rules().climate.vegetation.trunk_fraction if trunk is None else _layer(trunk, surface, "trunk")
     if (stem > crown).any():
         raise InputError(
             "trunk zone is higher than the canopy in some cells", hint="trunk must be <= canopy"

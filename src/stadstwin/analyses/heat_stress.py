@@ -39,8 +39,6 @@ from stadstwin.analyses import heat_inputs as inputs
 from stadstwin.analyses.result import AnalysisResult, with_defaults
 from stadstwin.errors import InputError
 from stadstwin.heat import (
-    SURFACE_RADIATION,
-    WALL_RADIATION,
     mean_radiant_temperature,
     pet,
     split_global_radiation,
@@ -52,7 +50,7 @@ from stadstwin.model.enums import Surface
 from stadstwin.model.raster import Raster
 from stadstwin.model.twin import Twin
 from stadstwin.rules import Rules
-from stadstwin.rules.tables import Person
+from stadstwin.rules.tables import Person, Surfaces
 from stadstwin.shade import shadow_mask, sky_view_factor, sun_hours
 from stadstwin.sun import solar_position
 
@@ -199,14 +197,16 @@ def radiant_moments(
     lon: float,
     transmissivity: float,
     person: Person,
+    surfaces: Surfaces,
 ) -> Iterator[Moment]:
     """Tmrt of a standing person per cell at each of ``times`` (SOLWEIG style, ``stadstwin.heat``).
 
     Shadow per moment from :func:`shadow_mask`; direct and diffuse radiation from the weather
     (split from the global radiation by Erbs where the source has no split); sunlit ground and
-    walls warmed by SOLWEIG's ground-heating wave per surface type, scaled by the clearness
-    (measured over Ineichen clear-sky global radiation, at most 1).
+    walls warmed by SOLWEIG's ground-heating wave per surface type (``surfaces``, the rules' land
+    cover), scaled by the clearness (measured over Ineichen clear-sky global radiation, at most 1).
     """
+    radiation = {kind: surfaces.of(kind) for kind in Surface}
     state = weather.at(times)
     zenith, azimuth = solar_position(times, lat, lon)
     altitude = 90.0 - zenith
@@ -221,18 +221,19 @@ def radiant_moments(
         sun = days[when.tz_convert(LOCAL_TZ).date()]
         hour, sunrise = sun.solar_hour(when), sun.solar_hour(sun.sunrise)
         lookup = np.zeros(max(int(s) for s in Surface) + 1)
-        for kind, props in SURFACE_RADIATION.items():
+        for kind, props in radiation.items():
             lookup[int(kind)] = surface_heating(props, sun.altitude_max, hour, sunrise, clearness[i])
-        wall = surface_heating(WALL_RADIATION, sun.altitude_max, hour, sunrise, clearness[i])
+        wall = surface_heating(surfaces.wall, sun.altitude_max, hour, sunrise, clearness[i])
         shadow = shadow_mask(dsm, cell_size, float(azimuth[i]), float(altitude[i]), canopy=canopy,
                              trunk=trunk, transmissivity=transmissivity)
         row = state.iloc[i]
         tmrt = mean_radiant_temperature(
             shadow, svf, float(row["ta"]), float(row["rh"]), max(float(dni[i]), 0.0),
             max(float(dhi[i]), 0.0), float(altitude[i]), surface=codes, ground_excess=lookup[codes],
-            wall_excess=wall, cloud_fraction=float(row["cloud_fraction"]),
+            wall_excess=wall, wall_albedo=surfaces.wall.albedo, wall_emissivity=surfaces.wall.emissivity,
+            cloud_fraction=float(row["cloud_fraction"]),
             absorptivity_shortwave=person.absorptivity_shortwave,
-            absorptivity_longwave=person.absorptivity_longwave,
+            absorptivity_longwave=person.absorptivity_longwave, surface_radiation=radiation,
         )
         yield Moment(when, float(row["ta"]), float(row["rh"]), float(row["wind_10m"]), tmrt)
 
@@ -261,6 +262,7 @@ def heat_grids(
     lon: float,
     transmissivity: float,
     person: Person,
+    surfaces: Surfaces,
     progress: Progress = _silent,
 ) -> HeatGrids:
     """Every result raster of the analysis on plain arrays (see the module docstring)."""
@@ -284,7 +286,7 @@ def heat_grids(
     utci_max = np.full(dsm.shape, -np.inf)
     times = period_moments(run.day)
     moments = radiant_moments(dsm, cell_size, canopy, trunk, svf, codes, times, run.weather,
-                              lat, lon, transmissivity, person)
+                              lat, lon, transmissivity, person, surfaces)
     for n, moment in enumerate(moments, start=1):
         wind_utci = float(np.clip(moment.wind_10m, *UTCI_WIND_RANGE))
         tmrt_sum += moment.tmrt
@@ -338,7 +340,7 @@ def heat_stress(twin: Twin, rules: Rules, settings: dict[str, Any], *, progress:
     trunk = canopy * vegetation.trunk_fraction
     codes = inputs.surface_codes(twin, in_building)
     grids = heat_grids(dsm, grid.cell_size, grid.origin, canopy, trunk, codes, run, lat, lon,
-                       inputs.transmissivity(run.day, vegetation), rules.climate.person, progress)
+                       inputs.transmissivity(run.day, vegetation), rules.climate.person, rules.surfaces, progress)
     for array in (grids.tmrt_mean, grids.utci_max, grids.pet_mean):
         array[in_building] = np.nan
     public = inputs.public_space(codes)

@@ -1,6 +1,6 @@
 """Drinking-water mains warmed by power cables and heat networks: water temperature over the year.
 
-Per water segment (utility WATER, not abandoned) receivers lie on its axis every
+Per water segment (every kind whose ``drinking_water`` flag is set in ``rules.utilities``, not abandoned) receivers lie on its axis every
 ``receiver_spacing`` metres. The wall temperature at a receiver is the undisturbed ground
 temperature at its depth (Kusuda–Achenbach with the urban offset, ``rules.climate.ground``) plus
 the hourly rise from every heat source (``temperature_rise_hourly``: finite segments with images,
@@ -38,7 +38,6 @@ from stadstwin.errors import InputError
 from stadstwin.model.enums import Status
 from stadstwin.model.scene import Scene
 from stadstwin.model.twin import Twin
-from stadstwin.model.utilities import Utility
 from stadstwin.rules import Rules
 from stadstwin.rules.tables import SoilProperties
 from stadstwin.thermal import cutoff_error_bound, temperature_rise, temperature_rise_hourly
@@ -113,7 +112,7 @@ def water_temperatures(twin: Twin, rules: Rules, settings: dict[str, Any]) -> Wa
     limit, warning = rules.drinking_water.limit.value, rules.drinking_water.warning.value
     sources = heat_sources(twin, rules, soil, hours)
     net = twin.networks
-    rows = np.flatnonzero((net.utility == Utility.WATER) & (net.status != Status.ABANDONED))
+    rows = np.flatnonzero(rules.utility_flags("drinking_water")[net.utility] & (net.status != Status.ABANDONED))
     segments = np.stack([net.p0[rows], net.p1[rows]], axis=1)
     owner_of, points = receivers(segments, options["receiver_spacing"])
     ground = ground_level(twin, points)

@@ -18,7 +18,11 @@ YEAR_HOURS = 8760
 
 @dataclass(frozen=True)
 class CableProfile:
-    """Default load shape of a voltage level: daily shape (24 values, max 1), seasonal drop, peak day."""
+    """Load shape of a cable: daily shape (24 values, max 1), seasonal drop, peak day.
+
+    The defaults per voltage level are rule values (``rules.heat_sources.load_profiles``); the
+    analysis layer builds these from them (``analyses.thermal_sources.cable_profiles``).
+    """
 
     daily: tuple[float, ...]
     seasonal_drop: float
@@ -30,29 +34,6 @@ class CableProfile:
             raise ValueError("daily must hold 24 non-negative values with maximum 1")
         if not 0.0 <= self.seasonal_drop <= 1.0:
             raise ValueError("seasonal_drop must lie in [0, 1]")
-
-
-DEFAULT_CABLE_PROFILES = {
-    "laagspanning": CableProfile(
-        daily=(0.45, 0.40, 0.38, 0.37, 0.38, 0.42, 0.55, 0.70, 0.72, 0.68, 0.66, 0.66,
-               0.66, 0.64, 0.63, 0.66, 0.76, 0.92, 1.00, 0.98, 0.90, 0.80, 0.66, 0.52),
-        seasonal_drop=0.30, peak_day=15.0,
-        note="practice value: residential LV, evening peak, winter maximum (no public norm)",
-    ),
-    "middenspanning": CableProfile(
-        daily=(0.55, 0.52, 0.50, 0.50, 0.52, 0.58, 0.70, 0.84, 0.92, 0.95, 0.96, 0.96,
-               0.95, 0.94, 0.93, 0.94, 0.97, 1.00, 0.99, 0.95, 0.88, 0.78, 0.68, 0.60),
-        seasonal_drop=0.25, peak_day=15.0,
-        note="practice value: mixed MV feeder, day plateau with evening peak (no public norm)",
-    ),
-    "hoogspanning": CableProfile(
-        daily=(0.70, 0.68, 0.66, 0.66, 0.68, 0.72, 0.80, 0.88, 0.93, 0.96, 0.97, 0.98,
-               0.98, 0.97, 0.96, 0.96, 0.98, 1.00, 1.00, 0.97, 0.92, 0.86, 0.80, 0.74),
-        seasonal_drop=0.20, peak_day=15.0,
-        note="practice value: HV transport, flatter daily shape (no public norm)",
-    ),
-}
-"""Default shapes per IMKL thema; editable, practice values rather than norms."""
 
 
 def cable_load_profile(profile: CableProfile, n_hours: int = YEAR_HOURS) -> np.ndarray:

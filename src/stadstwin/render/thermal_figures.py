@@ -16,7 +16,6 @@ from matplotlib.patches import Circle
 from stadstwin.analyses.thermal_sources import ground_temperature_hourly
 from stadstwin.analyses.water_warming import WaterWarming, hourly_rise
 from stadstwin.model.twin import Twin
-from stadstwin.model.utilities import Utility
 from stadstwin.rules import Rules
 
 HALF_WIDTH = 4.0
@@ -76,10 +75,11 @@ def cross_section_png(twin: Twin, rules: Rules, result: WaterWarming) -> bytes:
         ax.contour(across, depth, field, levels=[result.limit], colors="cyan", linewidths=1.5)
     ax.axhline(0.0, color="saddlebrown", linewidth=2)
     ax.text(-HALF_WIDTH + 0.05, -0.05, "maaiveld", color="saddlebrown", fontsize=8, va="bottom")
+    water, heat = rules.utility_flags("drinking_water"), rules.utility_flags("heat_source")
     for x, d, r, kind, label in _cuts(twin, result.worst_point[s], direction, across_unit, ground):
-        colour = "deepskyblue" if kind == Utility.WATER else ("red" if kind in _HEAT else "lightgrey")
+        colour = "deepskyblue" if water[kind] else ("red" if heat[kind] else "lightgrey")
         ax.add_patch(Circle((x, d), max(r, 0.03), facecolor="none", edgecolor=colour, linewidth=1.5))
-        if kind == Utility.WATER or kind in _HEAT:
+        if water[kind] or heat[kind]:
             ax.annotate(label.rsplit(".", 1)[-1].rsplit("/", 1)[-1], (x, d - r), fontsize=6, color=colour,
                         ha="left", va="bottom", rotation=35)
     ax.set_xlim(-HALF_WIDTH, HALF_WIDTH)
@@ -114,10 +114,6 @@ def year_plot_png(rules: Rules, result: WaterWarming) -> bytes:
     ax.legend(fontsize=7, loc="upper left")
     ax.grid(alpha=0.3)
     return _png(fig)
-
-
-_HEAT = {Utility.ELECTRICITY_LV, Utility.ELECTRICITY_MV, Utility.ELECTRICITY_HV, Utility.ELECTRICITY_EHV,
-         Utility.DISTRICT_HEATING}
 
 
 def _frame(segment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

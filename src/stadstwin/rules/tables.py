@@ -8,8 +8,9 @@ gives no source is recorded as coming from the scene file. Unknown keys and impo
 
 from __future__ import annotations
 
+import math
 import tomllib
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +22,8 @@ from stadstwin.model.enums import Surface
 from stadstwin.model.utilities import Utility
 
 RULES_DIR = Path(__file__).parent
-TABLES = ("utilities", "clearances", "cover", "trees", "soil", "climate", "drinking_water")
+TABLES = ("utilities", "clearances", "cover", "trees", "soil", "climate", "drinking_water", "surfaces",
+          "heat_sources")
 
 ClearanceClass = Literal["cable", "power_hv", "gas_lp", "gas_hp", "water", "heat", "sewer", "other"]
 CLEARANCE_CLASSES: tuple[str, ...] = ClearanceClass.__args__
@@ -169,6 +171,137 @@ class DrinkingWater(_Strict):
         return self
 
 
+class SurfaceRadiation(Sourced):
+    """Radiative parameters of one surface type (SOLWEIG land-cover table).
+
+    ``albedo`` and ``emissivity`` [-]; the sunlit surface heats up to ``tg_k`` · (day's highest sun
+    altitude in degrees) + ``t_start`` [K] above air temperature, reached at ``tmax_hour``
+    (local solar time).
+    """
+
+    albedo: float = Field(ge=0.0, le=1.0)
+    emissivity: float = Field(ge=0.0, le=1.0)
+    tg_k: float = Field(ge=0.0, le=2.0, description="K per degree of sun altitude")
+    t_start: float = Field(ge=-50.0, le=50.0, description="K")
+    tmax_hour: float = Field(ge=0.0, le=24.0, description="h, local solar time")
+
+
+class Surfaces(_Strict):
+    """SOLWEIG land cover per ``Surface`` type (field = lower-case enum name) and for walls."""
+
+    unknown: SurfaceRadiation
+    carriageway: SurfaceRadiation
+    pavement: SurfaceRadiation
+    verge: SurfaceRadiation
+    water: SurfaceRadiation
+    building: SurfaceRadiation
+    wall: SurfaceRadiation
+
+    def of(self, surface: Surface) -> SurfaceRadiation:
+        """The parameters of one surface type."""
+        return getattr(self, surface.name.lower())
+
+
+class CableLoss(Sourced):
+    """Default peak load of a cable kind: ``cores`` · ``current``² · ``resistance`` [W/m]."""
+
+    cores: int = Field(ge=1, le=12, description="loaded conductors")
+    current: float = Field(gt=0.0, le=5000.0, description="A, annual peak")
+    resistance: float = Field(gt=0.0, le=0.1, description="ohm/m, R_ac at operating temperature")
+    profile: str = Field(min_length=1, description="name in heat_sources.load_profiles")
+
+    @property
+    def peak_watts_per_m(self) -> float:
+        """Joule loss at peak current [W/m]: n·I²·R."""
+        return self.cores * self.current**2 * self.resistance
+
+
+class LoadProfile(Sourced):
+    """Cable load shape: 24 hourly fractions (maximum 1), seasonal drop, peak day of the year."""
+
+    daily: tuple[float, ...]
+    seasonal_drop: float = Field(ge=0.0, le=1.0)
+    peak_day: float = Field(ge=0.0, le=366.0)
+
+    @field_validator("daily")
+    @classmethod
+    def _daily(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if len(v) != 24 or min(v) < 0.0 or not math.isclose(max(v), 1.0):
+            raise ValueError("daily must hold 24 non-negative values with maximum 1")
+        return v
+
+
+class FluidTemperatures(Sourced):
+    """Default fluid temperatures of a pipe kind [degC]: winter peak and summer low per role."""
+
+    supply_winter: float = Field(ge=0.0, le=200.0)
+    supply_summer: float = Field(ge=0.0, le=200.0)
+    return_winter: float = Field(ge=0.0, le=200.0)
+    return_summer: float = Field(ge=0.0, le=200.0)
+    peak_day: float = Field(ge=0.0, le=366.0, description="day of the year of the highest temperature")
+
+    @model_validator(mode="after")
+    def _order(self) -> FluidTemperatures:
+        if not (self.supply_winter > self.return_winter and self.supply_summer >= self.return_summer):
+            raise ValueError("supply must be warmer than return")
+        return self
+
+    def winter_summer(self, role: str) -> tuple[float, float]:
+        """(winter, summer) of ``role`` "supply" or "return"."""
+        return getattr(self, f"{role}_winter"), getattr(self, f"{role}_summer")
+
+
+class PipeSeries(Sourced):
+    """Pre-insulated pipe sizes: rows (steel outer diameter, steel wall, casing outer diameter,
+    casing wall) [m]."""
+
+    sizes: tuple[tuple[float, float, float, float], ...] = Field(min_length=1)
+
+    @field_validator("sizes")
+    @classmethod
+    def _sizes(cls, v):
+        for row, (steel, wall, casing, casing_wall) in enumerate(v):
+            if not (0.0 < wall < steel / 2 and steel < casing - 2 * casing_wall and 0.0 < casing_wall < casing / 2):
+                raise ValueError(f"size {row} {[steel, wall, casing, casing_wall]} is not a pipe inside a casing")
+        return v
+
+    def table(self) -> np.ndarray:
+        """(n, 4) sizes [m]."""
+        return np.array(self.sizes, dtype=float)
+
+
+class PipeConductivity(Sourced):
+    steel: float = Field(gt=0.0, le=500.0, description="W/(m.K)")
+    insulation: float = Field(gt=0.0, le=5.0, description="W/(m.K)")
+    casing: float = Field(gt=0.0, le=5.0, description="W/(m.K)")
+
+
+class HeatSourceTable(_Strict):
+    """Default loads of heat-source kinds: cables (n·I²·R and a load profile) and pipes."""
+
+    cables: dict[str, CableLoss]
+    load_profiles: dict[str, LoadProfile]
+    pipes: dict[str, FluidTemperatures]
+    pipe_series: PipeSeries
+    pipe_conductivity: PipeConductivity
+
+    @model_validator(mode="after")
+    def _consistent(self) -> HeatSourceTable:
+        known = {u.key for u in Utility}
+        for table in ("cables", "pipes"):
+            unknown = sorted(set(getattr(self, table)) - known)
+            if unknown:
+                raise ValueError(f"{table}: unknown utility kind(s) {unknown}; known: {sorted(known)}")
+        both = sorted(set(self.cables) & set(self.pipes))
+        if both:
+            raise ValueError(f"kind(s) {both} are both in cables and pipes; give one loss model each")
+        for kind, cable in self.cables.items():
+            if cable.profile not in self.load_profiles:
+                raise ValueError(f"cables.{kind}: unknown load profile {cable.profile!r}; "
+                                 f"known: {sorted(self.load_profiles)}")
+        return self
+
+
 class Rules(_Strict):
     """All rule tables, validated. Build with ``load_rules``."""
 
@@ -181,6 +314,8 @@ class Rules(_Strict):
     soil: SoilTable
     climate: Climate
     drinking_water: DrinkingWater
+    surfaces: Surfaces
+    heat_sources: HeatSourceTable
 
     @model_validator(mode="before")
     @classmethod
@@ -199,6 +334,14 @@ class Rules(_Strict):
     def utility(self, kind: Utility) -> UtilityDefaults:
         """Defaults of one utility kind."""
         return self.utilities[kind.key]
+
+    def utility_flags(self, flag: Literal["heat_source", "drinking_water"]) -> np.ndarray:
+        """(n_kinds,) bool of one utility flag, indexed by ``Utility`` code."""
+        return np.array([getattr(self.utilities[u.key], flag) for u in Utility], dtype=bool)
+
+    def surface_radiation(self) -> dict[Surface, SurfaceRadiation]:
+        """SOLWEIG land-cover parameters per ``Surface`` type (walls: ``surfaces.wall``)."""
+        return {s: self.surfaces.of(s) for s in Surface}
 
     def default_diameters(self) -> np.ndarray:
         """(n_kinds,) default outer diameter [m] indexed by ``Utility`` code."""
@@ -246,6 +389,12 @@ class Rules(_Strict):
             raise RuleError(
                 f"unknown soil {key!r}", feature="soil", hint=f"choose one of {sorted(self.soil.soils)}"
             ) from None
+
+
+@cache
+def shipped_rules() -> Rules:
+    """The shipped rule tables without overrides (read once): the defaults of the public API."""
+    return load_rules()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
