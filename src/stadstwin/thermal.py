@@ -34,6 +34,7 @@ from stadstwin.engines.load_profiles import (
     seasonal_temperature,
 )
 from stadstwin.engines.transient_line_source import cutoff_error_bound, hourly_temperature_rise
+from stadstwin.errors import InputError
 
 __all__ = [
     "DEFAULT_CABLE_PROFILES",
@@ -189,4 +190,4 @@ def _as_floats(*values):
 
 def _require(condition, message):
     if not condition:
-        raise ValueError(message)
+        raise InputError(message)
