@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from stadstwin.engines.clearance import clearance_pairs_kernel
+from stadstwin.errors import InputError
 
 __all__ = ["clearance_pairs"]
 
@@ -33,27 +34,28 @@ def clearance_pairs(
 
     Returns ``pairs`` (K, 2) int64 with i < j, sorted lexicographically, and ``distance`` (K,)
     float64 surface-to-surface [m] (axis distance − r_i − r_j, negative for overlap).
-    Raises ValueError for arrays of the wrong shape, non-finite values or negative radii.
+    Raises InputError (a ValueError) for arrays of the wrong shape, non-finite values or negative radii.
     """
     p0 = _points("p0", p0)
     p1 = _points("p1", p1)
     n = p0.shape[0]
     if p1.shape[0] != n:
-        raise ValueError(f"p0 and p1 must have the same number of rows, got {n} and {p1.shape[0]}")
+        raise InputError(f"p0 and p1 must have the same number of rows, got {n} and {p1.shape[0]}", feature="p1")
     radius = np.ascontiguousarray(radius, dtype=np.float64)
     if radius.shape != (n,):
-        raise ValueError(f"radius must have shape ({n},) to match p0, got {radius.shape}")
+        raise InputError(f"radius must have shape ({n},) to match p0, got {radius.shape}", feature="radius")
     if not np.isfinite(radius).all() or (radius < 0).any():
-        raise ValueError("radius must be finite and ≥ 0 m for every segment")
+        raise InputError("radius must be finite and ≥ 0 m for every segment", feature="radius")
     clearance = float(clearance)
     if not np.isfinite(clearance):
-        raise ValueError(f"clearance must be a finite number of metres, got {clearance}")
+        raise InputError(f"clearance must be a finite number of metres, got {clearance}", feature="clearance")
     if group is None:
         labels = np.zeros(n, np.int64)
     else:
         labels = np.asarray(group)
         if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(f"group must be an integer array of shape ({n},), got {labels.dtype} {labels.shape}")
+            raise InputError(f"group must be an integer array of shape ({n},), got {labels.dtype} {labels.shape}",
+                             feature="group")
         labels = np.ascontiguousarray(labels, dtype=np.int64)
     return clearance_pairs_kernel(p0, p1, radius, clearance, labels, group is not None,
                                   _cell_size(p0, p1, radius, clearance))
@@ -62,10 +64,10 @@ def clearance_pairs(
 def _points(name: str, points: np.ndarray) -> np.ndarray:
     points = np.ascontiguousarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 3:
-        raise ValueError(f"{name} must have shape (N, 3) (x, y, z in metres), got {points.shape}")
+        raise InputError(f"{name} must have shape (N, 3) (x, y, z in metres), got {points.shape}", feature=name)
     if not np.isfinite(points).all():
         bad = int(np.flatnonzero(~np.isfinite(points).all(axis=1))[0])
-        raise ValueError(f"{name} holds NaN or infinite coordinates, first at row {bad}")
+        raise InputError(f"{name} holds NaN or infinite coordinates, first at row {bad}", feature=name)
     return points
 
 

@@ -2,6 +2,10 @@
 
 Every error names where it happened (file, feature id) and, where there is one, what to do about
 it, so a user can fix the input without reading a stack trace.
+
+``InputError``, ``RuleError`` and ``SceneError`` are also ``ValueError``s, so code that catches
+``ValueError`` around a call keeps working. ``CRSError`` is not: readers catch ``ValueError`` from
+their libraries and report it as an unreadable file, which a CRS problem is not.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ class StadstwinError(Exception):
         return f"{text} ({self.hint})" if self.hint else text
 
 
-class InputError(StadstwinError):
+class InputError(StadstwinError, ValueError):
     """An input file is missing, unreadable, truncated or holds invalid features."""
 
 
@@ -44,9 +48,9 @@ class CRSError(StadstwinError):
     """A coordinate reference system is missing, unknown or not convertible to EPSG:7415."""
 
 
-class RuleError(StadstwinError):
+class RuleError(StadstwinError, ValueError):
     """A rule table or a scene override of it has an unknown key or an impossible value."""
 
 
-class SceneError(StadstwinError):
+class SceneError(StadstwinError, ValueError):
     """A scene or variant definition is invalid."""

@@ -55,7 +55,8 @@ def _broadcast(**arrays: np.ndarray | float) -> tuple[tuple[int, ...], list[np.n
         parts = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in arrays.values()))
     except ValueError as exc:
         shapes = {k: np.shape(a) for k, a in arrays.items()}
-        raise ValueError(f"inputs do not broadcast to one shape: {shapes}") from exc
+        raise InputError(f"inputs do not broadcast to one shape: {shapes}",
+                         hint="give scalars or arrays of broadcastable shapes") from exc
     shape = parts[0].shape
     return shape, [np.ascontiguousarray(p).ravel() for p in parts]
 
@@ -107,9 +108,9 @@ def pet(
     below about 50 hPa; above it MEMI itself has no steady solution (see ``engines.pet``).
     """
     if posture not in _POSTURES:
-        raise ValueError(f"unknown posture {posture!r}; use one of {sorted(_POSTURES)}")
+        raise InputError(f"unknown posture {posture!r}; use one of {sorted(_POSTURES)}", feature="posture")
     if sex not in ("male", "female"):
-        raise ValueError(f"unknown sex {sex!r}; use 'male' or 'female'")
+        raise InputError(f"unknown sex {sex!r}; use 'male' or 'female'", feature="sex")
     for name, value, low, high in (
         ("activity", activity, 0.0, 1000.0),
         ("clo", clo, 0.0, 5.0),
@@ -119,7 +120,7 @@ def pet(
         ("pressure", pressure, 5.0e4, 1.2e5),
     ):
         if not low < value <= high:
-            raise ValueError(f"PET person/air parameter {name}={value} outside ({low}, {high}]")
+            raise InputError(f"PET person/air parameter {name}={value} outside ({low}, {high}]", feature=name)
     person = pet_engine.person_parameters(
         float(age),
         sex == "male",
@@ -147,8 +148,8 @@ def split_global_radiation(
     ghi_a = np.atleast_1d(np.asarray(ghi, dtype=np.float64))
     zenith_a = np.atleast_1d(np.asarray(zenith, dtype=np.float64))
     if not (ghi_a.shape == zenith_a.shape == (len(index),)):
-        raise ValueError(
-            f"ghi {ghi_a.shape}, zenith {zenith_a.shape} and times ({len(index)}) must match"
+        raise InputError(
+            f"ghi {ghi_a.shape}, zenith {zenith_a.shape} and times ({len(index)}) must match", feature="ghi"
         )
     if np.any(ghi_a < 0.0) or not np.all(np.isfinite(ghi_a)):
         raise InputError("global radiation must be finite and ≥ 0 W/m²", feature="ghi")
@@ -216,7 +217,7 @@ def _raster(
     try:
         array = np.ascontiguousarray(np.broadcast_to(array, shape))
     except ValueError as exc:
-        raise ValueError(f"{name} has shape {np.shape(value)}, the rasters {shape}") from exc
+        raise InputError(f"{name} has shape {np.shape(value)}, the rasters {shape}", feature=name) from exc
     if not np.all((array >= low) & (array <= high)):
         raise InputError(f"{name} must lie in [{low}, {high}]", feature=name)
     return array
@@ -272,18 +273,18 @@ def mean_radiant_temperature(
     absorptivity_longwave = person.absorptivity_longwave if absorptivity_longwave is None else absorptivity_longwave
     shadow_a = np.asarray(shadow, dtype=np.float64)
     if shadow_a.ndim != 2:
-        raise ValueError(f"shadow must be a 2-D raster, got shape {shadow_a.shape}")
+        raise InputError(f"shadow must be a 2-D raster, got shape {shadow_a.shape}", feature="shadow")
     shape = shadow_a.shape
     shadow_a = _raster(shadow_a, shape, "shadow", 0.0, 1.0)
     svf_a = _raster(svf, shape, "svf", 0.0, 1.0)
     if surface is not None:
         if np.shape(surface) != shape:
-            raise ValueError(f"surface has shape {np.shape(surface)}, the rasters {shape}")
+            raise InputError(f"surface has shape {np.shape(surface)}, the rasters {shape}", feature="surface")
         table_albedo, table_emissivity = surface_parameters(surface, surface_radiation)
         albedo = table_albedo if albedo is None else albedo
         emissivity = table_emissivity if emissivity is None else emissivity
     if albedo is None or emissivity is None:
-        raise ValueError("give a surface raster or both albedo and emissivity")
+        raise InputError("give a surface raster or both albedo and emissivity", feature="surface")
     albedo_a = _raster(albedo, shape, "albedo", 0.0, 1.0)
     emissivity_a = _raster(emissivity, shape, "emissivity", 0.0, 1.0)
     excess_a = _raster(ground_excess, shape, "ground_excess", -50.0, 80.0)

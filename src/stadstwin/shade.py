@@ -41,7 +41,7 @@ def _surface(dsm: np.ndarray, cell_size: float) -> np.ndarray:
     if not np.isfinite(surface).all():
         raise InputError("dsm holds NaN or infinite heights", hint="fill nodata before shading")
     if not cell_size > 0.0:
-        raise ValueError(f"cell_size must be positive metres, got {cell_size}")
+        raise InputError(f"cell_size must be positive metres, got {cell_size}", feature="cell_size")
     return surface
 
 
@@ -85,7 +85,7 @@ def _obstacle_range(surface: np.ndarray, canopy_top: np.ndarray) -> float:
 
 def _check_transmissivity(transmissivity: float) -> None:
     if not 0.0 <= transmissivity <= 1.0:
-        raise ValueError(f"transmissivity must be in [0, 1], got {transmissivity}")
+        raise InputError(f"transmissivity must be in [0, 1], got {transmissivity}", feature="transmissivity")
 
 
 def shadow_mask(
@@ -142,7 +142,7 @@ def sky_view_factor(
 def _days(dates: date | Iterable[date]) -> list[date]:
     days = [dates] if isinstance(dates, date) else list(dates)
     if not days:
-        raise ValueError("sun_hours needs at least one date")
+        raise InputError("sun_hours needs at least one date", feature="dates")
     return [d.date() if isinstance(d, datetime) else d for d in days]
 
 
@@ -155,7 +155,7 @@ def sun_positions(
     """Azimuth and altitude [deg] at the middle of each ``step_minutes`` step of each UTC day,
     only where the sun is above the horizon."""
     if not 0.0 < step_minutes <= 1440.0:
-        raise ValueError(f"step_minutes must be in (0, 1440], got {step_minutes}")
+        raise InputError(f"step_minutes must be in (0, 1440], got {step_minutes}", feature="step_minutes")
     step = timedelta(minutes=step_minutes)
     n_steps = round(1440.0 / step_minutes)
     times = [

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from pvlib import solarposition
 
+from stadstwin.errors import InputError
+
 
 def solar_position(
     times: pd.DatetimeIndex | Iterable[datetime] | datetime,
@@ -30,11 +32,11 @@ def solar_position(
     """
     index = pd.DatetimeIndex([times] if isinstance(times, datetime) else times)
     if index.tz is None:
-        raise ValueError(
-            "solar_position needs timezone-aware times (e.g. tz='UTC'); got naive times"
+        raise InputError(
+            "solar_position needs timezone-aware times (e.g. tz='UTC'); got naive times", feature="times"
         )
     if not -90.0 <= lat <= 90.0 or not -180.0 <= lon <= 360.0:
-        raise ValueError(f"latitude/longitude out of range: lat={lat}, lon={lon} (degrees WGS84)")
+        raise InputError(f"latitude/longitude out of range: lat={lat}, lon={lon} (degrees WGS84)", feature="lat/lon")
     spa = solarposition.spa_python(
         index,
         lat,

@@ -35,6 +35,7 @@ from stadstwin.engines.load_profiles import (
     seasonal_temperature,
 )
 from stadstwin.engines.transient_line_source import cutoff_error_bound, hourly_temperature_rise
+from stadstwin.errors import InputError
 
 __all__ = [
     "DEFAULT_CABLE_PROFILES",  # noqa: F822 (module __getattr__, built from the shipped rules)
@@ -202,4 +203,4 @@ def _as_floats(*values):
 
 def _require(condition, message):
     if not condition:
-        raise ValueError(message)
+        raise InputError(message)

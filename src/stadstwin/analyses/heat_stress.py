@@ -37,6 +37,7 @@ from pvlib.location import Location
 
 from stadstwin.analyses import heat_inputs as inputs
 from stadstwin.analyses.result import AnalysisResult, with_defaults
+from stadstwin.analyses.settings import number
 from stadstwin.errors import InputError
 from stadstwin.heat import (
     mean_radiant_temperature,
@@ -104,11 +105,12 @@ def parse_settings(settings: dict[str, Any], rules: Rules, lat: float, lon: floa
         raise InputError(f"weather must be read weather data, not {type(weather).__name__}", feature="weather",
                          hint="run the analysis through stadstwin.scenario.pipeline, which reads the scene's "
                               "weather file")
-    wanted = list(settings.get("hours", (12, 15)))
-    if not all(isinstance(h, int) and 0 <= h <= 23 for h in wanted):
+    wanted = settings.get("hours", (12, 15))
+    wanted = list(wanted) if isinstance(wanted, (list, tuple)) else wanted
+    if not isinstance(wanted, list) or not all(isinstance(h, int) and 0 <= h <= 23 for h in wanted):
         raise InputError(f"shade hours must be whole clock hours 0–23, got {wanted}", feature="hours")
     hours = tuple(sorted(set(wanted) | {SHADE_HOUR}))
-    step = float(settings.get("step_minutes", 10))
+    step = number(settings.get("step_minutes", 10), "step_minutes", "heat")
     if not 0.0 < step <= 120.0:
         raise InputError(f"step_minutes must be in (0, 120], got {step}", feature="step_minutes")
     return HeatSettings(day, weather, hours, step, settings.get("area"))
@@ -118,9 +120,13 @@ def _date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value.date() if isinstance(value, datetime) else value
     try:
-        return date.fromisoformat(str(value))
+        day = date.fromisoformat(str(value))
     except ValueError as exc:
         raise InputError(f"date {value!r} is not an ISO date (YYYY-MM-DD)", feature="date") from exc
+    if not pd.Timestamp.min.year < day.year < pd.Timestamp.max.year:
+        raise InputError(f"date {value!r} lies outside the years the weather series can hold", feature="date",
+                         hint=f"give a date from {pd.Timestamp.min.year + 1} to {pd.Timestamp.max.year - 1}")
+    return day
 
 
 def local_times(day: date, hours: list[float]) -> pd.DatetimeIndex:

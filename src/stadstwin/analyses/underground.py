@@ -24,6 +24,7 @@ from stadstwin.analyses.cover_check import cover_findings
 from stadstwin.analyses.crossing_check import crossing_findings
 from stadstwin.analyses.findings import count_metrics, empty_table, merge_findings, to_features
 from stadstwin.analyses.result import AnalysisResult, with_defaults
+from stadstwin.analyses.settings import number
 from stadstwin.analyses.zone_checks import (
     BUILDING_TOLERANCE,
     building_findings,
@@ -38,12 +39,12 @@ _SETTINGS = {"parallel_below_deg": PARALLEL_BELOW_DEG, "building_tolerance_m": B
 
 
 def _options(settings: dict[str, Any]) -> dict[str, float]:
-    options = with_defaults(settings, _SETTINGS, "clashes")
-    if not 0.0 < float(options["parallel_below_deg"]) <= 90.0:
+    options = {k: number(v, k, "clashes") for k, v in with_defaults(settings, _SETTINGS, "clashes").items()}
+    if not 0.0 < options["parallel_below_deg"] <= 90.0:
         raise InputError("parallel_below_deg must lie in (0, 90] degrees", feature="clashes")
-    if float(options["building_tolerance_m"]) < 0.0:
+    if not options["building_tolerance_m"] >= 0.0:
         raise InputError("building_tolerance_m must be ≥ 0 m", feature="clashes")
-    return {k: float(v) for k, v in options.items()}
+    return options
 
 
 def underground_findings(twin: Twin, rules: Rules, settings: dict[str, Any] | None = None,

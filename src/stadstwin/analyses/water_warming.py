@@ -28,6 +28,7 @@ import numpy as np
 import scipy.signal
 
 from stadstwin.analyses.result import AnalysisResult, with_defaults
+from stadstwin.analyses.settings import number
 from stadstwin.analyses.thermal_sources import (
     HeatSources,
     ground_level,
@@ -303,18 +304,21 @@ def _rise_at(sources: HeatSources, index, points, hours_at, soil, cutoff, n_hour
 
 def _options(settings: dict[str, Any]) -> dict[str, Any]:
     options = with_defaults(settings, DEFAULTS, "thermal")
+    value = {name: number(options[name], name, "thermal", integer=name in ("hours", "top_sources"))
+             for name in ("hours", "cutoff", "receiver_spacing", "stagnation_hours", "top_sources")}
+    for name in ("resistivity", "diffusivity"):  # own soil values, None = the soil's
+        value[name] = None if options[name] is None else number(options[name], name, "thermal")
     checks = (
-        ("hours", 1 <= int(options["hours"]) <= 8784, "1 … 8784"),
-        ("cutoff", float(options["cutoff"]) > 0, "> 0 m"),
-        ("receiver_spacing", float(options["receiver_spacing"]) > 0, "> 0 m"),
-        ("stagnation_hours", float(options["stagnation_hours"]) >= 0, "≥ 0 h"),
-        ("top_sources", int(options["top_sources"]) >= 1, "≥ 1"),
+        ("hours", 1 <= value["hours"] <= 8784, "1 … 8784"),
+        ("cutoff", value["cutoff"] > 0, "> 0 m"),
+        ("receiver_spacing", value["receiver_spacing"] > 0, "> 0 m"),
+        ("stagnation_hours", value["stagnation_hours"] >= 0, "≥ 0 h"),
+        ("top_sources", value["top_sources"] >= 1, "≥ 1"),
+        ("resistivity", value["resistivity"] is None or 0.05 < value["resistivity"] <= 20.0, "0.05 … 20 K·m/W"),
+        ("diffusivity", value["diffusivity"] is None or 1e-8 < value["diffusivity"] <= 1e-5, "1e-8 … 1e-5 m²/s"),
     )
     for name, ok, allowed in checks:
         if not ok:
             raise InputError(f"thermal setting {name} = {options[name]!r} is out of range",
                              feature=name, hint=f"allowed: {allowed}")
-    options["hours"] = int(options["hours"])
-    for name in ("cutoff", "receiver_spacing", "stagnation_hours"):
-        options[name] = float(options[name])
-    return options
+    return {**options, **value}

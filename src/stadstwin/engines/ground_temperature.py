@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from stadstwin.errors import InputError
+
 YEAR_SECONDS = 365.0 * 86400.0
 """Period τ of the annual cycle [s]."""
 
@@ -38,9 +40,9 @@ def undisturbed_ground_temperature(
     """
     depth = np.asarray(depth, dtype=float)
     if np.any(depth < 0):
-        raise ValueError("depth must be ≥ 0 m below the ground surface")
+        raise InputError("depth must be ≥ 0 m below the ground surface", feature="depth")
     if np.any(np.asarray(diffusivity) <= 0) or np.any(np.asarray(period) <= 0):
-        raise ValueError("diffusivity and period must be > 0")
+        raise InputError("diffusivity and period must be > 0", feature="diffusivity")
     ratio = depth / damping_depth(diffusivity, period)
     phase = 2.0 * math.pi / np.asarray(period, dtype=float) * (np.asarray(time, dtype=float) - coldest_time)
     return (

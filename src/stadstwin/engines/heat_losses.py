@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from stadstwin.errors import InputError
+
 COPPER_ALPHA20 = 3.93e-3
 """Temperature coefficient of copper at 20 °C [1/K] (IEC 60287-1-1 table 1)."""
 ALUMINIUM_ALPHA20 = 4.03e-3
@@ -30,7 +32,7 @@ def conductor_resistance(resistance_20, temperature, alpha20=COPPER_ALPHA20, ski
     """
     r20 = np.asarray(resistance_20, dtype=float)
     if np.any(r20 < 0):
-        raise ValueError("resistance_20 must be ≥ 0 Ω/m")
+        raise InputError("resistance_20 must be ≥ 0 Ω/m", feature="resistance_20")
     return r20 * (1.0 + alpha20 * (np.asarray(temperature, dtype=float) - 20.0)) * (1.0 + np.asarray(skin_proximity))
 
 
@@ -38,7 +40,7 @@ def cable_losses(current, ac_resistance, conductors=1):
     """Joule losses n·I²·R_ac [W/m] of a cable with ``conductors`` loaded cores; current [A]."""
     resistance = np.asarray(ac_resistance, dtype=float)
     if np.any(resistance < 0) or np.any(np.asarray(conductors) < 0):
-        raise ValueError("ac_resistance and conductors must be ≥ 0")
+        raise InputError("ac_resistance and conductors must be ≥ 0", feature="ac_resistance")
     return np.asarray(conductors) * np.asarray(current, dtype=float) ** 2 * resistance
 
 
@@ -48,9 +50,11 @@ def pipe_insulation_resistance(diameters, conductivities):
     d = np.asarray(diameters, dtype=float)
     lam = np.asarray(conductivities, dtype=float)
     if d.shape[-1] != lam.shape[-1] + 1:
-        raise ValueError("diameters must have one more entry than conductivities (layer boundaries)")
+        raise InputError("diameters must have one more entry than conductivities (layer boundaries)",
+                         feature="diameters")
     if np.any(d <= 0) or np.any(np.diff(d, axis=-1) < 0) or np.any(lam <= 0):
-        raise ValueError("diameters must be > 0 and increasing outward, conductivities > 0")
+        raise InputError("diameters must be > 0 and increasing outward, conductivities > 0",
+                         feature="diameters")
     return np.sum(np.log(d[..., 1:] / d[..., :-1]) / (2.0 * math.pi * lam), axis=-1)
 
 
@@ -58,7 +62,8 @@ def pipe_soil_resistance(depth, outer_diameter, soil_resistivity):
     """ρ·ln(4z/D)/(2π) [K·m/W] of a buried pipe, axis depth z [m], casing diameter D [m]."""
     z, d, rho = (np.asarray(v, dtype=float) for v in (depth, outer_diameter, soil_resistivity))
     if np.any(d <= 0) or np.any(z < d / 2) or np.any(rho < 0):
-        raise ValueError("need outer_diameter > 0, depth ≥ outer_diameter/2 and soil_resistivity ≥ 0")
+        raise InputError("need outer_diameter > 0, depth ≥ outer_diameter/2 and soil_resistivity ≥ 0",
+                         feature="pipe_soil_resistance")
     return rho * np.log(4.0 * z / d) / (2.0 * math.pi)
 
 
@@ -66,7 +71,7 @@ def pair_mutual_resistance(depth, spacing, soil_resistivity):
     """ρ·ln(1 + (2z/s)²)/(4π) [K·m/W] between two pipes at axis depth z and axis spacing s [m]."""
     z, s, rho = (np.asarray(v, dtype=float) for v in (depth, spacing, soil_resistivity))
     if np.any(s <= 0) or np.any(z <= 0) or np.any(rho < 0):
-        raise ValueError("need spacing > 0, depth > 0 and soil_resistivity ≥ 0")
+        raise InputError("need spacing > 0, depth > 0 and soil_resistivity ≥ 0", feature="pair_mutual_resistance")
     return rho * np.log1p((2.0 * z / s) ** 2) / (4.0 * math.pi)
 
 
@@ -85,7 +90,7 @@ def pipe_pair_heat_losses(
     own = np.asarray(insulation_resistance, dtype=float) + soil_resistance
     mutual = np.asarray(mutual_resistance, dtype=float)
     if np.any(mutual >= own):
-        raise ValueError("mutual_resistance must be smaller than R_insulation + R_soil")
+        raise InputError("mutual_resistance must be smaller than R_insulation + R_soil", feature="mutual_resistance")
     excess_s = np.asarray(supply_temperature, dtype=float) - ground_temperature
     excess_r = np.asarray(return_temperature, dtype=float) - ground_temperature
     det = own * own - mutual * mutual

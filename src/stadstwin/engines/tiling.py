@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from stadstwin.errors import InputError
+
 
 def overlap_cells(height_range: float, min_altitude: float, cell_size: float) -> int:
     """Margin [cells] covering the longest shadow: ceil(Δh / tan(α_min) / cell_size) + 1.
@@ -20,9 +22,9 @@ def overlap_cells(height_range: float, min_altitude: float, cell_size: float) ->
     (> 0), ``cell_size`` in metres.
     """
     if not 0.0 < min_altitude <= 90.0:
-        raise ValueError(f"min_altitude must be in (0, 90] degrees, got {min_altitude}")
+        raise InputError(f"min_altitude must be in (0, 90] degrees, got {min_altitude}", feature="altitude")
     if cell_size <= 0.0:
-        raise ValueError(f"cell_size must be positive, got {cell_size}")
+        raise InputError(f"cell_size must be positive, got {cell_size}", feature="cell_size")
     reach = max(height_range, 0.0) / math.tan(math.radians(min_altitude)) / cell_size
     return math.ceil(reach) + 1
 
@@ -37,7 +39,8 @@ def tiles(
     padded window.
     """
     if tile_size < 1 or overlap < 0:
-        raise ValueError(f"tile_size must be >= 1 and overlap >= 0, got {tile_size}, {overlap}")
+        raise InputError(f"tile_size must be >= 1 and overlap >= 0, got {tile_size}, {overlap}",
+                         feature="tile_size")
     n_rows, n_cols = shape
     for r0 in range(0, n_rows, tile_size):
         r1 = min(r0 + tile_size, n_rows)
