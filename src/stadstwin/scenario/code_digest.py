@@ -41,10 +41,8 @@ def _imports(module: str, path: Path) -> set[str]:
     return {name for name in found if name == PACKAGE or name.startswith(f"{PACKAGE}.")}
 
 
-@lru_cache(maxsize=64)
-def code_digest(module: str) -> str:
-    """BLAKE2b of the source of ``module`` and of every stadstwin module it imports, transitively."""
-    digest = hashlib.blake2b(digest_size=20)
+def code_sources(module: str) -> dict[str, Path]:
+    """Module name → source file of ``module`` and of every stadstwin module it imports, transitively."""
     seen: set[str] = set()
     todo = [module]
     sources = {}
@@ -58,6 +56,14 @@ def code_digest(module: str) -> str:
             continue
         sources[name] = path
         todo.extend(_imports(name, path) - seen)
+    return sources
+
+
+@lru_cache(maxsize=64)
+def code_digest(module: str) -> str:
+    """BLAKE2b of the sources of :func:`code_sources` (name and bytes, in name order)."""
+    digest = hashlib.blake2b(digest_size=20)
+    sources = code_sources(module)
     for name in sorted(sources):
         digest.update(name.encode())
         digest.update(sources[name].read_bytes())
