@@ -3,8 +3,9 @@
 Input: the demo district (written and built once in a temporary folder) and studies generated from
 its ``greening`` variant:
 
-- *work*: ``--work`` variants (tree count 1…N) with the clash analysis (numba kernels plus the
-  Python around them: variant edits, findings). Scaling efficiency from 1 to 2 workers is
+- *work*: ``--work`` variants (tree count 1…N) with ``--analysis`` (``clashes``: numba kernels plus
+  the Python around them, variant edits and findings, ~0.15 s a task; ``heat``: shadows, sky view,
+  Tmrt, UTCI and PET over the day, seconds a task). Scaling efficiency from 1 to 2 workers is
   t(1) / (2 · t(2)) per pool kind — this decides whether the numba kernels' GIL release carries a
   whole task (threads scale) or not (processes needed).
 - *overhead*: 100 variants (count × sideways shift) with a cheap analysis (tree count and mean
@@ -12,8 +13,8 @@ its ``greening`` variant:
   against the same tasks run in a plain loop in this process (the peer: no Dask at all).
 
 Every run starts its own cluster (start-up included in its wall time; measured alone as well) and
-recomputes every task (its output folder is emptied). One numba thread per worker, so that two
-workers on two cores do not oversubscribe them. Run: ``python benchmarks/bench_study.py [--work 8]``.
+recomputes every task (its output folder and the scene's result cache are emptied). One numba
+thread per worker, so that two workers on two cores do not oversubscribe them. Run: ``python benchmarks/bench_study.py [--work 8]``.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from stadstwin.analyses.result import AnalysisResult
 from stadstwin.batch.runner import cluster_client, run_study
 from stadstwin.batch.study import Study, study_variants
 from stadstwin.batch.tasks import run_task
+from stadstwin.build.cache import CACHE_FOLDER
 from stadstwin.build.twin_builder import build_twin
 from stadstwin.sample import write_sample
+from stadstwin.scenario.pipeline import ResultCache, Site, prepare
 
 
 def tree_count(twin, rules, settings):
@@ -62,6 +65,7 @@ from = "greening"
 
 def timed_run(study: Study, workers: int, processes: bool, analyses) -> float:
     shutil.rmtree(study.output_folder, ignore_errors=True)
+    shutil.rmtree(study.load_scene().root / CACHE_FOLDER / "results", ignore_errors=True)
     start = time.perf_counter()
     run = run_study(study, workers=workers, processes=processes, analyses=analyses)
     wall = time.perf_counter() - start
@@ -80,24 +84,27 @@ def serial(study: Study, analyses) -> float:
     """The study's tasks in a plain loop in this process (no Dask) [s]."""
     scene = study.load_scene()
     variants, _ = study_variants(study, scene)
-    base, rules = build_twin(scene), scene.load_rules()
-    chosen = {name: analyses[name] for name in study.analyses}
-    run_task("warm-up", base, variants[0], rules, chosen, {})
+    site = Site.open(scene, analyses={name: analyses[name] for name in study.analyses})
+    site.results = ResultCache(None)  # compute every task, as the timed runs do
+    prepared = [prepare(site, name, variants, study.settings.get(name)) for name in study.analyses]
+    run_task("warm-up", site, variants[0], prepared)
     start = time.perf_counter()
     for variant in variants:
-        run_task(variant.id, base, variant, rules, chosen, {})
+        run_task(variant.id, site, variant, prepared)
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", type=int, default=8, help="variants of the clash study (1–12)")
+    parser.add_argument("--work", type=int, default=8, help="variants of the work study (1–12)")
+    parser.add_argument("--analysis", default="clashes", choices=("clashes", "heat", "thermal"),
+                        help="analysis of the work study")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         scene = write_sample(folder / "demo")
         build_twin(scene)
-        work = study_file(folder, scene, "work", "clashes", f"""[generate.parameters.trees]
+        work = study_file(folder, scene, "work", args.analysis, f"""[generate.parameters.trees]
 edit = "greening-trees-1"
 field = "count"
 values = {list(range(1, args.work + 1))}""")
@@ -133,7 +140,7 @@ values = [-2.25, -1.75, -1.25, -0.75, -0.25, 0.25, 0.75, 1.25, 1.75, 2.25]""")
                          "efficiency": net[1][0] / (2 * net[2][0]),
                          "efficiency_net": net[1][1] / (2 * net[2][1])})
     report("study", rows, notes=(
-        f"work: {args.work} clash tasks; overhead: 100 tree-count tasks. start_s: cluster start-up alone. "
+        f"work: {args.work} {args.analysis} tasks; overhead: 100 tree-count tasks. start_s: cluster start-up alone. "
         "task_ms: worker time per task, (wall − start-up) × workers / tasks. overhead_ms: task_ms minus "
         "the plain loop's time per task. efficiency: t(1 worker) / (2 · t(2 workers)) with start-up, "
         "efficiency_net without."))

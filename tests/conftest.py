@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json.encoder
 import os
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# cjio (a peer in the CityJSON tests) replaces json's float encoder for the whole process when it is
+# imported, rounding every float any code writes to JSON to 6 decimals. Import it here once and put
+# json back, so reports written by other tests in the same worker keep full precision.
+_c_make_encoder = json.encoder.c_make_encoder
+import cjio.cityjson  # noqa: E402,F401  (sets json.encoder.c_make_encoder = None, json.encoder.float)
+
+json.encoder.c_make_encoder = _c_make_encoder
+vars(json.encoder).pop("float", None)  # the module's name `float` is the builtin again
 
 # CI runs the property tests on a fixed seed sequence so a submission's result is reproducible;
 # local runs keep exploring new examples.

@@ -22,7 +22,6 @@ from pythermalcomfort.psychrometrics import p_sat
 
 from stadstwin.errors import InputError
 from stadstwin.heat import (
-    SURFACE_RADIATION,
     mean_radiant_temperature,
     pet,
     split_global_radiation,
@@ -30,6 +29,7 @@ from stadstwin.heat import (
     utci,
 )
 from stadstwin.model.enums import Surface
+from stadstwin.rules import shipped_rules
 
 SIGMA = 5.67e-8
 
@@ -243,7 +243,8 @@ def test_tmrt_surface_table_and_input_errors():
     by_table = mean_radiant_temperature(
         np.ones((1, 2)), np.ones((1, 2)), 30.0, 40.0, 700.0, 120.0, 55.0, surface=surface
     )
-    props = [SURFACE_RADIATION[Surface.CARRIAGEWAY], SURFACE_RADIATION[Surface.VERGE]]
+    radiation = shipped_rules().surface_radiation()
+    props = [radiation[Surface.CARRIAGEWAY], radiation[Surface.VERGE]]
     by_hand = mean_radiant_temperature(
         np.ones((1, 2)),
         np.ones((1, 2)),
@@ -267,14 +268,14 @@ def test_tmrt_surface_table_and_input_errors():
 
 
 def test_surface_heating_follows_solweig_wave():
-    asphalt = SURFACE_RADIATION[Surface.CARRIAGEWAY]
+    asphalt = shipped_rules().surface_radiation()[Surface.CARRIAGEWAY]
     amplitude = asphalt.tg_k * 60.0 + asphalt.t_start
     assert surface_heating(asphalt, 60.0, 15.0, 5.0) == pytest.approx(amplitude)
     assert surface_heating(asphalt, 60.0, 10.0, 5.0) == pytest.approx(
         amplitude * math.sin(0.5 * math.pi / 2)
     )
     assert surface_heating(asphalt, 60.0, 4.0, 5.0) == 0.0
-    assert surface_heating(SURFACE_RADIATION[Surface.WATER], 60.0, 13.0, 5.0) == 0.0
+    assert surface_heating(shipped_rules().surface_radiation()[Surface.WATER], 60.0, 13.0, 5.0) == 0.0
 
 
 def test_split_global_radiation_closes_on_global():

@@ -5,9 +5,10 @@ import math
 import numpy as np
 import pytest
 
+from stadstwin.analyses.thermal_sources import cable_profiles
 from stadstwin.engines.ground_temperature import YEAR_SECONDS
+from stadstwin.rules import shipped_rules
 from stadstwin.thermal import (
-    DEFAULT_CABLE_PROFILES,
     cable_load_profile,
     cable_losses,
     conductor_resistance,
@@ -102,7 +103,7 @@ def test_pair_losses_reproduce_fluid_temperature_through_line_sources():
 
 
 def test_load_profiles():
-    lv = cable_load_profile(DEFAULT_CABLE_PROFILES["laagspanning"])
+    lv = cable_load_profile(cable_profiles(shipped_rules())["laagspanning"])
     assert lv.shape == (8760,) and lv.max() == pytest.approx(1.0, abs=1e-3) and lv.min() > 0
     summer_day = slice(24 * 197, 24 * 198)
     assert lv[summer_day].max() == pytest.approx(0.70, abs=0.01)

@@ -212,7 +212,7 @@ def study(path: Path = typer.Argument(..., help="Study file (simulations/NAME.to
                                                    "(default: a local cluster)."),
           workers: int = typer.Option(2, min=1, help="Workers of the local cluster."),
           threads: bool = typer.Option(None, "--threads/--processes", show_default=False,
-                                       help="Local workers as threads or processes (default: processes, measured "
+                                       help="Local workers as threads or processes (default: threads, measured "
                                             "in benchmarks/bench_study.py).")) -> None:
     """Run a batch effect study on Dask and write its report; resumes where an interrupted run stopped."""
     from stadstwin.batch.report import ranking, write_study_report

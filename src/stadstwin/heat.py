@@ -5,9 +5,8 @@ Thin, documented wrappers around the numba kernels in ``stadstwin.engines`` (``r
 view factor come from :mod:`stadstwin.shade`, sun altitude from :mod:`stadstwin.sun`.
 
 Surface, wall and person parameters are rule values (``rules.surfaces``, ``rules.climate.person``):
-the analyses pass them from their ``Rules``; left out, the *shipped* rule tables apply.
-``SURFACE_RADIATION`` ({Surface: SurfaceRadiation}) and ``WALL_RADIATION`` are the shipped
-``surfaces`` table, read on first use.
+the analyses pass them from their ``Rules``; left out, the *shipped* rule tables apply
+(``shipped_rules().surface_radiation()``, ``shipped_rules().surfaces.wall``).
 """
 
 from __future__ import annotations
@@ -31,15 +30,6 @@ from stadstwin.rules.tables import SurfaceRadiation
 STANDING_F_UP = 0.06  # angular factor up and down, standing person (SOLWEIG)
 STANDING_F_SIDE = 0.22  # angular factor for each of the four sides
 STANDING_F_CYL = 0.28  # projected area factor of the upright cylinder for the direct beam
-
-
-def __getattr__(name: str):
-    """``SURFACE_RADIATION`` and ``WALL_RADIATION`` of the shipped rule table ``surfaces``."""
-    if name == "SURFACE_RADIATION":
-        return shipped_rules().surface_radiation()
-    if name == "WALL_RADIATION":
-        return shipped_rules().surfaces.wall
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _POSTURES = {

@@ -4,9 +4,8 @@ Steady state: IEC 60287-2-1 external thermal resistance and mutual heating of fi
 line sources with their images in the ground surface (the 2D Kennelly formula is the limit of a
 long parallel line). Transient: hourly superposition of finite-segment step responses. Ground:
 Kusuda–Achenbach. Losses: cables (n·I²·R_ac) and district-heating pipe pairs (EN 13941 practice).
-SI units: m, W/m, K, K·m/W, m²/s, s. Coordinates x, y, z in EPSG:7415 (z NAP, up).
-``DEFAULT_CABLE_PROFILES`` are the load profiles of the shipped rule table
-(``rules/heat_sources.toml``), read on first use.
+SI units: m, W/m, K, K·m/W, m²/s, s. Coordinates x, y, z in EPSG:7415 (z NAP, up). Cable load
+profiles per voltage level are rule values (``rules/heat_sources.toml``, ``Rules.heat_sources``).
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ from stadstwin.engines.transient_line_source import cutoff_error_bound, hourly_t
 from stadstwin.errors import InputError
 
 __all__ = [
-    "DEFAULT_CABLE_PROFILES",  # noqa: F822 (module __getattr__, built from the shipped rules)
     "CableProfile",
     "cable_load_profile",
     "cable_losses",
@@ -57,18 +55,6 @@ __all__ = [
     "trefoil_external_thermal_resistance",
     "undisturbed_ground_temperature",
 ]
-
-
-def __getattr__(name: str):
-    """``DEFAULT_CABLE_PROFILES``: {IMKL voltage level: CableProfile} of the *shipped* rule table
-    ``heat_sources.load_profiles`` (built on first use; a scene's overrides are in its ``Rules``,
-    see ``analyses.thermal_sources.cable_profiles``)."""
-    if name == "DEFAULT_CABLE_PROFILES":
-        from stadstwin.analyses.thermal_sources import cable_profiles
-        from stadstwin.rules import shipped_rules
-
-        return cable_profiles(shipped_rules())
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def external_thermal_resistance(depth, outer_diameter, soil_resistivity):

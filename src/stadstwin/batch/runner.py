@@ -32,15 +32,15 @@ from stadstwin.errors import SceneError
 from stadstwin.rules.usage import TABLES, tables_digest
 from stadstwin.scenario.pipeline import ResultCache, Site, prepare
 
-#: Local clusters use worker processes by default. Measured with ``benchmarks/bench_study.py`` (demo
-#: district, clash tasks, 2 vCPUs shared with other jobs, load 6–9): one thread worker → two reached
-#: an efficiency of only 0.45, 0.53 and 0.76 in three runs — the numba kernels release the GIL but a
-#: task also spends much of its time in Python (variant edits, shapely, findings), so threads do not
-#: scale reliably; and analyses draw figures with pyplot, which is not thread-safe. Processes cost a
-#: start-up (each worker imports stadstwin and numba: 16–60 s on that loaded machine); the overhead
-#: per task beyond a plain loop (100 near-free tasks) was 3–25 ms on processes, 8–180 ms on threads.
-#: ``--threads`` suits short studies of analyses without figures, such as ``clashes``.
-PROCESSES_BY_DEFAULT = True
+#: Local clusters use worker threads by default. Measured with ``benchmarks/bench_study.py`` (demo
+#: district, 2 vCPUs, one numba thread per worker, 2026-12-04): 8 heat tasks of ~3.3 s took 26.5 s on
+#: one thread worker and 14.2 s on two (efficiency 0.93), against 34.3 s and 20.1 s on processes
+#: (0.85; start-up 2.5–2.9 s, and each worker compiles or loads the numba kernels again); 8 clash tasks
+#: of ~0.15 s took 1.2 s on two threads and 4.4 s on two processes; 100 near-free tasks cost 7–20 ms
+#: each beyond a plain loop on threads and 15–26 ms on processes (two runs). The numba kernels release the GIL,
+#: and since analyses no longer draw (no pyplot) nothing in a task is thread-unsafe.
+#: ``--processes`` remains for analyses that hold the GIL for long in pure Python.
+PROCESSES_BY_DEFAULT = False
 
 #: ``progress(done, total)`` after every task computed in this run (tasks resumed from an earlier
 #: run are not counted, so the rate and ETA reflect real work).
