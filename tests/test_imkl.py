@@ -297,6 +297,22 @@ def test_zip_and_gi_xml_give_the_same_table(klic, table20, tmp_path):
     np.testing.assert_array_equal(a.feature_id, b.feature_id)
 
 
+def test_transitional_delivery_reads_only_the_newest_gi_file(klic, table20, tmp_path):
+    """A changeover zip (2022) with the same data as IMKL 1.2 and as IMKL 2.0 (``_V2``): only the
+    2.0 file is read, nothing is held twice, and the warning names both files."""
+    path = tmp_path / "Levering_22O000518_1.zip"
+    with zipfile.ZipFile(path, "w") as z:  # the 1.2 file sorts first, as in the real zips
+        z.writestr("22O000518_1/GI_gebiedsinformatielevering_22O000518_1.xml",
+                   raw_gi(klic / "Levering_18O000145_1.zip"))
+        z.writestr("22O000518_1/GI_gebiedsinformatielevering_22O000518_1_V2.xml",
+                   raw_gi(klic / "Levering_22O000518_1.zip"))
+    with pytest.warns(ImklWarning, match=r"read GI_gebiedsinformatielevering_22O000518_1_V2\.xml \(IMKL 2\.0\), "
+                                         r"skipped GI_gebiedsinformatielevering_22O000518_1\.xml \(IMKL 1\.2\)"):
+        table = read_imkl(path, ground=5.0)
+    np.testing.assert_array_equal(table.feature_id, table20.feature_id)
+    np.testing.assert_array_equal(table.p0, table20.p0)
+
+
 # ----------------------------------------------------------------------------- the four fragments
 
 

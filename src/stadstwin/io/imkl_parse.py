@@ -391,11 +391,14 @@ def _check_file(path: Path) -> bool:
 def parse_imkl(path: str | Path) -> ImklDelivery:
     """Read a KLIC delivery zip or IMKL GI xml into an ``ImklDelivery``; raises ``InputError``.
 
-    Every ``GI_gebiedsinformatielevering_*.xml`` in a zip is read (a delivery holds one).
+    A zip holds one ``GI_gebiedsinformatielevering_*.xml``, except the transitional deliveries of the
+    IMKL 2.0 changeover (January–April 2022), which hold the same complete data twice: as IMKL 1.2
+    and as IMKL 2.0 (``…_V2.xml``). Then only the newest version is read, with an ``ImklWarning``
+    naming the file used and the files skipped, so no asset is held twice.
     """
     path = Path(path)
     if not _check_file(path):
-        return _parse_xml(str(path), path, None)
+        return _parse_xml(str(path), path)
     try:
         with zipfile.ZipFile(path) as archive:
             members = sorted(n for n in archive.namelist() if _GI_FILE.match(PurePosixPath(n).name))
@@ -405,17 +408,24 @@ def parse_imkl(path: str | Path) -> ImklDelivery:
                     path=path,
                     hint="pass the KLIC delivery zip as downloaded, or the GI xml itself",
                 )
-            delivery = None
+            deliveries = []
             for member in members:
                 with archive.open(member) as stream:
-                    delivery = _parse_xml(f"{path}!{member}", stream, delivery)
+                    deliveries.append(_parse_xml(f"{path}!{member}", stream))
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise InputError(f"broken zip: {exc}", path=path) from exc
-    return delivery
+    if len(deliveries) == 1:
+        return deliveries[0]
+    chosen = max(deliveries, key=lambda d: (tuple(int(p) for p in d.version.split(".")), d.path.endswith("_V2.xml")))
+    skipped = ", ".join(f"{PurePosixPath(d.path).name} (IMKL {d.version})" for d in deliveries if d is not chosen)
+    warnings.warn(f"{path}: {len(deliveries)} GI files (a transitional delivery holds the same data in each); "
+                  f"read {PurePosixPath(chosen.path).name} (IMKL {chosen.version}), skipped {skipped}",
+                  ImklWarning, stacklevel=2)
+    return chosen
 
 
-def _parse_xml(label: str, source: IO[bytes] | Path, delivery: ImklDelivery | None) -> ImklDelivery:
-    """Stream one GI xml into ``delivery`` (a new one when None)."""
+def _parse_xml(label: str, source: IO[bytes] | Path) -> ImklDelivery:
+    """Stream one GI xml into a new ``ImklDelivery``."""
     reader = _Reader(label)
     state = _Collector(reader)
     root: ET.Element | None = None
@@ -452,8 +462,7 @@ def _parse_xml(label: str, source: IO[bytes] | Path, delivery: ImklDelivery | No
             path=label,
             hint=f"IMKL namespaces are {', '.join(IMKL_NAMESPACES)}",
         )
-    if delivery is None:
-        delivery = ImklDelivery(path=label, version=version)
+    delivery = ImklDelivery(path=label, version=version)
     state.finish(delivery)
     return delivery
 
