@@ -155,6 +155,17 @@ def test_container_and_joint_exclusion():
     assert len(findings(twin(networks(main, stranger)), "hard_clash")) == 1
 
 
+def test_the_lines_of_one_feature_are_one_asset():
+    """A MultiCurve feature (two lines of one cable, crossing and running close): no finding of the
+    feature against itself; the same two lines as two features of two owners clash."""
+    first = ([(-5, 0, -1.0), (5, 0, -1.0)], Utility.ELECTRICITY_MV, 0.15, 0.0, "Stedin", "", "mv-1")
+    second = ([(0, -5, -1.0), (0.2, 5, -1.0)], Utility.ELECTRICITY_MV, 0.15, 0.0, "Stedin", "", "mv-1")
+    assert deep(findings(twin(networks(first, second)))).empty
+    other = (*second[:4], "Liander", "", "mv-2")
+    found = deep(findings(twin(networks(first, other))))
+    assert found["check"].tolist() == ["hard_clash"] and found["severity"].tolist() == ["certain"]
+
+
 def test_consecutive_segments_merge_into_one_finding():
     xs = np.linspace(-8, 8, 9)
     lv = ([(x, 0, -1.0) for x in xs], Utility.ELECTRICITY_LV, 0.05, 0.0, "Stedin")

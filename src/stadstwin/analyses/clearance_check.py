@@ -8,7 +8,7 @@ at some height is missed; each candidate is then judged against its own rule.
   ``parallel_below`` degrees (default 30°) the pair runs parallel and the parallel clearance of the
   rule table applies, otherwise the crossing clearance. A segment without plan length (a vertical
   riser) counts as crossing.
-- **Not compared**: segments of one asset; a cable and its own container, or two segments in the
+- **Not compared**: segments of one asset (one polyline, or the lines of one feature); a cable and its own container, or two segments in the
   same container (``NetworkTable.container``); and *joined* assets: two assets of one network (same
   utility and owner) where an end point of one lies within both radii + ``JOINT_GAP`` of the other's
   axis (a house connection on its main, a branch on a through main; standard depths refer to the top
@@ -91,12 +91,13 @@ def compared(networks: NetworkTable, pairs: np.ndarray) -> np.ndarray:
     in_container = ((container[i] != "") & ((container[i] == container[j]) | (container[i] == fid[j]))) | (
         (container[j] != "") & (container[j] == fid[i]))
     same_network = (networks.utility[i] == networks.utility[j]) & (networks.owner[i] == networks.owner[j])
-    joint = same_network & (asset[i] != asset[j])
+    one = networks.one_asset(i, j)
+    joint = same_network & ~one
     joint[joint] = _end_touches(networks, i[joint], j[joint]) | _end_touches(networks, j[joint], i[joint])
     lo, hi = np.minimum(asset[i], asset[j]), np.maximum(asset[i], asset[j])
     key = lo * (int(asset.max(initial=0)) + 1) + hi
     joined = np.isin(key, key[joint])
-    return (asset[i] != asset[j]) & ~in_container & ~joined
+    return ~one & ~in_container & ~joined
 
 
 def required_clearance(networks: NetworkTable, rules: Rules, i: np.ndarray, j: np.ndarray,

@@ -36,7 +36,7 @@ def plan_crossings(networks: NetworkTable, pairs: np.ndarray | None = None,
         pairs, _ = clearance_pairs(flat0, flat1, np.zeros(len(networks)), 2 * _TOUCH, networks.asset)
     if subject is not None:
         pairs = pairs[subject[pairs[:, 0]] | subject[pairs[:, 1]]]
-    pairs = pairs[networks.asset[pairs[:, 0]] != networks.asset[pairs[:, 1]]]
+    pairs = pairs[~networks.one_asset(pairs[:, 0], pairs[:, 1])]
     distance, s, t = capsule_closest_pairs(flat0, flat1, np.zeros(len(networks)), pairs)
     i, j = pairs[:, 0], pairs[:, 1]
     angle = plan_angle(networks, i, j)

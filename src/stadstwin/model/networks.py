@@ -92,6 +92,12 @@ class NetworkTable:
         """Owner organisation of each segment as strings."""
         return np.asarray(self.owners, dtype=object)[self.owner] if len(self) else np.array([], dtype=object)
 
+    def one_asset(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether rows ``i`` and ``j`` belong to one asset: the same polyline, or two lines of one
+        feature (an IMKL feature may have a MultiCurve: its lines are one cable or pipe)."""
+        fid = self.feature_id
+        return (self.asset[i] == self.asset[j]) | ((fid[i] == fid[j]) & (fid[i] != ""))
+
     @classmethod
     def empty(cls) -> "NetworkTable":
         """A table with no segments."""
