@@ -336,5 +336,20 @@ def test_point_cloud_outside_the_scene_or_without_ground_is_refused(tmp_path):
     with pytest.raises(InputError, match="no ground points"):
         read_pointclouds([roofs], grid, assumed_crs="EPSG:28992")
     far = Raster.from_bounds(90_000, 447_500, 90_020, 447_520, 1.0)
-    with pytest.raises(InputError, match="inside the scene extent"):
+    with pytest.raises(InputError, match="no point cloud meets the scene extent"):
         read_pointclouds([roofs], far, assumed_crs="EPSG:28992")
+
+
+def test_only_files_whose_header_meets_the_extent_are_decoded(tmp_path):
+    """A tile 5 km away is skipped from its header alone: its body (cut short here) is never read."""
+    x, y = _grid_points()
+    near = _write_las(tmp_path / "near.laz", x, y, np.full(x.size, 1.2), np.full(x.size, 2))
+    far = _write_las(tmp_path / "far.las", x + 5_000, y, np.full(x.size, 7.0), np.full(x.size, 2))
+    far.write_bytes(far.read_bytes()[:-2_000])  # a broken body: decoding it would fail
+    grid = Raster.from_bounds(85_000, 447_500, 85_020, 447_520, 1.0)
+    with pytest.raises(InputError, match="far.las"):
+        read_pointclouds([far], Raster.from_bounds(90_000, 447_500, 90_020, 447_520, 1.0),
+                         assumed_crs="EPSG:28992")  # where it does meet the extent, it is decoded
+    result = read_pointclouds([near, far], grid, assumed_crs="EPSG:28992")
+    assert result.files_skipped == (str(far),) and result.points_read == x.size
+    np.testing.assert_allclose(result.dtm.array, 1.2)

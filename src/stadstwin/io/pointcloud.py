@@ -26,7 +26,7 @@ is given. x, y in another CRS are reprojected to RD New; z is taken as NAP.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
 from typing import Literal
@@ -41,7 +41,7 @@ from stadstwin.crs import parse_crs, to_internal
 from stadstwin.engines.footprint_heights import footprint_percentiles
 from stadstwin.engines.gap_fill import fill_gaps
 from stadstwin.engines.rasterize import accumulate_points, empty_accumulators, statistic_slots
-from stadstwin.errors import CRSError, InputError
+from stadstwin.errors import CRSError, InputError, StadstwinError
 from stadstwin.model.raster import Raster
 
 GROUND, SURFACE, VEGETATION, BUILDING = range(4)
@@ -92,8 +92,9 @@ class FootprintHeights:
 class PointCloudRasters:
     """What a point cloud gives the twin, on the scene grid.
 
-    dtm, dsm [m NAP], chm [m above the DTM]; ``points_read`` counts every point of every file,
-    ``points_in_grid`` those that fell inside the grid; ``footprints`` only when footprints were given.
+    dtm, dsm [m NAP], chm [m above the DTM]; ``points_read`` counts every point of every file read,
+    ``points_in_grid`` those that fell inside the grid; ``footprints`` only when footprints were given;
+    ``files_skipped``: files whose header bounds do not meet the grid (not decoded).
     """
 
     dtm: Raster
@@ -102,6 +103,7 @@ class PointCloudRasters:
     points_read: int
     points_in_grid: int
     footprints: FootprintHeights | None
+    files_skipped: tuple[str, ...] = ()
 
 
 class _FootprintIndex:
@@ -176,13 +178,25 @@ def _file_crs(header: laspy.LasHeader, path: Path, assumed_crs: str | None) -> C
     return parse_crs(assumed_crs, path=str(path))
 
 
-def _point_count(path: Path) -> int:
+def _header(path: Path, assumed: str | None) -> tuple[int, tuple[float, float, float, float]]:
+    """(point count, header bounds in RD New [m]: xmin, ymin, xmax, ymax) of a LAS/LAZ file."""
     try:
         with laspy.open(path) as reader:
-            return int(reader.header.point_count)
+            header = reader.header
     except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
         raise InputError(f"not a readable LAS/LAZ file: {exc}", path=path,
                          hint="check that the file is a complete .las/.laz download") from exc
+    crs = _file_crs(header, path, assumed)
+    (x0, y0, _), (x1, y1, _) = header.mins, header.maxs
+    x, y = to_internal(np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]), crs, path=str(path))
+    return int(header.point_count), (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+
+
+def _meets(bounds: tuple[float, float, float, float], grid: Raster) -> bool:
+    """Whether header bounds meet the grid (a reprojected box may bulge: 1 m of slack)."""
+    gx0, gy0, gx1, gy1 = grid.bounds
+    x0, y0, x1, y1 = bounds
+    return x0 <= gx1 + 1.0 and x1 >= gx0 - 1.0 and y0 <= gy1 + 1.0 and y1 >= gy0 - 1.0
 
 
 def read_pointclouds(
@@ -198,17 +212,25 @@ def read_pointclouds(
     """Stream LAS/LAZ files (paths or scene ``SourceFile``s) into the cells of ``grid`` (a template raster).
 
     ``assumed_crs`` is used for files without a CRS; ``footprints`` (RD New polygons) get roof
-    percentiles and a ground level. ``progress(points_done, points_total)`` is called after each chunk.
+    percentiles and a ground level. Only files whose header bounds meet the grid are decoded.
+    ``progress(points_done, points_total)`` is called after each chunk.
     """
     if ground_statistic not in ("mean", "min"):
         raise ValueError(f"ground_statistic must be 'mean' or 'min', got {ground_statistic!r}")
     files = [_source(item, assumed_crs) for item in sources]
     if not files:
         raise InputError("no point cloud files given")
-    totals = [_point_count(path) for path, _ in files]
-    for (path, _), total in zip(files, totals):
+    headers = [_header(path, assumed) for path, assumed in files]
+    for (path, _), (total, _) in zip(files, headers):
         if total == 0:
             raise InputError("the point cloud holds no points", path=path)
+    skipped = tuple(str(path) for (path, _), (_, bounds) in zip(files, headers) if not _meets(bounds, grid))
+    names = ", ".join(str(path) for path, _ in files)
+    chosen = [(f, h[0]) for f, h in zip(files, headers) if _meets(h[1], grid)]
+    if not chosen:
+        raise InputError(f"no point cloud meets the scene extent {grid.bounds}", path=names,
+                         hint="check the scene extent and the point clouds' CRS (header bounds lie elsewhere)")
+    files, totals = [f for f, _ in chosen], [t for _, t in chosen]
     rows, cols = grid.shape
     z_min, z_max, z_sum, count = empty_accumulators(
         N_LAYERS, rows, cols, len(MIN_LAYERS), len(MAX_LAYERS), len(SUM_LAYERS))
@@ -236,20 +258,22 @@ def read_pointclouds(
                     done += len(points)
                     if progress is not None:
                         progress(done, sum(totals))
+        except StadstwinError:
+            raise  # already names the file (a CRS, a coordinate out of range)
         except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
             raise InputError(f"cannot read points after {read:,} of {total:,}: {exc}", path=path,
                              hint="the file is truncated or corrupt; download it again") from exc
         if read != total:
             raise InputError(f"the header announces {total:,} points but the file holds {read:,}", path=path,
                              hint="the file is truncated or corrupt; download it again")
-    names = ", ".join(str(path) for path, _ in files)
     if inside == 0:
         raise InputError(f"no point lies inside the scene extent {grid.bounds}", path=names,
                          hint="check the scene extent and the point cloud's CRS")
     if not count[GROUND].any():
         raise InputError("no ground points (class 2) inside the scene extent", path=names,
                          hint="use a classified point cloud (AHN) or give a DTM GeoTIFF")
-    return _derive(grid, z_min, z_max, z_sum, count, ground_statistic, done, inside, index)
+    return replace(_derive(grid, z_min, z_max, z_sum, count, ground_statistic, done, inside, index),
+                   files_skipped=skipped)
 
 
 def _derive(
