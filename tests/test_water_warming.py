@@ -24,7 +24,8 @@ from stadstwin.render.figures import analysis_figures
 from stadstwin.render.thermal_figures import rise_at_hour
 from stadstwin.rules import load_rules
 from stadstwin.sample import write_sample
-from stadstwin.scenario.variants import variant_twin
+from stadstwin.scenario.pipeline import Site
+from stadstwin.scenario.variants import find_variant
 from stadstwin.thermal import temperature_rise, undisturbed_ground_temperature
 
 X0, Y0 = 155_000.0, 463_000.0
@@ -194,9 +195,10 @@ def demo(tmp_path_factory):
 
 def test_demo_heatnet_north_pushes_a_water_main_above_the_limit_and_south_does_not(demo):
     runs = {}
+    site = Site.open(demo)
     for variant in ("heatnet-north", "heatnet-south"):
-        scene, rules, twin, _ = variant_twin(demo, variant)
-        runs[variant] = water_temperatures(main_street_water(twin), rules, {"soil": scene.soil.soil, **DEMO})
+        twin = site.twin(*find_variant(site.scene, variant))
+        runs[variant] = water_temperatures(main_street_water(twin), site.rules, {"soil": site.scene.soil.soil, **DEMO})
     north, south = runs["heatnet-north"], runs["heatnet-south"]
     hot = north.worst
     assert north.hours_above_limit[hot] > 0

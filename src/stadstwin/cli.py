@@ -124,14 +124,12 @@ def export(scene: Path = typer.Argument(..., help="Scene folder or its scene.tom
            variant: str = typer.Option(None, help="Export a plan variant instead of the unchanged scene."),
            out: Path = typer.Option(None, help="Output folder (default: SCENE/export/VARIANT).")) -> None:
     """Export the twin for viewers and GIS: GLB layers, CityJSON 2.0, GeoPackage or Cloud-Optimised GeoTIFFs."""
-    from stadstwin.scenario.variants import variant_twin
-
     formats = ("glb", "cityjson", "gpkg", "cog")
     if format not in formats:
         fail(StadstwinError(f"unknown format {format!r}", hint=f"choose one of {', '.join(formats)}"))
     try:
         with _progress() as progress:
-            loaded, rules, twin, plan = variant_twin(scene, variant, progress=_Bars(progress))
+            loaded, rules, twin, plan = _scene_twin(scene, variant, _Bars(progress))
     except StadstwinError as exc:
         fail(exc)
     folder = out or loaded.root / "export" / plan.id
@@ -479,11 +477,13 @@ def _run_analysis(scene: Path, variant: str | None, name: str, overrides: dict, 
 
 
 def _scene_twin(scene: Path, variant: str | None, bars):
-    """(scene, rules, twin) of a scene or of one of its plan variants."""
-    from stadstwin.scenario.variants import variant_twin
+    """(scene, rules, twin, variant) of a scene or of one of its plan variants, from the site's twins."""
+    from stadstwin.scenario.pipeline import Site
+    from stadstwin.scenario.variants import BASE, find_variant
 
-    loaded, rules, twin, _ = variant_twin(scene, variant, progress=bars)
-    return loaded, rules, twin
+    site = Site.open(scene, progress=bars)
+    plan, origin = find_variant(site.scene, variant or BASE)
+    return site.scene, site.rules, site.twin(plan, origin), plan
 
 
 def _utility(key: str):
@@ -621,7 +621,7 @@ def check_route_command(
             raise InputError(f"cannot read the route: {exc}", path=route) from None
         coordinates = route_coordinates(geojson, source=str(route))
         with _progress() as progress:
-            loaded, rules, twin = _scene_twin(scene, variant, _Bars(progress))
+            loaded, rules, twin, _ = _scene_twin(scene, variant, _Bars(progress))
         table = route_table(twin, rules, coordinates, kind, diameter=diameter, cover=cover, owner=owner)
         result = check_route(twin, rules, table)
     except StadstwinError as exc:
@@ -672,7 +672,7 @@ def route_command(
                 raise InputError(f"expected X,Y in metres, got {text!r}", feature=name) from None
             points.append((x, y))
         with _progress() as progress:
-            loaded, rules, twin = _scene_twin(scene, variant, _Bars(progress))
+            loaded, rules, twin, _ = _scene_twin(scene, variant, _Bars(progress))
         found = find_route(twin, rules, points[0], points[1], kind, diameter=diameter, owner=owner,
                            options=RouteOptions(step=step, margin=margin, levels=levels))
         recheck = check_route(twin, rules, route_table(twin, rules, found.coordinates, kind, diameter=found.diameter,

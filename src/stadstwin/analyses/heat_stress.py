@@ -94,7 +94,7 @@ class HeatSettings:
 def parse_settings(settings: dict[str, Any], rules: Rules, lat: float, lon: float) -> HeatSettings:
     """Check ``settings`` and load the weather (file, or the hot day of the rules)."""
     with_defaults(settings, dict.fromkeys(("date", "weather", "hours", "step_minutes", "area")), "heat")
-    day = _date(settings.get("date"))
+    day = parse_day(settings.get("date"))
     weather = settings.get("weather")
     if weather is None:
         day = day or date.fromisoformat(rules.climate.hot_day.date)
@@ -116,7 +116,8 @@ def parse_settings(settings: dict[str, Any], rules: Rules, lat: float, lon: floa
     return HeatSettings(day, weather, hours, step, settings.get("area"))
 
 
-def _date(value: Any) -> date | None:
+def parse_day(value: Any) -> date | None:
+    """The day of a ``date`` setting (ISO ``YYYY-MM-DD`` string or a date); None when not set."""
     if value is None or isinstance(value, date):
         return value.date() if isinstance(value, datetime) else value
     try:

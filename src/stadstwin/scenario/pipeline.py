@@ -23,12 +23,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import shapely
 
+from stadstwin.analyses.heat_stress import parse_day
 from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.result import Analysis, AnalysisResult
 from stadstwin.analyses.water_warming import scene_settings as thermal_settings
@@ -209,7 +209,8 @@ def prepare(site: Site, name: str, compared: Sequence[Variant], overrides: Mappi
         path = Path(str(weather))
         if not path.is_file():
             raise InputError("weather file not found", path=path, feature="weather")
-        inputs["weather"] = read_weather(path, year=_year(settings.get("date")))
+        day = parse_day(settings.get("date"))
+        inputs["weather"] = read_weather(path, year=None if day is None else day.year)
         settings["weather"] = {"file": path.name, "digest": file_digest(path)}
     module = getattr(analysis, "__module__", None) or type(analysis).__module__
     key = content_key(name, json.dumps(settings, sort_keys=True), code_digest(module))
@@ -256,12 +257,3 @@ def run_analysis(site: Site, variant: Variant, name: str, overrides: Mapping[str
     prepared = prepare(site, name, [variant] if compared is None else compared, overrides)
     return run_prepared(site, variant, prepared, origin=origin, progress=progress)[0]
 
-
-def _year(day: Any) -> int | None:
-    """The year of an ISO date setting (None without one)."""
-    if day is None:
-        return None
-    try:
-        return date.fromisoformat(str(day)).year
-    except ValueError:
-        raise InputError(f"date {day!r} is not an ISO date (YYYY-MM-DD)", feature="date") from None

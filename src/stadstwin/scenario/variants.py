@@ -1,17 +1,10 @@
-"""Finding a scene's variants by id and the twin of one variant (the base twin with its edits)."""
+"""Finding a scene's variants by id (the twin of a variant is ``scenario.pipeline.Site.twin``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
-from stadstwin.build.twin_builder import build_twin
 from stadstwin.errors import SceneError
 from stadstwin.model.scene import Scene
-from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
-from stadstwin.rules import Rules
-from stadstwin.scenario.apply import apply_variant
 
 #: The id that names the unchanged scene among the variants.
 BASE = "base"
@@ -32,19 +25,3 @@ def find_variant(scene: Scene, variant_id: str) -> tuple[Variant, str]:
                          hint=f"variants of this scene: {', '.join([BASE, *known])}")
     return Variant.load(known[variant_id]), str(known[variant_id])
 
-
-def variant_twin(
-    scene: Scene | str | Path,
-    variant_id: str | None = None,
-    *,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> tuple[Scene, Rules, Twin, Variant]:
-    """(scene, rules, twin, variant) for a variant id (None or 'base' for the unchanged scene)."""
-    if not isinstance(scene, Scene):
-        scene = Scene.load(scene)
-    rules = scene.load_rules()
-    variant, origin = find_variant(scene, variant_id or BASE)
-    twin = build_twin(scene, progress=progress)
-    if variant.edits:
-        twin = apply_variant(twin, variant, rules, origin=origin)
-    return scene, rules, twin, variant
