@@ -56,3 +56,23 @@ def test_timezone_does_not_change_the_instant():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError, match="timezone-aware"):
         solar_position(pd.DatetimeIndex(["2026-06-21 12:00"]), 52.0, 5.0)
+
+
+def test_erbs_split_takes_the_true_zenith_as_pvlib_defines_it():
+    """At a low sun refraction lifts the apparent sun by ~0.5°; Erbs is defined on the true zenith."""
+    from pvlib import irradiance
+
+    from stadstwin.analyses.heat_stress import direct_and_diffuse
+
+    lat, lon = 52.0116, 4.3571  # Delft
+    times = pd.date_range("2026-06-21 04:00", periods=4, freq="15min", tz="UTC")  # 06:00–06:45 local
+    state = pd.DataFrame({"ghi": [40.0, 60.0, 85.0, 110.0]}, index=times)
+    spa = solarposition.spa_python(times, lat, lon)
+    expected = irradiance.erbs(state["ghi"].to_numpy(), spa["zenith"].to_numpy(), times.day_of_year.to_numpy())
+    dni, dhi = direct_and_diffuse(state, False, times, lat, lon)
+    np.testing.assert_allclose(dni, expected["dni"], rtol=1e-12)
+    np.testing.assert_allclose(dhi, expected["dhi"], rtol=1e-12)
+    apparent = irradiance.erbs(state["ghi"].to_numpy(), spa["apparent_zenith"].to_numpy(), times.day_of_year.to_numpy())
+    assert np.abs(dni - apparent["dni"]).max() > 1.0  # W/m²: the two zeniths differ here
+    measured = pd.DataFrame({"ghi": state["ghi"], "dni": 1.0, "dhi": 2.0}, index=times)
+    assert [v.tolist() for v in direct_and_diffuse(measured, True, times, lat, lon)] == [[1.0] * 4, [2.0] * 4]

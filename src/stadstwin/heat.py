@@ -131,7 +131,7 @@ def split_global_radiation(
     """Split global horizontal irradiance [W/m²] into direct normal and diffuse horizontal [W/m²].
 
     Erbs et al. (1982) diffuse-fraction correlation through ``pvlib.irradiance.erbs``; ``zenith``
-    is the sun's (apparent) zenith [deg] at ``times`` (one value each). Returns
+    is the sun's true (not refraction-corrected) zenith [deg] at ``times`` (one value each). Returns
     (direct_normal, diffuse_horizontal) as float64 arrays.
     """
     index = pd.DatetimeIndex([times] if isinstance(times, datetime) else times)

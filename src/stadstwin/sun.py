@@ -23,8 +23,12 @@ def solar_position(
     elevation: float = 0.0,
     pressure: float = 101325.0,
     temperature: float = 12.0,
+    *,
+    apparent: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apparent (refraction-corrected) zenith and azimuth of the sun [deg].
+    """Zenith and azimuth of the sun [deg]: the apparent (refraction-corrected) zenith, where the sun
+    is seen and shadows fall, or with ``apparent=False`` the true (geometric) zenith, which
+    irradiance models such as Erbs take.
 
     ``times`` must be timezone-aware; ``lat``/``lon`` in degrees WGS84, ``elevation`` in metres,
     ``pressure`` in Pa and ``temperature`` in °C (they set the refraction correction). Azimuth is
@@ -46,4 +50,5 @@ def solar_position(
         temperature=temperature,
         how="numpy",
     )
-    return spa["apparent_zenith"].to_numpy(np.float64), spa["azimuth"].to_numpy(np.float64)
+    zenith = spa["apparent_zenith" if apparent else "zenith"]
+    return zenith.to_numpy(np.float64), spa["azimuth"].to_numpy(np.float64)

@@ -217,10 +217,7 @@ def radiant_moments(
     state = weather.at(times)
     zenith, azimuth = solar_position(times, lat, lon)
     altitude = 90.0 - zenith
-    if weather.has_split:
-        dni, dhi = state["dni"].to_numpy(), state["dhi"].to_numpy()
-    else:
-        dni, dhi = split_global_radiation(state["ghi"].to_numpy(), zenith, times)
+    dni, dhi = direct_and_diffuse(state, weather.has_split, times, lat, lon)
     clear = Location(lat, lon, tz="UTC").get_clearsky(times, model="ineichen")["ghi"].to_numpy()
     clearness = np.where(clear > 1.0, np.minimum(state["ghi"].to_numpy() / np.maximum(clear, 1.0), 1.0), 1.0)
     days = {d: SolarDay.of(d, lat, lon) for d in times.tz_convert(LOCAL_TZ).date}
@@ -243,6 +240,16 @@ def radiant_moments(
             absorptivity_longwave=person.absorptivity_longwave, surface_radiation=radiation,
         )
         yield Moment(when, float(row["ta"]), float(row["rh"]), float(row["wind_10m"]), tmrt)
+
+
+def direct_and_diffuse(state: pd.DataFrame, has_split: bool, times: pd.DatetimeIndex, lat: float, lon: float
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Direct normal and diffuse horizontal irradiance [W/m²] at ``times``: the weather's own split where
+    it has one, else Erbs on the global radiation with the true (geometric) solar zenith, as Erbs is defined."""
+    if has_split:
+        return state["dni"].to_numpy(), state["dhi"].to_numpy()
+    zenith, _ = solar_position(times, lat, lon, apparent=False)
+    return split_global_radiation(state["ghi"].to_numpy(), zenith, times)
 
 
 @dataclass(frozen=True)
