@@ -5,10 +5,12 @@ from __future__ import annotations
 from stadstwin.analyses.heat_stress import heat_stress
 from stadstwin.analyses.result import Analysis
 from stadstwin.analyses.underground import run_clash_check
+from stadstwin.analyses.water_nuisance import water_nuisance
 from stadstwin.analyses.water_warming import water_warming
 
 ANALYSES: dict[str, Analysis] = {
     "heat": heat_stress,
     "clashes": run_clash_check,
     "thermal": water_warming,
+    "water": water_nuisance,
 }

@@ -9,7 +9,8 @@ Depression tree. Cells are switched on in ascending elevation; a cell joins the 
 already-on neighbours (8 around). A cell with none starts a new pond (a leaf: a local minimum);
 a cell touching two or more ponds is their saddle: they merge there into a parent pond whose
 floor is the saddle's elevation, and each child's *spill level* is that elevation. A pond that
-touches the raster border (a border cell) merges into the outside and drains there. The volume a
+touches the raster border (a border cell, or a cell the caller marks as outlet, e.g. open water) merges into the
+outside and drains there. The volume a
 pond holds up to its spill level is its capacity: Σ (spill − z) · A over the cells of its
 subtree. NaN cells are walls: never switched on, never outlets. A pond enclosed by walls and
 never reaching the border has no spill level and holds any volume.
@@ -47,7 +48,7 @@ def _find(links, cell):
 
 
 @njit(cache=True, nogil=True)
-def _depression_tree(z, valid, rows, cols):
+def _depression_tree(z, valid, outlet, rows, cols):
     """Switch cells on in ascending order: (node parent, floor, spill level, entry leaf, member node of
     each cell, leaf each cell's rain runs to, order, node count). Node 0 is the outside."""
     n = rows * cols
@@ -71,7 +72,7 @@ def _depression_tree(z, valid, rows, cols):
         c = cell % cols
         level = z[cell]
         found = 0
-        border = r == 0 or c == 0 or r == rows - 1 or c == cols - 1
+        border = r == 0 or c == 0 or r == rows - 1 or c == cols - 1 or outlet[cell]
         downhill = -1
         for k in range(8):
             rr = r + _ROW[k]
@@ -168,17 +169,18 @@ def _pour(amount, leaf, top, parent, full, own, own_cap, child_start, children, 
 
 
 @njit(cache=True, nogil=True)
-def fill_and_spill(dem: np.ndarray, water: np.ndarray, cell_area: float):
+def fill_and_spill(dem: np.ndarray, water: np.ndarray, cell_area: float, outlet: np.ndarray):
     """(water depth [m] per cell, outflow [m³]) of the volumes ``water`` [m³ per cell] (module doc).
 
-    ``water`` must be ≥ 0 and 0 on NaN (wall) cells: rain on a roof is routed by the caller."""
+    ``water`` must be ≥ 0 and 0 on NaN (wall) cells: rain on a roof is routed by the caller.
+    ``outlet`` (bool, shape of ``dem``) marks cells that drain like the border (open water)."""
     rows, cols = dem.shape
     n = rows * cols
     flat = dem.ravel()
     valid = ~np.isnan(flat)
     base = np.nanmin(flat) if valid.any() else 0.0
     z = np.where(valid, flat - base, np.inf)
-    parent, floor, spill, entry, member, leaf_of, order, nodes = _depression_tree(z, valid, rows, cols)
+    parent, floor, spill, entry, member, leaf_of, order, nodes = _depression_tree(z, valid, outlet.ravel(), rows, cols)
     floor = floor.copy()
     # cells per node: own (joined at that node, ascending) and subtree totals
     own_n = np.zeros(nodes, dtype=np.int64)

@@ -10,6 +10,7 @@ from stadstwin.model.networks import NetworkTable
 from stadstwin.model.operating import OperatingPoint
 from stadstwin.model.raster import Raster
 from stadstwin.model.reservations import Reservations
+from stadstwin.model.retention import Retention
 from stadstwin.model.trees import Trees
 
 
@@ -22,6 +23,7 @@ class Twin:
     chm      canopy height above ground [m], or None
     surface  ``Surface`` codes per cell (carriageway, pavement, verge, water, building), or None
     reservations  subsurface prisms claimed by plans
+    retention     retention facilities (wadi, water square) added by plans
     operating     operating point per network feature id (loads, fluid temperatures)
     """
 
@@ -31,6 +33,7 @@ class Twin:
     trees: Trees = field(default_factory=Trees.empty)
     networks: NetworkTable = field(default_factory=NetworkTable.empty)
     reservations: Reservations = field(default_factory=Reservations.empty)
+    retention: Retention = field(default_factory=Retention.empty)
     dsm: Raster | None = None
     chm: Raster | None = None
     surface: Raster | None = None

@@ -23,7 +23,7 @@ from stadstwin.model.utilities import Utility
 
 RULES_DIR = Path(__file__).parent
 TABLES = ("utilities", "clearances", "cover", "trees", "soil", "climate", "drinking_water", "surfaces",
-          "heat_sources")
+          "heat_sources", "water")
 
 ClearanceClass = Literal["cable", "power_hv", "gas_lp", "gas_hp", "water", "heat", "sewer", "other"]
 CLEARANCE_CLASSES: tuple[str, ...] = ClearanceClass.__args__
@@ -302,6 +302,69 @@ class HeatSourceTable(_Strict):
         return self
 
 
+class DesignStorm(Sourced):
+    """A block storm: ``total_mm`` of rain spread evenly over ``duration_h``."""
+
+    total_mm: float = Field(gt=0.0, le=1000.0, description="mm")
+    duration_h: float = Field(gt=0.0, le=72.0, description="h")
+
+
+class SurfaceLoss(Sourced):
+    """Rates [mm/h] at which one surface type loses rain while it rains: into the soil and the sewer."""
+
+    infiltration_mm_h: float = Field(ge=0.0, le=1000.0)
+    sewer_mm_h: float = Field(ge=0.0, le=1000.0)
+
+    @property
+    def capacity_mm_h(self) -> float:
+        """Infiltration plus sewer inflow [mm/h]."""
+        return self.infiltration_mm_h + self.sewer_mm_h
+
+
+class WaterDepths(Sourced):
+    """Water depths [m] that count: nuisance on the street, serious (blocks traffic), at an entrance."""
+
+    nuisance_m: float = Field(gt=0.0, le=5.0)
+    serious_m: float = Field(gt=0.0, le=5.0)
+    entrance_m: float = Field(gt=0.0, le=5.0)
+
+    @model_validator(mode="after")
+    def _order(self) -> "WaterDepths":
+        if self.serious_m < self.nuisance_m:
+            raise ValueError("serious_m lies below nuisance_m")
+        return self
+
+
+class WaterLosses(_Strict):
+    """Losses per ``Surface`` type (field = lower-case enum name)."""
+
+    unknown: SurfaceLoss
+    carriageway: SurfaceLoss
+    pavement: SurfaceLoss
+    verge: SurfaceLoss
+    water: SurfaceLoss
+    building: SurfaceLoss
+
+    def of(self, surface: Surface) -> SurfaceLoss:
+        """The losses of one surface type."""
+        return getattr(self, surface.name.lower())
+
+
+class CrownInterception(Sourced):
+    """Rain [mm] a tree crown holds at the start of a storm (it never reaches the ground)."""
+
+    interception_mm: float = Field(ge=0.0, le=20.0)
+
+
+class WaterRules(_Strict):
+    """The water-nuisance stress test: design storms, losses per surface, crowns, depth thresholds."""
+
+    storms: dict[str, DesignStorm] = Field(min_length=1)
+    losses: WaterLosses
+    trees: CrownInterception
+    depths: WaterDepths
+
+
 class Rules(_Strict):
     """All rule tables, validated. Build with ``load_rules``."""
 
@@ -316,6 +379,7 @@ class Rules(_Strict):
     drinking_water: DrinkingWater
     surfaces: Surfaces
     heat_sources: HeatSourceTable
+    water: WaterRules
 
     @model_validator(mode="before")
     @classmethod

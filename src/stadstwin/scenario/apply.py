@@ -19,6 +19,7 @@ from stadstwin.model.networks import NetworkTable
 from stadstwin.model.operating import OperatingPoint
 from stadstwin.model.raster import Raster
 from stadstwin.model.reservations import Reservations
+from stadstwin.model.retention import Retention
 from stadstwin.model.trees import Trees
 from stadstwin.model.twin import Twin
 from stadstwin.model.variant import Variant
@@ -294,6 +295,12 @@ def _change_surface(twin: Twin, edit: e.ChangeSurface, rules: Rules, context: _C
     return replace(twin, surface=_set_cells(twin.surface, mask, float(edit.surface_code)))
 
 
+def _add_retention(twin: Twin, edit: e.AddRetention, rules: Rules, context: _Context) -> Twin:
+    facility = Retention(np.array([shapely.geometry.shape(edit.area)], dtype=object), np.array([edit.volume]),
+                         np.array([context.feature_id()]))
+    return replace(twin, retention=Retention.concat([twin.retention, facility]))
+
+
 _APPLY = {
     e.AddBuilding: _add_building,
     e.RemoveBuildings: _remove_buildings,
@@ -305,4 +312,5 @@ _APPLY = {
     e.RelocateNetwork: _relocate_network,
     e.ClaimSpace: _claim_space,
     e.ChangeSurface: _change_surface,
+    e.AddRetention: _add_retention,
 }

@@ -181,8 +181,18 @@ class ChangeSurface(_Edit):
         return Surface[self.surface.upper()]
 
 
+class AddRetention(_Edit):
+    """A retention facility (wadi, water square, storage crate): its area and storage volume."""
+
+    type: Literal["add_retention"]
+    area: dict[str, Any]
+    volume: float = Field(gt=0.0, le=1e6, description="m³ stored below the surrounding ground")
+
+    _area = field_validator("area")(_polygon)
+
+
 EDIT_TYPES = (AddBuilding, RemoveBuildings, RaiseBuildings, AddTrees, RemoveTrees, AddNetwork,
-              AbandonNetwork, RelocateNetwork, ClaimSpace, ChangeSurface)
+              AbandonNetwork, RelocateNetwork, ClaimSpace, ChangeSurface, AddRetention)
 Edit = Annotated[Union[EDIT_TYPES], Field(discriminator="type")]  # noqa: UP007 (a tuple of classes)
 _EDITS = TypeAdapter(list[Edit])
 _TAGS = {cls.model_fields["type"].annotation.__args__[0] for cls in EDIT_TYPES}
