@@ -72,3 +72,45 @@ def test_export_refuses_unknown_format_and_variant(demo_scene):
     assert result.exit_code == 1 and "unknown format 'obj'" in result.output
     result = runner.invoke(app, ["export", str(demo_scene), "--variant", "nope"])
     assert result.exit_code == 1 and "unknown variant 'nope'" in result.output
+
+
+def test_check_water_writes_map_cog_and_json_and_the_demo_plan_keeps_the_water_in_the_yards(demo_scene, tmp_path):
+    import json
+
+    import rasterio
+
+    results = {}
+    for variant in ("base", "waterberging"):
+        out = tmp_path / variant
+        result = runner.invoke(app, ["check", "water", str(demo_scene), "--variant", variant, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "area > 10 cm [m²]" in result.output
+        results[variant] = json.loads((out / "water.json").read_text())
+        assert (out / "water_depth.png").read_bytes()[:4] == b"\x89PNG"
+        with rasterio.open(out / "water_depth.tif") as tif:
+            assert tif.crs.to_epsg() == 28992 and (tif.width, tif.height) == (510, 370)  # the twin's 0.5 m grid
+    base, plan = results["base"]["metrics"], results["waterberging"]["metrics"]
+    for metrics in (base, plan):
+        assert metrics["volume_balance_relative"] < 1e-9
+    assert base["flooded_area_10cm_m2"] > 0 and base["buildings_wet_entrance"] == len(results["base"]["findings"]["features"])
+    assert plan["flooded_area_10cm_m2"] < base["flooded_area_10cm_m2"]
+    assert plan["buildings_wet_entrance"] < base["buildings_wet_entrance"]
+    assert plan["retention_stored_m3"] > 0
+
+
+def test_check_water_takes_a_hyetograph_file_and_names_a_bad_one(demo_scene, tmp_path):
+    import json
+
+    block = tmp_path / "block.csv"
+    block.write_text("minutes;mm\n60;35\n120;35\n", encoding="utf-8")  # the t70 storm in two equal hours
+    outputs = {}
+    for name, option in (("named", ["--storm", "t70"]), ("file", ["--hyetograph", str(block)])):
+        result = runner.invoke(app, ["check", "water", str(demo_scene), *option, "--out", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        outputs[name] = json.loads((tmp_path / name / "water.json").read_text())["metrics"]
+    for key in ("ponded_m3", "lost_m3", "flooded_area_10cm_m2"):  # losses are constant rates: the same water
+        assert abs(outputs["file"][key] - outputs["named"][key]) <= 1e-9 * max(1.0, abs(outputs["named"][key]))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("minutes,mm\n5,2\n15,x\n", encoding="utf-8")
+    result = runner.invoke(app, ["check", "water", str(demo_scene), "--hyetograph", str(bad)])
+    assert result.exit_code == 1 and "bad.csv" in result.output and "line 3" in result.output

@@ -137,9 +137,11 @@ def test_scene_and_variants_validate(sample):
         for p in [*scene.sources.pointclouds, *scene.sources.cityjson, *scene.sources.klic]
     )
     variants = scene.load_variants()
-    assert [v.id for v in variants] == ["greening", "heatnet-north", "heatnet-south"]
+    assert [v.id for v in variants] == ["greening", "heatnet-north", "heatnet-south", "waterberging"]
+    yards = sum(a.kind == "erf" for a in make_district().areas)
     expected = {"greening": ["add_trees"], "heatnet-north": ["add_network", "add_network"],
-                "heatnet-south": ["add_network", "add_network"]}
+                "heatnet-south": ["add_network", "add_network"],
+                "waterberging": ["change_surface", *["add_retention"] * yards]}
     for variant in variants:
         assert [edit.type for edit in parse_edits(variant)] == expected[variant.id]
         assert variant.area_geometry.within(shapely.box(*scene.extent.bounds))

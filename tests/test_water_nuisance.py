@@ -107,6 +107,11 @@ def test_a_retention_basin_takes_the_pond_and_is_not_nuisance():
     assert after["retention_stored_m3"] == pytest.approx(0.030 * (N - 2) ** 2)  # 10.8 m³ < 20 m³
     assert after["ponded_m3"] == 0.0 and after["flooded_area_10cm_m2"] == 0.0
     assert after["volume_balance_relative"] < 1e-12
+    small = Variant(id="crate", name="crate", edits=[{"type": "add_retention", "id": "c",
+                                                      "area": square(X0 + 7.5, Y0 + 7.5, 6.0), "volume": 5.0}])
+    full = water_nuisance(apply_variant(twin, small, RULES), RULES, {}).metrics
+    assert full["retention_stored_m3"] == pytest.approx(5.0, rel=1e-9)  # full, the rest ponds above the ground
+    assert full["ponded_m3"] == pytest.approx(0.030 * (N - 2) ** 2 - 5.0, rel=1e-9)
 
 
 def test_trees_hold_rain_and_the_small_street_balances():

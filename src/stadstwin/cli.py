@@ -18,7 +18,8 @@ app = typer.Typer(
 )
 scene_app = typer.Typer(help="Inspect and validate scene definitions.", no_args_is_help=True)
 app.add_typer(scene_app, name="scene")
-check_app = typer.Typer(help="Run one analysis on a scene or variant: clashes, thermal, heat.", no_args_is_help=True)
+check_app = typer.Typer(help="Run one analysis on a scene or variant: clashes, thermal, heat, water.",
+                        no_args_is_help=True)
 app.add_typer(check_app, name="check")
 
 console = Console()
@@ -587,6 +588,59 @@ def check_clashes(scene: Path = typer.Argument(..., help="Scene folder or its sc
         (folder / f"{name}.png").write_bytes(png)
     console.print(f"{int(result.metrics['certain_findings'])} certain, {int(result.metrics['possible_findings'])} "
                   f"possible findings; [bold]{gpkg}[/], {json_path.name} and {len(figures)} cross-sections in {folder}")
+
+
+@check_app.command("water")
+def check_water(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+                variant: str = typer.Option(None, help="Plan variant id to apply first."),
+                storm: str = typer.Option("t70", help="Design storm of the rules: t70 (70 mm in 2 h) or t140."),
+                hyetograph: Path = typer.Option(None, help="CSV hyetograph (columns minutes, mm) instead of --storm."),
+                out: Path = typer.Option(None, help="Output folder (default: SCENE/results/water-VARIANT).")) -> None:
+    """Water nuisance stress test: max water depth, flooded area > 10 / > 30 cm, wet entrances, volume balance."""
+    import json
+
+    from stadstwin.io.geotiff import write_cog
+    from rich.markup import escape
+
+    from stadstwin.io.hyetograph import read_hyetograph
+    from stadstwin.render.figures import analysis_figures
+
+    try:
+        settings: dict = {"storm": storm}
+        if hyetograph is not None:
+            rain, step = read_hyetograph(hyetograph)
+            settings = {"hyetograph": rain, "step_minutes": step}
+        with _progress() as progress:
+            site, plan, result = _run_analysis(scene, variant, "water", settings, _Bars(progress))
+    except StadstwinError as exc:
+        fail(exc)
+    twin = site.twin(plan)
+    m = result.metrics
+    table = Table(title=f"water nuisance: {twin.name} ({variant or 'base'}), {m['storm_mm']:.0f} mm "
+                        f"({result.details['storm']})")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, label in (("max_depth_m", "deepest water on the street [m]"),
+                       ("flooded_area_10cm_m2", "area > 10 cm [m²]"), ("flooded_area_30cm_m2", "area > 30 cm [m²]"),
+                       ("buildings_wet_entrance", "buildings with > 10 cm at the facade"),
+                       ("rain_m3", "rain [m³]"), ("lost_m3", "infiltrated + sewer [m³]"), ("ponded_m3", "ponded [m³]"),
+                       ("retention_stored_m3", "in retention [m³]"), ("outflow_m3", "left the scene / open water [m³]"),
+                       ("not_modelled_m3", "on DTM gaps, not modelled [m³]"),
+                       ("volume_balance_relative", "volume balance (relative)")):
+        table.add_row(escape(label), f"{m[key]:.3g}" if key == "volume_balance_relative" else f"{m[key]:,.2f}")
+    console.print(table)
+    folder = out or site.scene.root / "results" / f"water-{variant or 'base'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, raster in result.rasters.items():
+        write_cog(raster, folder / f"{name}.tif")
+    figures = analysis_figures(result, twin, site.rules)
+    for name, png in figures.items():
+        (folder / f"{name}.png").write_bytes(png)
+    summary = {"metrics": m, "details": result.details,
+               "findings": {"type": "FeatureCollection", "features": result.findings}}
+    (folder / "water.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    console.print(f"water_depth.tif (EPSG:28992), {len(figures)} map(s) and water.json ({len(result.findings)} "
+                  f"wet entrances) in [bold]{folder}[/]")
 
 
 @check_app.command("route")

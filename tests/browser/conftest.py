@@ -80,10 +80,11 @@ class Service:
     def wait(self, job: str, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            status = self.get(job).json()["status"]
+            body = self.get(job).json()
+            status = body["status"]
             if status == "successful":
                 return
-            assert status in ("accepted", "running"), status
+            assert status in ("accepted", "running"), body
             time.sleep(0.5)
         pytest.fail(f"job {job} did not finish in {timeout} s")
 
@@ -99,7 +100,7 @@ def chromium_path() -> Path:
 @pytest.fixture(scope="session")
 def service(demo_scene, tmp_path_factory, chromium_path):
     """``stadstwin serve`` on a free loopback port with the demo district and the built viewer; clashes and a
-    coarse heat analysis (hourly sun steps, 15 h shade) have run on base."""
+    coarse heat analysis (hourly sun steps, 15 h shade) and the water stress test have run on base."""
     dist = build_viewer()
     data = tmp_path_factory.mktemp("service")
     port = free_port()
@@ -127,7 +128,8 @@ def _ready_service(process: subprocess.Popen, url: str, data: Path) -> Service:
             pytest.fail(f"stadstwin serve did not start: {(data / 'serve.log').read_text()[-2000:]}")
         time.sleep(0.3)
     running = Service(url, json.loads((data / "demo-tokens.json").read_text()))
-    jobs = [running.run("clashes", "base"), running.run("heat", "base", {"step_minutes": 60, "hours": [15]})]
+    jobs = [running.run("clashes", "base"), running.run("heat", "base", {"step_minutes": 60, "hours": [15]}),
+            running.run("water", "base")]
     for job in jobs:
         running.wait(job)
     return running

@@ -227,3 +227,25 @@ def test_result_overlay_is_draped_on_the_ground_with_its_legend(viewer):
     page.select_option("#overlay", "")
     viewer.rendered()
     assert share(masks(pixels(viewer.screenshot("overlay-removed")))["inferno"]) == pytest.approx(plain, abs=0.01)
+
+
+def test_water_overlay_shows_the_ponds_of_the_stress_test_in_blue_with_its_legend(viewer):
+    page = viewer.page
+    show_single(viewer)
+    page.select_option("#overlay", "")
+    viewer.rendered()
+    plain = pixels(viewer.screenshot("water-none"))
+    entry = next(r for r in viewer.service.get("/api/scenes/demo/variants/base/results").json()
+                 if r["raster"] == "water_depth")
+    page.select_option("#overlay", "water/water_depth")
+    page.wait_for_selector("#legends .legend")
+    viewer.rendered()
+    draped = pixels(viewer.screenshot("water-depth"))
+    bluer = (draped[..., 2] - draped[..., 0]) - (plain[..., 2] - plain[..., 0])
+    wet_share = float((bluer > 20).mean())
+    changed_share = float((np.abs(draped - plain).sum(axis=-1) > 30).mean())
+    # the courtyards' ponds turn blue; dry ground stays as it was (cells under 1 cm are transparent)
+    assert 0.01 < wet_share < 0.25, wet_share
+    assert changed_share < 2 * wet_share, (changed_share, wet_share)
+    legend = page.text_content("#legends")
+    assert "water_depth" in legend and f"{entry['legend']['max']:.1f}" in legend

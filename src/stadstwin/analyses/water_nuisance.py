@@ -10,11 +10,11 @@ water on the street, not when. So:
 2. **Roofs.** Buildings are walls for the water on the ground. The net rain of a roof pours over its
    edge: evenly onto the ground cells that touch the footprint (8 around).
 3. **Retention.** A facility a plan adds (``add_retention``) is a basin of its volume below the
-   ground in its area (flat bottom, ``volume / area`` deep); water stored there is not nuisance.
+   ground in its area (``volume / area`` deep); water in it up to the ground is stored, not nuisance.
 4. **Ponding.** Fill-and-spill over the DTM (``engines.fill_spill``); open water and the scene border
    are outlets. The water surface of each pond is flat.
 
-Outputs: ``water_depth`` [m] (0 on dry ground, NaN on buildings and DTM gaps), flooded area above
+Outputs: ``water_depth`` [m] above maaiveld (0 on dry ground, NaN on buildings and DTM gaps), flooded area above
 the nuisance and serious depths, buildings with water above ``entrance_m`` against their facade
 (findings, by BAG id) and the volume balance: rain = losses + ponded + retention + outflow (+ rain on
 DTM gaps, not modelled), to rounding. The DTM is the twin's: without a DTM source it is the scene's
@@ -115,9 +115,9 @@ def _rings(labels: np.ndarray, ground: np.ndarray) -> list[np.ndarray]:
     return rings
 
 
-def _retention_basins(twin: Twin, dem: np.ndarray, ground: np.ndarray) -> tuple[np.ndarray, float]:
-    """Lower ``dem`` in place by each facility's volume over its ground cells; (mask of basin cells, volume [m³])."""
-    basin = np.zeros(dem.shape, dtype=bool)
+def _retention_basins(twin: Twin, ground: np.ndarray) -> tuple[np.ndarray, float]:
+    """(how deep [m] each cell lies below the ground as part of a retention basin, total volume [m³])."""
+    drop = np.zeros(ground.shape)
     total = 0.0
     cx, cy = twin.dtm.cell_centres()
     area = twin.dtm.cell_size**2
@@ -126,10 +126,9 @@ def _retention_basins(twin: Twin, dem: np.ndarray, ground: np.ndarray) -> tuple[
         if not cells.any():
             raise InputError(f"retention {rid} holds no ground cell of the twin", feature=str(rid),
                              hint="draw its area over open ground inside the scene")
-        dem[cells] -= volume / (cells.sum() * area)
-        basin |= cells
+        drop[cells] += volume / (cells.sum() * area)
         total += float(volume)
-    return basin, total
+    return drop, total
 
 
 def water_nuisance(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisResult:
@@ -167,13 +166,12 @@ def water_nuisance(twin: Twin, rules: Rules, settings: dict[str, Any]) -> Analys
             flat_water[ring] += volume / len(ring)
         else:
             unrouted += volume  # a building without open ground beside it inside the twin
-    basin, retention_volume = _retention_basins(twin, dem, ground)
-    surface_dem = np.where(ground, dem, np.nan)
+    drop, retention_volume = _retention_basins(twin, ground)
+    surface_dem = np.where(ground, dem - drop, np.nan)
     depth, outflow = fill_and_spill(surface_dem, water, cell_area, ground & (codes == int(Surface.WATER)))
-    stored = depth * cell_area
-    retained = float(stored[basin].sum())
-    ponded = float(stored[~basin].sum())
-    nuisance = np.where(basin, 0.0, depth)
+    nuisance = np.clip(depth - drop, 0.0, None)  # above the ground around the basin
+    retained = float((depth - nuisance).sum() * cell_area)
+    ponded = float(nuisance.sum() * cell_area)
     modelled = ground | buildings
     rain = rain_cell * float(dem.size)
     lost = float((rain_cell - kept)[modelled].sum())
@@ -195,7 +193,7 @@ def water_nuisance(twin: Twin, rules: Rules, settings: dict[str, Any]) -> Analys
         "not_modelled_m3": not_modelled,
         "volume_balance_relative": abs(balance) / max(rain, 1e-12),
     }
-    shown = np.where(known & ~buildings, depth, np.nan)
+    shown = np.where(ground, nuisance, np.nan)
     raster = Raster(shown, twin.dtm.transform, twin.dtm.crs, nodata=None)
     details = {"storm": storm.name, "hyetograph_mm": list(storm.rain_mm), "step_h": storm.step_h,
                "losses_mm_h": {s.name.lower(): float(capacity[s]) for s in Surface},

@@ -2,18 +2,25 @@
 
 ``heat``: maps of sun hours, shade at 15 h, mean PET and highest UTCI; ``clashes``: cross-sections
 at the worst certain and the worst possible pair finding; ``thermal``: the temperature field across
-the warmest water main at its worst hour and that main's year. Other analyses have no figures.
+the warmest water main at its worst hour and that main's year; ``water``: the water depth map (the
+count of wet entrances in its title). Other analyses have no figures.
 """
 
 from __future__ import annotations
 
+import numpy as np
+
 from stadstwin.analyses.heat_stress import SHADE_HOUR
 from stadstwin.analyses.result import AnalysisResult
+from stadstwin.model.raster import Raster
 from stadstwin.model.twin import Twin
 from stadstwin.render.maps import map_png
 from stadstwin.render.sections import finding_section_png
 from stadstwin.render.thermal_figures import cross_section_png, year_plot_png
 from stadstwin.rules import Rules
+
+WET_M = 0.01
+"""Water shallower than this [m] is drawn as dry ground."""
 
 
 def analysis_figures(result: AnalysisResult, twin: Twin, rules: Rules) -> dict[str, bytes]:
@@ -29,7 +36,20 @@ def analysis_figures(result: AnalysisResult, twin: Twin, rules: Rules) -> dict[s
             return {}
         return {"thermal_cross_section": cross_section_png(twin, rules, water),
                 "thermal_year": year_plot_png(rules, water)}
+    if result.analysis == "water":
+        return {"water_depth": water_map(result, twin)}
     return {}
+
+
+def water_map(result: AnalysisResult, twin: Twin) -> bytes:
+    """Water depth after the design storm (cells under 1 cm left blank) with the building outlines."""
+    raster = result.rasters["water_depth"]
+    shown = Raster(np.where(raster.values() >= WET_M, raster.values(), np.nan), raster.transform, raster.crs)
+    storm = f"{result.metrics['storm_mm']:.0f} mm ({result.details['storm']})"
+    wet = int(result.metrics["buildings_wet_entrance"])
+    return map_png(shown, title=f"Water depth after {storm}: {wet} wet entrances", label="water depth [m]",
+                   cmap="Blues", vmin=0.0, vmax=max(0.3, float(np.nanmax(raster.values()))),
+                   outlines=list(twin.buildings.footprint))
 
 
 def heat_maps(result: AnalysisResult, twin: Twin) -> dict[str, bytes]:

@@ -13,7 +13,9 @@ import json
 import os
 from pathlib import Path
 
-from stadstwin.sample.district import District, Route
+import shapely
+
+from stadstwin.sample.district import District, Route, main_street, street_low
 from stadstwin.sample.write_trees import tree_collection
 
 HEAT_PIPE = {
@@ -81,7 +83,70 @@ date = 2026-07-25
     variants.mkdir(exist_ok=True)
     for route in district.routes:
         _write_variant(route, variants)
+    _write_water_variant(district, variants)
     return path
+
+
+WATER_PLAN_ID = "waterberging"
+CRATE_DEPTH = 0.4
+"""Storage [m³ per m² of courtyard] of the demo's infiltration crates (a 0.4 m deep crate layer)."""
+
+
+def _write_water_variant(district: District, folder: Path) -> None:
+    """A climate-adaptation plan: infiltration crates under every courtyard, the main street's
+    pavement de-paved to a green strip (geveltuinen, wadi strip)."""
+    yards = [a.polygon for a in district.areas if a.kind == "erf"]
+    crates = "\n".join(f"""
+[[edits]]
+type = "add_retention"
+id = "krat-{k + 1}"
+volume = {yard.area * CRATE_DEPTH:.1f}
+area = {{ type = "Polygon", coordinates = {_polygon(yard.bounds)} }}""" for k, yard in enumerate(yards))
+    x0, _, x1, _ = district.extent
+    y0 = street_low(main_street(district), True)
+    strip = (x0, y0, x1, y0 + 2.0)  # the south pavement of the main street
+    features = [{"type": "Feature", "properties": {"id": "groenstrook", "kind": "groenstrook"},
+                 "geometry": shapely.geometry.mapping(shapely.box(*strip))}]
+    features += [{"type": "Feature",
+                  "properties": {"id": f"krat-{k + 1}", "kind": "infiltratiekrat",
+                                 "volume_m3": round(yard.area * CRATE_DEPTH, 1)},
+                  "geometry": shapely.geometry.mapping(shapely.box(*yard.bounds))} for k, yard in enumerate(yards)]
+    collection = {"type": "FeatureCollection", "name": WATER_PLAN_ID,
+                  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}}, "features": features}
+    (folder / f"{WATER_PLAN_ID}.geojson").write_text(json.dumps(collection, ensure_ascii=False, indent=1),
+                                                      encoding="utf-8")
+    (folder / f"{WATER_PLAN_ID}.toml").write_text(
+        f"""# Plan variant of the demo district; its intended geometry is in {WATER_PLAN_ID}.geojson beside this file.
+# Rain kept where it falls (stress test 70 mm in 2 h).
+# Infiltration crates ({CRATE_DEPTH} m³ per m²) under every courtyard; the main street's south pavement
+# becomes a 2 m green strip.
+name = "Waterberging binnentuinen en groenstrook"
+phase = "definitie"
+theme = "klimaatadaptatie"
+asset_types = ["waterberging", "groen"]
+parties = ["Gemeente Utrecht", "Hoogheemraadschap De Stichtse Rijnlanden", "Woningcorporatie Mitros"]
+
+[area]
+type = "Polygon"
+coordinates = {_polygon(shapely.union_all([*yards, shapely.box(*strip)]).bounds)}
+
+[planning.ontwerp]
+start = 2027-03-01
+end = 2027-09-30
+
+[planning.realisatie]
+start = 2028-04-01
+end = 2028-09-30
+
+[[edits]]
+type = "change_surface"
+id = "groenstrook"
+surface = "verge"
+area = {{ type = "Polygon", coordinates = {_polygon(strip)} }}
+{crates}
+""",
+        encoding="utf-8",
+    )
 
 
 def _polygon(bounds: tuple[float, float, float, float]) -> str:

@@ -18,7 +18,9 @@ from stadstwin.model.raster import Raster
 
 #: Colour maps of result rasters by a part of their name; the first match wins.
 _CMAPS = (("pet", "RdYlBu_r"), ("utci", "RdYlBu_r"), ("temperature", "RdYlBu_r"), ("sun", "inferno"),
-          ("shade", "Blues"), ("diff", "RdBu_r"))
+          ("shade", "Blues"), ("water", "Blues"), ("diff", "RdBu_r"))
+#: Result rasters whose cells below a value [raster unit] are left transparent (dry ground under a water overlay).
+_CLEAR_BELOW = {"water_depth": 0.01}
 _DEFAULT_CMAP = "viridis"
 FINDINGS_FILE = "findings.geojson"
 
@@ -28,15 +30,16 @@ def cmap_for(name: str) -> str:
     return next((cmap for part, cmap in _CMAPS if part in name.lower()), _DEFAULT_CMAP)
 
 
-def overlay_png(raster: Raster, cmap: str) -> tuple[bytes, float, float]:
-    """An RGBA PNG of ``raster`` (north-up, one pixel per cell, NaN transparent) and its value range."""
+def overlay_png(raster: Raster, cmap: str, clear_below: float = -np.inf) -> tuple[bytes, float, float]:
+    """An RGBA PNG of ``raster`` (north-up, one pixel per cell, NaN and values below ``clear_below``
+    transparent) and its value range."""
     values = raster.values()
     finite = np.isfinite(values)
     lo = float(values[finite].min()) if finite.any() else 0.0
     hi = float(values[finite].max()) if finite.any() else 1.0
     scaled = (values - lo) / (hi - lo) if hi > lo else np.zeros_like(values)
     rgba = matplotlib.colormaps[cmap](np.where(finite, scaled, 0.0), bytes=True)
-    rgba[~finite, 3] = 0
+    rgba[~finite | (np.nan_to_num(values, nan=-np.inf) < clear_below), 3] = 0
     buffer = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
     return buffer.getvalue(), lo, hi
@@ -48,7 +51,7 @@ def write_analysis(result: AnalysisResult, folder: Path) -> dict[str, Any]:
     rasters = []
     for name, raster in result.rasters.items():
         cmap = cmap_for(name)
-        png, lo, hi = overlay_png(raster, cmap)
+        png, lo, hi = overlay_png(raster, cmap, _CLEAR_BELOW.get(name, -np.inf))
         (folder / f"{name}.png").write_bytes(png)
         write_cog(raster, folder / f"{name}.tif")
         rasters.append({"raster": name, "bounds": [float(b) for b in raster.bounds],
