@@ -65,6 +65,7 @@ def test_export_every_format_opens_in_its_library(demo_scene, tmp_path):
     assert {"water", "electricity_lv", "buildings", "trees"} <= layers
     with rasterio.open(tmp_path / "cog" / "dtm.tif") as dtm:
         assert dtm.crs.to_epsg() == 28992 and dtm.width == 510
+        assert dtm.tags()["VERTICAL_CRS"] == "EPSG:5709"  # the heights say they are NAP
 
 
 def test_export_refuses_unknown_format_and_variant(demo_scene):

@@ -129,6 +129,19 @@ def test_cog_round_trip(tmp_path, crs):
     np.testing.assert_allclose(back[~np.isnan(back)], array[~np.isnan(array)].astype(np.float32))
 
 
+def test_cog_of_heights_says_they_are_nap_and_a_canopy_says_above_ground(tmp_path):
+    raster = Raster(np.full((4, 5), 1.25), Raster.from_bounds(*SCENE, 50.0).transform)
+    for heights, crs in (("NAP", "EPSG:5709"), ("maaiveld", "none")):
+        path = write_cog(raster, tmp_path / f"{heights}.tif", heights=heights)
+        with rasterio.open(path) as written:
+            tags = written.tags()
+            assert tags["VERTICAL_CRS"].startswith(crs) and heights in tags["VERTICAL_DATUM"]
+            assert written.units == ("metre",) and written.descriptions == (f"height [m {heights}]",)
+            assert written.crs.to_epsg() == 28992 and written.read(1)[0, 0] == 1.25
+    with rasterio.open(write_cog(raster, tmp_path / "plain.tif")) as written:
+        assert "VERTICAL_DATUM" not in written.tags()  # a result raster (sun hours, depth) has no datum
+
+
 def test_cog_refuses_other_crs(tmp_path):
     with pytest.raises(CRSError, match="EPSG:28992 or EPSG:7415"):
         write_cog(Raster.from_bounds(*SCENE, 1.0), tmp_path / "x.tif", crs="EPSG:4326")

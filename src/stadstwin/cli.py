@@ -150,8 +150,9 @@ def export(scene: Path = typer.Argument(..., help="Scene folder or its scene.tom
     else:
         from stadstwin.io.geotiff import write_cog
 
-        rasters = {"dtm": twin.dtm, "dsm": twin.dsm, "chm": twin.chm}
-        written = [write_cog(r, folder / f"{name}.tif") for name, r in rasters.items() if r is not None]
+        rasters = {"dtm": (twin.dtm, "NAP"), "dsm": (twin.dsm, "NAP"), "chm": (twin.chm, "maaiveld")}
+        written = [write_cog(r, folder / f"{name}.tif", heights=heights) for name, (r, heights) in rasters.items()
+                   if r is not None]
     for path in written:
         console.print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
 

@@ -57,8 +57,21 @@ def _source_crs(crs: rasterio.crs.CRS | None, path: Path, assumed_crs: str | Non
     return parse_crs(assumed_crs, path=str(path)).to_wkt()
 
 
-def write_cog(raster: Raster, path: str | PathLike[str], *, crs: str = RD_NEW) -> Path:
-    """Write ``raster`` as a Cloud-Optimised GeoTIFF (float32, deflate, NaN nodata); ``crs`` EPSG:28992 or 7415."""
+HEIGHT_MEANINGS = {
+    "NAP": "height in metres above NAP (Normaal Amsterdams Peil, vertical CRS EPSG:5709)",
+    "maaiveld": "height in metres above ground level (maaiveld)",
+}
+"""What the values of a height raster mean, as written into a COG's ``VERTICAL_DATUM`` tag."""
+
+
+def write_cog(raster: Raster, path: str | PathLike[str], *, crs: str = RD_NEW, heights: str | None = None) -> Path:
+    """Write ``raster`` as a Cloud-Optimised GeoTIFF (float32, deflate, NaN nodata); ``crs`` EPSG:28992 or 7415.
+
+    ``heights`` ("NAP" or "maaiveld") marks a height raster: the file carries its vertical reference as
+    the ``VERTICAL_DATUM`` tag (and EPSG:5709 for NAP) and band unit metre, so the datum travels with it
+    also when the horizontal CRS is plain RD New."""
+    if heights is not None and heights not in HEIGHT_MEANINGS:
+        raise ValueError(f"heights must be one of {sorted(HEIGHT_MEANINGS)}, not {heights!r}")
     if parse_crs(crs).to_epsg() not in (28992, 7415):
         raise CRSError(f"COG output is in EPSG:28992 or EPSG:7415, not {crs}", path=str(path))
     path = Path(path)
@@ -69,4 +82,9 @@ def write_cog(raster: Raster, path: str | PathLike[str], *, crs: str = RD_NEW) -
     }
     with rasterio.open(path, "w", **profile) as target:
         target.write(raster.values().astype(np.float32), 1)
+        if heights is not None:
+            target.update_tags(VERTICAL_DATUM=HEIGHT_MEANINGS[heights],
+                               VERTICAL_CRS="EPSG:5709" if heights == "NAP" else "none (relative to maaiveld)")
+            target.units = ("metre",)
+            target.set_band_description(1, f"height [m {heights}]")
     return path
