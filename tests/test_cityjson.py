@@ -249,6 +249,9 @@ def test_write_read_round_trip_and_cjio(tmp_path):
     lo, hi = np.array(model.get_bbox()).reshape(2, 3)
     assert lo[:2].tolist() == [X0 - 4.5, Y0 - 4.5] and hi[2] == pytest.approx(9.5)
     doc = json.loads(path.read_text())
+    written = doc["CityObjects"]["b3"]["attributes"]  # a mesh building: its roofs named for what they are
+    assert written["h_dak_lod12"] == 8.0 and written["h_dak_50p"] == 7.5 and written["h_maaiveld"] == 0.5
+    assert not any(key.startswith("b3_") for obj in doc["CityObjects"].values() for key in obj.get("attributes", {}))
     (tin,) = doc["CityObjects"]["terrain"]["geometry"]
     vertices = np.array(doc["vertices"]) * doc["transform"]["scale"] + doc["transform"]["translate"]
     used = vertices[sorted({i for face in tin["boundaries"] for ring in face for i in ring})]
@@ -294,7 +297,7 @@ def test_buildings_without_heights_are_written_as_lod0_footprints(tmp_path):
     doc = json.loads(path.read_text())
     (geometry,) = doc["CityObjects"]["y"]["geometry"]
     assert geometry["type"] == "MultiSurface" and geometry["lod"] == "0"
-    assert doc["CityObjects"]["y"]["attributes"]["b3_h_dak_70p"] is None
+    assert doc["CityObjects"]["y"]["attributes"]["h_dak_lod12"] is None
     with pytest.warns(CityJSONWarning, match="left out: y"):
         assert list(read_cityjson(path).source_id) == ["x"]
 

@@ -7,14 +7,19 @@ plane); the triangle corners are the file's own vertices.
 
 - footprint: union of the GroundSurface polygons in 2D; without ground semantics the union of the
   downward-facing triangles (a closed solid's floor), else of all triangles, projected.
-- ground_z: ``b3_h_maaiveld`` when present, else the lowest vertex [m NAP].
-- roof_z: ``b3_h_dak_70p`` when present, else the 70th percentile of the roof height weighted by
+- ground_z: ``h_maaiveld`` (stadstwin's export) or ``b3_h_maaiveld`` (3DBAG) when present, else the
+  lowest vertex [m NAP].
+- roof_z: ``h_dak_lod12`` (stadstwin) or ``b3_h_dak_70p`` (3DBAG) when present, else the 70th percentile of the roof height weighted by
   horizontal area (RoofSurface triangles; without semantics the upward-facing ones), from the
   exact area CDF (the height over a planar triangle follows a triangular distribution).
 - source_id: the ``identificatie`` attribute, else ``identificatiebagpnd`` (BGT attribute, written
   as ``NL.IMBAG.Pand.`` + 16 digits), else the object id.
-- attributes: ``roof_50p`` and ``roof_max`` [m NAP] (``b3_h_dak_50p`` / ``b3_h_dak_max`` or the
-  mesh) and ``lod`` (the LoD read).
+- attributes: ``roof_50p`` and ``roof_max`` [m NAP] (``h_dak_50p`` / ``h_dak_max``, ``b3_h_dak_50p`` /
+  ``b3_h_dak_max`` or the mesh) and ``lod`` (the LoD read).
+
+Writing names the heights for what they are, not with 3DBAG's names: ``h_maaiveld``, ``h_dak_lod12``
+(the flat roof of the LoD 1.2 block, whatever it came from: 3DBAG's 70th percentile, a roof mesh, a
+point cloud or a plan's given height), ``h_dak_50p`` and ``h_dak_max`` where known, all [m NAP].
 
 Only RD New (EPSG:28992 / 7415) is read; another CRS is refused with the cjio command that converts.
 """
@@ -181,21 +186,24 @@ def _building(key: str, obj: dict, objects: dict, vertices: np.ndarray, lod: str
     attributes = obj.get("attributes") or {}
     levels = functools.cache(lambda: area_percentile(roof_corners, (0.5, ROOF_PERCENTILE)))
 
-    def attribute(name: str, fallback) -> float:
-        """The numeric attribute ``name``, else ``fallback()`` (computed only when needed)."""
-        value = attributes.get(name)
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else fallback()
+    def attribute(names: tuple[str, ...], fallback) -> float:
+        """The first numeric attribute of ``names``, else ``fallback()`` (computed only when needed)."""
+        for name in names:
+            value = attributes.get(name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return float(value)
+        return fallback()
 
     used, inverse = np.unique(triangles, return_inverse=True)
     mesh = trimesh.Trimesh(vertices[used], inverse.reshape(-1, 3), process=False)
     return (
         footprint,
-        attribute("b3_h_maaiveld", lambda: float(corners[..., 2].min())),
-        attribute("b3_h_dak_70p", lambda: float(levels()[1])),
+        attribute(("h_maaiveld", "b3_h_maaiveld"), lambda: float(corners[..., 2].min())),
+        attribute(("h_dak_lod12", "b3_h_dak_70p"), lambda: float(levels()[1])),
         _source_id(key, attributes),
         mesh,
-        attribute("b3_h_dak_50p", lambda: float(levels()[0])),
-        attribute("b3_h_dak_max", lambda: float(roof_corners[..., 2].max())),
+        attribute(("h_dak_50p", "b3_h_dak_50p"), lambda: float(levels()[0])),
+        attribute(("h_dak_max", "b3_h_dak_max"), lambda: float(roof_corners[..., 2].max())),
         chosen,
     )
 
@@ -305,7 +313,8 @@ def write_cityjson(
 
     Each footprint polygon is extruded from ground_z to roof_z (a MultiSolid for a MultiPolygon),
     with Ground/Roof/Wall semantics; a building with a mesh also gets it as a MultiSurface at its LoD.
-    Heights are written as ``b3_h_maaiveld``, ``b3_h_dak_70p`` (and ``_50p``, ``_max`` where known).
+    Heights are written as ``h_maaiveld`` and ``h_dak_lod12`` (and ``h_dak_50p``, ``h_dak_max`` where
+    known), [m NAP] (module doc).
     With ``dtm`` a TINRelief of the terrain: its grid thinned to at most ``max_tin_triangles`` triangles.
     """
     path = Path(path)
@@ -353,9 +362,9 @@ def write_cityjson(
 
 def _building_object(buildings: Buildings, i: int, add) -> dict:
     ground, roof = float(buildings.ground_z[i]), float(buildings.roof_z[i])
-    attributes = {"identificatie": str(buildings.source_id[i]), "b3_h_maaiveld": _number(ground),
-                  "b3_h_dak_70p": _number(roof)}
-    for name, key in (("roof_50p", "b3_h_dak_50p"), ("roof_max", "b3_h_dak_max")):
+    attributes = {"identificatie": str(buildings.source_id[i]), "h_maaiveld": _number(ground),
+                  "h_dak_lod12": _number(roof)}
+    for name, key in (("roof_50p", "h_dak_50p"), ("roof_max", "h_dak_max")):
         if name in buildings.attributes:
             attributes[key] = _number(float(buildings.attributes[name][i]))
     geometry = []

@@ -17,7 +17,7 @@ class Buildings:
     roof_z      (N,) float64 LoD 1.2 roof height [m NAP] (e.g. the 70th percentile of roof points)
     source_id   (N,) str     BAG pand id or source feature id
     mesh        list of trimesh.Trimesh or None per building (LoD 2.2 solids where delivered)
-    attributes  extra per-building arrays (e.g. 3DBAG ``b3_h_dak_50p``)
+    attributes  extra per-building arrays (e.g. ``roof_50p`` [m NAP] from 3DBAG or the mesh, ``lod``)
     """
 
     footprint: np.ndarray
