@@ -9,9 +9,9 @@ plane); the triangle corners are the file's own vertices.
   downward-facing triangles (a closed solid's floor), else of all triangles, projected.
 - ground_z: ``h_maaiveld`` (stadstwin's export) or ``b3_h_maaiveld`` (3DBAG) when present, else the
   lowest vertex [m NAP].
-- roof_z: ``h_dak_lod12`` (stadstwin) or ``b3_h_dak_70p`` (3DBAG) when present, else the 70th percentile of the roof height weighted by
-  horizontal area (RoofSurface triangles; without semantics the upward-facing ones), from the
-  exact area CDF (the height over a planar triangle follows a triangular distribution).
+- roof_z: ``h_dak_lod12`` (stadstwin) or ``b3_h_dak_70p`` (3DBAG) when present, else the 70th
+  percentile of the roof height weighted by horizontal area (RoofSurface triangles; without
+  semantics the upward-facing ones), from the exact area CDF (the height over a planar triangle follows a triangular distribution).
 - source_id: the ``identificatie`` attribute, else ``identificatiebagpnd`` (BGT attribute, written
   as ``NL.IMBAG.Pand.`` + 16 digits), else the object id.
 - attributes: ``roof_50p`` and ``roof_max`` [m NAP] (``h_dak_50p`` / ``h_dak_max``, ``b3_h_dak_50p`` /
