@@ -377,3 +377,33 @@ def test_tmrt_takes_surface_parameters_from_a_rule_override():
     shipped = mean_radiant_temperature(_flat(0.0), _flat(1.0), ta, rh, 800.0, diffuse, 50.0,
                                        surface=_flat(int(Surface.VERGE)).astype(int))
     assert np.all(got > shipped)  # brighter ground reflects more diffuse light onto the person
+
+
+@pytest.mark.parametrize("hour", [12, 13, 14, 15])
+def test_sunlit_tmrt_exceeds_solweig_by_the_ground_reflection_of_the_direct_beam(tmp_path, hour):
+    """In full sun on open ground in Delft this model is ~4 K warmer than solweig: its K↑ holds α_g (I sin η + D),
+    solweig's only α_g D. Adding that one term to solweig's absorbed flux gives this model's Tmrt."""
+    from zoneinfo import ZoneInfo
+
+    from stadstwin.sun import solar_position
+
+    when = datetime(2025, 7, 15, hour, 30)
+    zenith, azimuth = solar_position(when.replace(tzinfo=ZoneInfo("Europe/Amsterdam")), 52.0116, 4.3571)
+    altitude, direct, diffuse, ta, rh = 90.0 - float(zenith[0]), 700.0, 120.0, 28.0, 45.0
+    beam_on_ground = direct * math.sin(math.radians(altitude))
+    kwargs = {"datetime": when, "ta": ta, "rh": rh, "global_rad": beam_on_ground + diffuse,
+              "measured_direct_rad": direct, "measured_diffuse_rad": diffuse,
+              "precomputed_sun_altitude": altitude, "precomputed_sun_azimuth": float(azimuth[0])}
+    _, peer_tmrt, peer_ldown, peer_lup = _solweig_centre(tmp_path, f"sun-{hour}", kwargs)
+    tk = ta + 273.15
+    clear = _prata_sky_emissivity(ta, rh) * SIGMA * tk**4
+    cloud = (peer_ldown - clear) / (SIGMA * tk**4 - clear)
+    excess = (peer_lup / (0.95 * SIGMA)) ** 0.25 - tk
+    ours = mean_radiant_temperature(_flat(1.0, (1, 1)), _flat(1.0, (1, 1)), ta, rh, direct, diffuse, altitude,
+                                    albedo=0.15, emissivity=0.95, ground_excess=excess,
+                                    cloud_fraction=min(max(cloud, 0.0), 1.0))[0, 0]
+    # a_k (f_up + 2 f_side) α_g I sin η: K↑ enters from below (f_up) and as half of each side flux (4 · ½ f_side)
+    extra = 0.70 * (0.06 + 2 * 0.22) * 0.15 * beam_on_ground
+    explained = ((0.97 * SIGMA * (peer_tmrt + 273.15) ** 4 + extra) / (0.97 * SIGMA)) ** 0.25 - 273.15
+    assert 3.0 < ours - peer_tmrt < 5.0
+    assert ours == pytest.approx(explained, abs=0.5)

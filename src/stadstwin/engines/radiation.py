@@ -35,9 +35,13 @@ Simplifications against full SOLWEIG, all deliberate and local to one cell:
 - Cloud cover enters L↓ through the Crawford & Duchon (1999) blend ε = c + (1 − c) ε_clear with
   the cloud fraction c, as SOLWEIG does with 1 − clearness index.
 
-Against the solweig package (0.1.0b96, isotropic sky) on flat open ground this agrees within
-0.6 K at night and 1.2 K under diffuse-only sky; in sun it is ~3.6 K warmer because solweig's K↑
-there holds only α_g D (no ground reflection of the direct beam), while K↑ here includes it.
+Definition of K↑: the ground reflects all shortwave that reaches it, direct beam included
+(α_g (I S sin η + …)). Against the solweig package (0.1.0b96, isotropic sky) on flat open ground
+this agrees within 0.6 K at night and 1.2 K under diffuse-only sky; in full sun in Delft (15 July,
+12–15 h, I = 700, D = 120 W/m²) it is 3.7–4.0 K warmer because solweig's K↑ there holds only α_g D.
+The difference is that one term: solweig's absorbed flux plus a_k (f_up + 2 f_side) α_g I sin η gives
+this model's Tmrt to 0.3 K (``tests/test_heat.py``). The beam reflected by sunlit pavement does reach
+a standing person, so the term is kept.
 """
 
 from __future__ import annotations
