@@ -23,7 +23,7 @@ from stadstwin.model.utilities import Utility
 
 RULES_DIR = Path(__file__).parent
 TABLES = ("utilities", "clearances", "cover", "trees", "soil", "climate", "drinking_water", "surfaces",
-          "heat_sources", "water")
+          "heat_sources", "water", "programming")
 
 ClearanceClass = Literal["cable", "power_hv", "gas_lp", "gas_hp", "water", "heat", "sewer", "other"]
 CLEARANCE_CLASSES: tuple[str, ...] = ClearanceClass.__args__
@@ -365,6 +365,34 @@ class WaterRules(_Strict):
     depths: WaterDepths
 
 
+class Koppelkans(Sourced):
+    """Plans of different parties are a chance to combine when their works lie within ``distance_m``
+    and start within ``gap_years`` of each other."""
+
+    distance_m: float = Field(ge=0.0, le=1000.0)
+    gap_years: float = Field(ge=0.0, le=30.0)
+
+
+class Graafrust(Sourced):
+    """Years a street part stays closed for digging after works there ended, per surface type."""
+
+    carriageway: float = Field(ge=0.0, le=30.0)
+    pavement: float = Field(ge=0.0, le=30.0)
+    verge: float = Field(ge=0.0, le=30.0)
+    unknown: float = Field(ge=0.0, le=30.0)
+
+    def years(self, surface: Surface) -> float:
+        """Closed years after works on ``surface`` (water and building: none)."""
+        return getattr(self, surface.name.lower(), 0.0)
+
+
+class Programming(_Strict):
+    """Koppelkansen and graafrust of the plan register."""
+
+    koppelkans: Koppelkans
+    graafrust: Graafrust
+
+
 class Rules(_Strict):
     """All rule tables, validated. Build with ``load_rules``."""
 
@@ -380,6 +408,7 @@ class Rules(_Strict):
     surfaces: Surfaces
     heat_sources: HeatSourceTable
     water: WaterRules
+    programming: Programming
 
     @model_validator(mode="before")
     @classmethod
