@@ -115,3 +115,23 @@ def test_registers_read_from_geojson_and_csv_with_errors_that_name_the_plan(tmp_
                      f"norealisation;KPN;telecom;idee;2029-01-01;2029-02-01;{route(2.0).wkt}\n")
     with pytest.raises(InputError, match="realisatie"):
         read_plan_register(table)
+
+
+def test_the_demo_register_has_its_planted_chances_and_one_conflict_from_the_cli(demo_scene, tmp_path):
+    from typer.testing import CliRunner
+
+    from stadstwin.cli import app
+
+    plans = read_plan_register(demo_scene / "plans.geojson")
+    assert len(plans) >= 20 and len({p.party for p in plans}) >= 5
+    result = CliRunner().invoke(app, ["plans", "programme", str(demo_scene), "--organisation", "Stedin",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    found = json.loads((tmp_path / "programming.json").read_text())
+    groups = {tuple(f["properties"]["group"]) for f in found["koppelkansen"]["features"]}
+    assert ("ms-versterking-hoofdstraat", "riool-hoofdstraat", "warmtenet-hoofdstraat") in groups
+    assert any("waterleiding-dwarsstraat" in g and any(p.startswith("withheld-") for p in g) for g in groups)
+    assert "glasvezel" not in result.output and "KPN" not in result.output  # KPN's plan is confidential to Stedin
+    (conflict,) = found["graafrust"]["features"]
+    assert conflict["properties"]["plan"] == "ls-kabel-zuidstraat"
+    assert (tmp_path / "kansenkaart.png").read_bytes()[:4] == b"\x89PNG"

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stadstwin import __version__
-from stadstwin.errors import StadstwinError
+from stadstwin.errors import InputError, StadstwinError
 
 app = typer.Typer(
     help="stadstwin: 3D digital twin of Dutch streets, above and below ground.",
@@ -21,6 +21,9 @@ app.add_typer(scene_app, name="scene")
 check_app = typer.Typer(help="Run one analysis on a scene or variant: clashes, thermal, heat, water.",
                         no_args_is_help=True)
 app.add_typer(check_app, name="check")
+plans_app = typer.Typer(help="The plan register: every party's works, koppelkansen and graafrust.",
+                        no_args_is_help=True)
+app.add_typer(plans_app, name="plans")
 
 console = Console()
 errors = Console(stderr=True)
@@ -642,6 +645,80 @@ def check_water(scene: Path = typer.Argument(..., help="Scene folder or its scen
     (folder / "water.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     console.print(f"water_depth.tif (EPSG:28992), {len(figures)} map(s) and water.json ({len(result.findings)} "
                   f"wet entrances) in [bold]{folder}[/]")
+
+
+def _register(scene: Path, register: Path | None, organisation: str | None):
+    """(scene folder, plans as ``organisation`` may see them) of a scene's register (default SCENE/plans.geojson)."""
+    from stadstwin.io.plan_register import read_plan_register
+
+    folder = scene.parent if scene.name == "scene.toml" else scene
+    plans = read_plan_register(register or folder / "plans.geojson")
+    if organisation is not None:
+        plans = [p if not p.confidential or p.party == organisation else p.redacted() for p in plans]
+    return folder, plans
+
+
+@plans_app.command("programme")
+def plans_programme(scene: Path = typer.Argument(..., help="Scene folder (its register: SCENE/plans.geojson)."),
+                    register: Path = typer.Option(None, help="Plan register (GeoJSON, GeoPackage or CSV + WKT)."),
+                    organisation: str = typer.Option(None, help="Show others' confidential plans as this "
+                                                                "organisation may see them."),
+                    years: str = typer.Option(None, help="Only works in FROM-TO, e.g. 2028-2031."),
+                    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """Every party's plans, the koppelkansen among them and graafrust conflicts: tables, kansenkaart, GeoJSON."""
+    import json
+
+    from stadstwin.analyses.programming import graafrust_conflicts, koppelkansen
+    from stadstwin.render.kansenkaart import kansenkaart_png
+    from stadstwin.rules import load_rules
+
+    try:
+        folder, plans = _register(scene, register, organisation)
+        span = tuple(int(y) for y in years.split("-")) if years else None
+        site_twin = None
+        if (folder / "scene.toml").is_file():
+            _, rules, site_twin, _ = _scene_twin(folder, None, None)
+        else:
+            rules = load_rules()
+        chances = koppelkansen(plans, rules.programming)
+        conflicts = graafrust_conflicts(plans, site_twin, rules.programming.graafrust)
+    except StadstwinError as exc:
+        fail(exc)
+    except ValueError:
+        fail(InputError(f"--years {years!r} is not FROM-TO", feature="--years"))
+    table = Table(title=f"plan register: {len(plans)} plans of {len({p.party for p in plans})} parties")
+    for column in ("plan", "party", "theme", "phase", "works", "digs"):
+        table.add_column(column)
+    for p in sorted(plans, key=lambda p: p.works.start):
+        table.add_row(p.id, p.party, p.theme, p.phase.value, f"{p.works.start} – {p.works.end}",
+                      "yes" if p.digs else "no")
+    console.print(table)
+    kansen = Table(title=f"koppelkansen ({len(chances)})")
+    for column in ("plans", "gap [y]", "shared [m]", "saving"):
+        kansen.add_column(column)
+    for f in chances:
+        q = f["properties"]
+        kansen.add_row(" + ".join(q["plans"]), f"{q['gap_years']:.2f}", f"{q['shared_length_m']:.0f}", q["saving"])
+    console.print(kansen)
+    for f in conflicts:
+        console.print(f"[red]graafrust conflict:[/] {f['properties']['message']}")
+    target = out or folder / "results" / "plans"
+    target.mkdir(parents=True, exist_ok=True)
+    bounds = site_twin.bounds if site_twin is not None else _bounds(p.footprint for p in plans)
+    png = kansenkaart_png(plans, chances, conflicts, bounds, years=span,
+                          outlines=list(site_twin.buildings.footprint) if site_twin is not None else ())
+    (target / "kansenkaart.png").write_bytes(png)
+    (target / "programming.json").write_text(json.dumps(
+        {"koppelkansen": {"type": "FeatureCollection", "features": chances},
+         "graafrust": {"type": "FeatureCollection", "features": conflicts}}, indent=1), encoding="utf-8")
+    console.print(f"kansenkaart.png and programming.json (EPSG:28992) in [bold]{target}[/]")
+
+
+def _bounds(geometries) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of geometries [m]."""
+    import shapely
+
+    return tuple(shapely.GeometryCollection(list(geometries)).bounds)
 
 
 @check_app.command("route")

@@ -76,13 +76,17 @@ def _csv_rows(path: Path):
         try:
             geometry = shapely.from_wkt(wkt) if wkt else None
         except shapely.errors.GEOSException as exc:
-            raise InputError(f"line {k}: unreadable WKT ({exc})", path=path, feature=row.get("id") or f"line {k}") from None
+            raise InputError(f"line {k}: unreadable WKT ({exc})", path=path,
+                             feature=row.get("id") or f"line {k}") from None
         yield f"line {k}", dict(row), geometry
 
 
 def _plain(value: Any) -> Any:
+    """A field value as plain Python; a missing one (NaN, as GDAL fills absent numbers) as None."""
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
     return value
 
 
@@ -91,6 +95,8 @@ def _flag(value: Any, default: bool, name: str) -> bool:
         return default
     if isinstance(value, bool):
         return value
+    if isinstance(value, (int, float)) and value in (0, 1):  # GDAL reads JSON booleans as numbers
+        return bool(value)
     text = str(value).strip().lower()
     if text in _TRUE or text in _FALSE:
         return text in _TRUE if text else default

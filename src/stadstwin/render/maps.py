@@ -65,15 +65,15 @@ def map_png(
     ax.set_ylabel("y RD New [m]")
     ax.ticklabel_format(useOffset=False, style="plain")
     ax.tick_params(labelsize=7)
-    _scale_bar(ax, xmin, ymin, xmax, ymax)
-    _north_arrow(ax)
+    scale_bar(ax, xmin, ymin, xmax, ymax)
+    north_arrow(ax)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight")
     plt.close(fig)
     return buffer.getvalue()
 
 
-def _scale_bar(ax, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
+def scale_bar(ax, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
     length = scale_bar_length(xmax - xmin)
     x0 = xmin + 0.05 * (xmax - xmin)
     y0 = ymin + 0.05 * (ymax - ymin)
@@ -83,7 +83,7 @@ def _scale_bar(ax, xmin: float, ymin: float, xmax: float, ymax: float) -> None:
             fontsize=8, bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
 
 
-def _north_arrow(ax) -> None:
+def north_arrow(ax) -> None:
     ax.annotate("N", xy=(0.94, 0.95), xytext=(0.94, 0.84), xycoords="axes fraction",
                 ha="center", va="center", fontsize=10, fontweight="bold",
                 arrowprops={"facecolor": "black", "width": 3, "headwidth": 9, "headlength": 8},

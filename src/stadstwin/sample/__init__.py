@@ -16,6 +16,7 @@ from stadstwin.sample.write_bgt import write_bgt
 from stadstwin.sample.write_cityjson import write_cityjson
 from stadstwin.sample.write_imkl import feature_counts, write_imkl
 from stadstwin.sample.write_laz import write_laz
+from stadstwin.sample.write_plans import write_plans
 from stadstwin.sample.write_readme import write_readme
 from stadstwin.sample.write_scene import write_scene
 from stadstwin.sample.write_trees import write_trees
@@ -57,6 +58,7 @@ def write_sample(folder: Path, *, seed: int = 0, scale: int = 1) -> Path:
             "bgt": bgt,
         },
     )
+    files["plan register (GeoJSON)"] = write_plans(district, scene / "plans.geojson")
     counts = {
         "buildings (BGT pand)": len(district.buildings),
         "buildings in CityJSON": n_cityjson,
