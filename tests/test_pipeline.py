@@ -69,3 +69,16 @@ def test_analyses_draw_nothing(name):
     module = ANALYSES[name].__module__
     assert not any(n.startswith("stadstwin.render") for n in code_sources(module))
     assert all(b"pyplot" not in path.read_bytes() for path in code_sources(module).values())
+
+
+def test_code_digests_on_many_threads_at_once_agree_with_one_thread():
+    """Service jobs prepare analyses on threads; CPython 3.11's parser fails when two parse at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stadstwin.scenario.code_digest import code_sources
+
+    modules = ["stadstwin.analyses.heat_stress", "stadstwin.analyses.water_nuisance", "stadstwin.analyses.underground",
+               "stadstwin.analyses.water_warming"] * 6
+    expected = {m: code_sources(m) for m in set(modules)}
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(code_sources, modules)) == [expected[m] for m in modules]

@@ -9,10 +9,14 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import threading
 from functools import lru_cache
 from pathlib import Path
 
 PACKAGE = "stadstwin"
+_PARSING = threading.Lock()
+"""CPython 3.11's parser is not safe to run on several threads at once ("AST constructor recursion
+depth mismatch"); service jobs and batch tasks prepare analyses on threads."""
 
 
 def _source(module: str) -> Path | None:
@@ -28,7 +32,9 @@ def _imports(module: str, path: Path) -> set[str]:
     """The stadstwin modules ``module`` imports (``from a import b`` counts ``a`` and ``a.b`` if it is one)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+    with _PARSING:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
