@@ -4,6 +4,7 @@ and joint exclusion, merging, and the demo district's planted certain and possib
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -116,6 +117,31 @@ def test_certain_versus_possible_clearance():
     t = findings(twin(networks(lv, gas_close)), "clearance")
     assert t["severity"].tolist() == ["certain"]
     assert t["best"].iloc[0] == pytest.approx(math.hypot(0.45, 0.2) - 0.08 - 0.5, abs=1e-9)
+
+
+def test_possible_only_when_the_intervals_allow_contact_and_standard_depth_only():
+    """A water main at its network's standard depth (±0.3 m) crosses a fibre measured in NAP (±0.1 m)
+    at 90°; their surfaces lie ``gap`` apart vertically, so contact needs gap ≤ 0.3 + 0.1 m, and with
+    the standard depth taken as exact gap ≤ 0.1 m."""
+    def crossing(gap):
+        water = ([(-5, 0, -1.0), (5, 0, -1.0)], Utility.WATER, 0.11, 0.3, "Vitens")
+        fibre = ([(0, -5, -1.0 - 0.075 - gap), (0, 5, -1.0 - 0.075 - gap)], Utility.TELECOM, 0.04, 0.1, "KPN")
+        table = networks(water, fibre)
+        source = np.where(table.utility == Utility.WATER, DepthSource.STANDARD_DEPTH, DepthSource.MEASURED_NAP)
+        return twin(replace(table, depth_source=source.astype(np.int8)))
+
+    assert findings(crossing(0.45), "hard_clash").empty  # 0.45 m > 0.4 m: the intervals never touch
+    for gap, only in ((0.3, True), (0.05, False)):
+        t = crossing(gap)
+        hard = findings(t, "hard_clash")
+        assert hard["severity"].tolist() == ["possible"]
+        assert hard["worst"].iloc[0] == pytest.approx(max(gap - 0.4, -0.075), abs=1e-9)  # axes meet: −(r_a + r_b)
+        assert hard["standard_only"].tolist() == [only]
+        result = run_clash_check(t, RULES, {})
+        flagged = [f["properties"]["standard_depth_only"] for f in result.findings]
+        assert result.metrics["standard_depth_only_findings"] == sum(flagged)
+        assert [f["properties"]["standard_depth_only"] for f in result.findings
+                if f["properties"]["check"] == "hard_clash"] == [only]
 
 
 segment = st.tuples(*[st.floats(-3, 3, allow_nan=False) for _ in range(6)])

@@ -13,6 +13,10 @@ Minkowski difference of the two axis segments (a convex set) minus both radii, a
 Δ: its largest value over Δ ∈ [−u_a − u_b, u_a + u_b] lies at an end of that interval and its
 smallest is found by golden-section search. This is exact for rigid shifts and never looser than
 the simple bound distance ± (u_a + u_b).
+
+A possible finding is **standard-depth only** when it would not exist if the heights taken from the
+network's IMKL ``standaardDieptelegging`` or the profile default depth (no depth delivered) were
+exact: the grid operator's filter for findings that rest on assumed, not delivered, depths.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from stadstwin.engines.capsule_distance import capsule_closest_pairs
+from stadstwin.model.enums import DepthSource
+from stadstwin.model.networks import NetworkTable
 
 CERTAIN = "certain"
 POSSIBLE = "possible"
@@ -37,6 +43,19 @@ def severity(best: np.ndarray, worst: np.ndarray) -> np.ndarray:
     out[worst < 0.0] = POSSIBLE
     out[best < 0.0] = CERTAIN
     return out
+
+
+def delivered_uncertainty(networks: NetworkTable) -> np.ndarray:
+    """Depth uncertainty [m] per segment counting only delivered depths: 0 where the height is a
+    standard depth or the profile default (``DepthSource.STANDARD_DEPTH``/``PROFILE_DEFAULT``)."""
+    assumed = np.isin(networks.depth_source, (DepthSource.STANDARD_DEPTH, DepthSource.PROFILE_DEFAULT))
+    return np.where(assumed, 0.0, networks.depth_uncertainty)
+
+
+def standard_depth_only(worst: np.ndarray, worst_delivered: np.ndarray) -> np.ndarray:
+    """Whether a rule is broken at some height (``worst`` < 0 [m]) only because of standard-depth
+    uncertainty: not when standard and profile depths are taken as exact (``worst_delivered`` ≥ 0)."""
+    return (np.asarray(worst) < 0.0) & (np.asarray(worst_delivered) >= 0.0)
 
 
 def shifted_distance(p0: np.ndarray, p1: np.ndarray, radius: np.ndarray, pairs: np.ndarray,

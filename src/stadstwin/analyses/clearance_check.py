@@ -17,6 +17,9 @@ at some height is missed; each candidate is then judged against its own rule.
 - **Hard clash** (required 0 m) and **clearance** are judged separately; a clearance finding is kept
   only where it says more than the hard-clash finding of the same segment pair (e.g. certainly too
   close but only possibly overlapping), so one pair is not counted twice for the same evidence.
+- **Standard-depth only**: the distance range is computed a second time with standard and profile
+  depths taken as exact (``certainty.delivered_uncertainty``); a finding that disappears then is
+  marked ``standard_only``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from stadstwin.analyses.certainty import CERTAIN, POSSIBLE, pair_distance_range, severity
+from stadstwin.analyses.certainty import (
+    CERTAIN,
+    POSSIBLE,
+    delivered_uncertainty,
+    pair_distance_range,
+    severity,
+    standard_depth_only,
+)
 from stadstwin.analyses.findings import empty_table, finding_table
 from stadstwin.clash import clearance_pairs
 from stadstwin.engines.capsule_distance import capsule_closest_pairs
@@ -154,6 +164,7 @@ def judge_pairs(networks: NetworkTable, rules: Rules, pairs: np.ndarray,
         return empty_table()
     i, j = pairs[:, 0], pairs[:, 1]
     smallest, largest = pair_distance_range(p0, p1, radius, pairs, u)
+    smallest_delivered = pair_distance_range(p0, p1, radius, pairs, delivered_uncertainty(networks))[0]
     hard = severity(largest, smallest)
     near = severity(largest - required, smallest - required)
     more = _rank(near) > _rank(hard)
@@ -177,6 +188,7 @@ def judge_pairs(networks: NetworkTable, rules: Rules, pairs: np.ndarray,
             check=check, rule=rule[rows], required=need[rows], seg=i[rows], other_seg=j[rows],
             other_kind=np.array([Utility(int(k)).key for k in networks.utility[j[rows]]], dtype=object),
             margin=(distance - need)[rows], best=(largest - need)[rows], worst=(smallest - need)[rows],
+            standard_only=standard_depth_only(smallest - need, smallest_delivered - need)[rows],
             x=a_point[rows, 0], y=a_point[rows, 1], z=a_point[rows, 2],
             ox=b_point[rows, 0], oy=b_point[rows, 1], oz=b_point[rows, 2],
         ))

@@ -13,6 +13,7 @@ other_id     feature id of the other party (tree, building, reservation id; "" f
 other_owner  owner of the other party ("" where none)
 margin       margin at the recorded heights [m or degrees]; negative = the rule is broken
 best, worst  margin at the most / least favourable heights within the depth uncertainty
+standard_only  the rule is broken only because of standard-depth uncertainty (``certainty.standard_depth_only``)
 x, y, z      the point on the asset [m, EPSG:7415]
 ox, oy, oz   the point on the other party (NaN where none)
 """
@@ -40,10 +41,10 @@ METRIC_OF_CHECK = {
     "reservation": "reservation_conflicts",
 }
 COLUMNS = ("check", "rule", "required", "seg", "other_seg", "other_kind", "other_id", "other_owner",
-           "margin", "best", "worst", "x", "y", "z", "ox", "oy", "oz")
+           "margin", "best", "worst", "standard_only", "x", "y", "z", "ox", "oy", "oz")
 
 
-_DEFAULTS = {"other_seg": -1, "other_kind": "", "other_id": "", "other_owner": "",
+_DEFAULTS = {"other_seg": -1, "other_kind": "", "other_id": "", "other_owner": "", "standard_only": False,
              "ox": np.nan, "oy": np.nan, "oz": np.nan}
 
 
@@ -70,7 +71,7 @@ def empty_table() -> pd.DataFrame:
 def merge_findings(table: pd.DataFrame, networks: NetworkTable) -> pd.DataFrame:
     """One finding per check, asset pair (or asset and other party) and run of consecutive
     segments: the row with the smallest margin (its rule, point and margin), with the smallest best
-    and worst margins of the run.
+    and worst margins of the run; standard-depth only when every row of the run is.
 
     Only rows whose worst margin is negative are kept (a rule broken at some height).
     """
@@ -94,15 +95,18 @@ def merge_findings(table: pd.DataFrame, networks: NetworkTable) -> pd.DataFrame:
     merged = keyed.loc[runs["margin"].idxmin().to_numpy()].copy()
     merged["best"] = runs["best"].min().to_numpy()
     merged["worst"] = runs["worst"].min().to_numpy()
+    merged["standard_only"] = runs["standard_only"].all().to_numpy()
     return merged.drop(columns=["_asset", "_other"]).reset_index(drop=True)
 
 
 def count_metrics(table: pd.DataFrame) -> dict[str, float]:
-    """Finding counts per check (metric names of the assessment frame) and per severity."""
+    """Finding counts per check (metric names of the assessment frame), per severity, and of the
+    findings that exist only because of standard-depth uncertainty."""
     levels = severity(table["best"].to_numpy(), table["worst"].to_numpy())
     metrics = {METRIC_OF_CHECK[c]: float((table["check"] == c).sum()) for c in CHECKS}
     metrics["certain_findings"] = float((levels == "certain").sum())
     metrics["possible_findings"] = float((levels == "possible").sum())
+    metrics["standard_depth_only_findings"] = float(table["standard_only"].astype(bool).sum())
     return metrics
 
 
@@ -128,6 +132,7 @@ def to_features(table: pd.DataFrame, networks: NetworkTable, extra: dict[str, np
             "margin_unit": "deg" if row.check == "crossing_angle" else "m",
             "margin_best_m": round(float(row.best), 4),
             "margin_worst_m": round(float(row.worst), 4),
+            "standard_depth_only": bool(row.standard_only),
             "required": float(row.required),
             "feature_a": str(networks.feature_id[seg]),
             "owner_a": str(owners[seg]),
