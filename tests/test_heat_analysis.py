@@ -263,10 +263,10 @@ def test_cli_writes_cogs_maps_and_statistics(cli_runs):
             assert src.driver == "GTiff" and src.crs.to_epsg() == 28992 and src.res == (0.5, 0.5)
     for name in ("sun_hours", "shade_15h", "pet_mean_12_18", "utci_max"):
         assert (folder / f"{name}.png").read_bytes().startswith(b"\x89PNG")
-    metrics = json.loads((folder / "heat_metrics.json").read_text())
+    metrics = json.loads((folder / "heat.json").read_text())["metrics"]
     assert {"pet_mean_c", "shade_fraction", "sun_hours_mean_h", "pet_mean_c_plan_area"} <= set(metrics)
     assert "heat & shade: demo:greening" in output and "plan area" in output
-    assert "pet_mean_c_plan_area" not in json.loads((cli_runs["base"][0] / "heat_metrics.json").read_text())
+    assert "pet_mean_c_plan_area" not in json.loads((cli_runs["base"][0] / "heat.json").read_text())["metrics"]
 
 
 def test_cli_unknown_variant_is_an_error(greening_street):
@@ -293,7 +293,7 @@ def test_greening_shades_and_cools_where_its_trees_stand(cli_runs, greening_stre
     far = cx < 155145.0
     np.testing.assert_array_equal(shade_green[far], shade_base[far])
     assert np.nanmax(np.abs(green[far] - base[far])) < 0.3
-    metrics = json.loads((cli_runs["greening"][0] / "heat_metrics.json").read_text())
+    metrics = json.loads((cli_runs["greening"][0] / "heat.json").read_text())["metrics"]
     area = variant.area_geometry
     in_area = shapely.contains_xy(area, cx, cy) & np.isfinite(base)
     assert metrics["pet_mean_c_plan_area"] < float(np.nanmean(base[in_area])) - 1.0

@@ -104,6 +104,7 @@ def build(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml
     table = Table(title=f"twin {twin.name}", show_header=False)
     b = summary["bounds"]
     table.add_row("extent", f"x {b[0]:.0f}–{b[2]:.0f}, y {b[1]:.0f}–{b[3]:.0f} m (EPSG:7415)")
+    table.add_row("ground", summary["ground"] or "unknown")
     for name, raster in summary["terrain"].items():
         if raster:
             table.add_row(name, f"{raster['shape'][0]}×{raster['shape'][1]} cells of {raster['cell_size_m']:g} m, "
@@ -415,10 +416,12 @@ def check_thermal(scene: Path = typer.Argument(..., help="Scene folder or its sc
     for name, png in analysis_figures(analysis, twin, rules).items():
         (folder / f"{name}.png").write_bytes(png)
     summary = {
-        "scene": twin.name, "variant": plan.id, "settings": analysis.settings, "metrics": metrics(result),
+        "scene": twin.name, "variant": plan.id, "ground": twin.terrain, "settings": analysis.settings,
+        "metrics": metrics(result),
         "findings": findings(result),
     }
     (folder / "thermal.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
+    console.print(f"ground: {twin.terrain}")
     console.print(f"water_temperature.gpkg (EPSG:7415), cross-section and year PNGs and thermal.json in [bold]{folder}[/]")
 
 
@@ -466,9 +469,11 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
         write_cog(raster, folder / f"{name}.tif")
     for name, png in figures.items():
         (folder / f"{name}.png").write_bytes(png)
-    (folder / "heat_metrics.json").write_text(json.dumps(result.metrics, indent=1), encoding="utf-8")
+    (folder / "heat.json").write_text(json.dumps({"terrain": result.details["terrain"], "metrics": result.metrics},
+                                                 indent=1), encoding="utf-8")
+    console.print(f"ground: {result.details['terrain']}")
     console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992), {len(figures)} maps and "
-                  f"heat_metrics.json in [bold]{folder}[/]")
+                  f"heat.json in [bold]{folder}[/]")
 
 
 def _run_analysis(scene: Path, variant: str | None, name: str, overrides: dict, bars):
@@ -518,8 +523,8 @@ def _findings_table(features: list[dict], title: str, limit: int, chainage: bool
     return table
 
 
-def _write_findings(features: list[dict], metrics: dict, folder: Path, name: str) -> tuple[Path, Path]:
-    """``NAME.json`` (metrics + FeatureCollection) and ``NAME.gpkg`` (layers ``findings``: points,
+def _write_findings(features: list[dict], metrics: dict, folder: Path, name: str, terrain: str) -> tuple[Path, Path]:
+    """``NAME.json`` (metrics, the ground used + FeatureCollection) and ``NAME.gpkg`` (layers ``findings``: points,
     ``pairs``: lines from the point on the asset to the point on the other party), EPSG:7415."""
     import json
 
@@ -529,7 +534,7 @@ def _write_findings(features: list[dict], metrics: dict, folder: Path, name: str
 
     folder.mkdir(parents=True, exist_ok=True)
     json_path = folder / f"{name}.json"
-    json_path.write_text(json.dumps({"metrics": metrics, "findings": {"type": "FeatureCollection", "features": features}},
+    json_path.write_text(json.dumps({"metrics": metrics, "terrain": terrain, "findings": {"type": "FeatureCollection", "features": features}},
                                     indent=1), encoding="utf-8")
     gpkg = folder / f"{name}.gpkg"
     if gpkg.exists():
@@ -587,9 +592,11 @@ def check_clashes(scene: Path = typer.Argument(..., help="Scene folder or its sc
     if limit:
         console.print(_findings_table(features, f"worst {min(limit, len(features))} findings", limit))
     folder = out or loaded.root / "results" / f"clashes-{variant or 'base'}"
-    json_path, gpkg = _write_findings(features, result.metrics, folder, "clashes")
+    json_path, gpkg = _write_findings(features, result.metrics, folder, "clashes", result.details["terrain"])
     for name, png in figures.items():
         (folder / f"{name}.png").write_bytes(png)
+    console.print(f"ground: {result.details['terrain']}; "
+                  f"{int(result.metrics['standard_depth_only_findings'])} findings only from standard-depth uncertainty")
     console.print(f"{int(result.metrics['certain_findings'])} certain, {int(result.metrics['possible_findings'])} "
                   f"possible findings; [bold]{gpkg}[/], {json_path.name} and {len(figures)} cross-sections in {folder}")
 
@@ -640,6 +647,7 @@ def check_water(scene: Path = typer.Argument(..., help="Scene folder or its scen
     figures = analysis_figures(result, twin, site.rules)
     for name, png in figures.items():
         (folder / f"{name}.png").write_bytes(png)
+    console.print(f"ground: {result.details['terrain']}")
     summary = {"metrics": m, "details": result.details,
                "findings": {"type": "FeatureCollection", "features": result.findings}}
     (folder / "water.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -762,7 +770,8 @@ def check_route_command(
     console.print(_findings_table(features, f"route {route.name} ({kind.key}, {result.route_length:.1f} m): "
                                             f"{len(features)} conflicts", len(features), chainage=True))
     folder = out or loaded.root / "results" / f"route-{route.stem}"
-    json_path, gpkg = _write_findings(features, count_metrics(result.findings), folder, "route_check")
+    console.print(f"ground: {twin.terrain}")
+    json_path, gpkg = _write_findings(features, count_metrics(result.findings), folder, "route_check", twin.terrain)
     worst = worst_finding(result)
     if worst is not None:
         png = folder / "cross_section.png"

@@ -39,6 +39,7 @@ def summarize(twin: Twin) -> dict[str, Any]:
         "name": twin.name,
         "crs": twin.crs,
         "bounds": [float(v) for v in twin.bounds],
+        "ground": twin.terrain,
         "terrain": {"dtm": _raster_summary(twin.dtm), "dsm": _raster_summary(twin.dsm),
                     "chm": _raster_summary(twin.chm)},
         "surface_shares": surface,

@@ -7,6 +7,7 @@ grid and caches the result keyed by the content of its inputs (``build.cache``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ from stadstwin.errors import SceneError
 from stadstwin.io.bgt import rasterize_surfaces, read_bgt_buildings
 from stadstwin.io.cityjson import read_cityjson
 from stadstwin.io.geotiff import read_elevation
-from stadstwin.io.imkl import read_imkl
+from stadstwin.io.imkl import ImklDelivery, network_table, parse_imkl
 from stadstwin.io.pointcloud import read_pointclouds
 from stadstwin.io.trees import detect_trees, read_tree_register
 from stadstwin.model.buildings import Buildings
@@ -66,7 +67,8 @@ def _build(scene: Scene, rules: Rules, progress: Progress) -> Twin:
     surface = rasterize_surfaces({k.value: v.path for k, v in sources.bgt.items()}, grid) if sources.bgt else None
     trees = _trees(scene, dtm, chm)
     networks = _networks(scene, dtm, rules, extent, progress)
-    return Twin(scene.name, dtm, buildings, trees, networks, dsm=dsm, chm=chm, surface=surface)
+    return Twin(scene.name, dtm, buildings, trees, networks, dsm=dsm, chm=chm, surface=surface,
+                terrain=scene.terrain_used)
 
 
 def _bag_id(value: str) -> str:
@@ -99,8 +101,15 @@ def _bgt_buildings(scene: Scene, extent: shapely.Geometry, exclude: np.ndarray) 
 
 
 def _terrain(scene: Scene, grid: Raster, footprints_only: Buildings, progress: Progress):
-    """(dtm, dsm, chm, buildings with heights from the point cloud)."""
+    """(dtm, dsm, chm, buildings with heights from the point cloud); a constant ``[terrain]
+    constant_nap`` level [m NAP] gives a flat DTM and no DSM."""
     sources = scene.sources
+    if scene.terrain.constant_nap is not None:
+        dtm = Raster(np.full(grid.shape, scene.terrain.constant_nap), grid.transform, grid.crs)
+        if len(footprints_only):
+            footprints_only = Buildings(footprints_only.footprint, np.full(len(footprints_only), dtm.array.flat[0]),
+                                        np.full(len(footprints_only), np.nan), footprints_only.source_id)
+        return dtm, None, None, footprints_only
     if sources.pointclouds:
         rasters = read_pointclouds(
             sources.pointclouds, grid,
@@ -117,7 +126,7 @@ def _terrain(scene: Scene, grid: Raster, footprints_only: Buildings, progress: P
         return rasters.dtm, rasters.dsm, rasters.chm, footprints_only
     if sources.dtm is None:
         raise SceneError("the scene has no terrain source", path=scene.path,
-                         hint="add sources.pointclouds (AHN LAZ) or sources.dtm (GeoTIFF)")
+                         hint="add sources.pointclouds (AHN LAZ), sources.dtm (GeoTIFF) or [terrain] constant_nap")
     dtm = read_elevation(sources.dtm.path, grid, assumed_crs=sources.dtm.crs)
     dsm = read_elevation(sources.dsm.path, grid, assumed_crs=sources.dsm.crs) if sources.dsm else None
     if len(footprints_only):
@@ -177,16 +186,30 @@ def _trees(scene: Scene, dtm: Raster, chm: Raster | None) -> Trees:
 
 
 def _networks(scene: Scene, dtm: Raster, rules: Rules, extent: shapely.Geometry, progress: Progress) -> NetworkTable:
+    """The KLIC deliveries clipped to the extent, then given depths on the DTM (a delivery may reach
+    beyond the DTM, which covers the extent only)."""
     files = scene.sources.klic
     tables = []
     for i, source in enumerate(files):
-        tables.append(read_imkl(source.path, ground=dtm, rules=rules))
+        delivery = _clip_delivery(parse_imkl(source.path), extent)
+        tables.append(network_table(delivery, ground=dtm, rules=rules))
         progress("KLIC deliveries", i + 1, len(files))
-    networks = NetworkTable.concat(tables)
-    if not len(networks):
-        return networks
-    xmin, ymin, xmax, ymax = extent.bounds
-    lo = np.minimum(networks.p0, networks.p1)
-    hi = np.maximum(networks.p0, networks.p1)
-    inside = (hi[:, 0] >= xmin) & (lo[:, 0] <= xmax) & (hi[:, 1] >= ymin) & (lo[:, 1] <= ymax)
-    return networks.select(inside)
+    return NetworkTable.concat(tables)
+
+
+def _clip_delivery(delivery: ImklDelivery, extent: shapely.Geometry) -> ImklDelivery:
+    """The delivery with each feature's lines cut to the extent; features wholly outside dropped."""
+    features = []
+    for feature in delivery.features:
+        lines = tuple(part for line in feature.lines for part in _clip_line(line, extent))
+        if lines:
+            features.append(replace(feature, lines=lines))
+    return replace(delivery, features=features)
+
+
+def _clip_line(line: np.ndarray, extent: shapely.Geometry) -> list[np.ndarray]:
+    """The parts (vertex arrays, same columns as ``line``) of a line inside the extent."""
+    inside = shapely.intersection(shapely.LineString(line), extent)
+    parts = shapely.get_parts(shapely.line_merge(inside) if inside.geom_type == "MultiLineString" else inside)
+    out = [shapely.get_coordinates(p, include_z=line.shape[1] == 3) for p in parts if p.geom_type == "LineString"]
+    return [p for p in out if len(p) >= 2]

@@ -133,6 +133,12 @@ class ClimateSettings(_Strict):
     date: dt.date | None = None
 
 
+class TerrainSettings(_Strict):
+    """Ground level where no DTM or point cloud is given (e.g. a KLIC area): a constant [m NAP]."""
+
+    constant_nap: float | None = Field(default=None, ge=-10.0, le=400.0, description="m NAP")
+
+
 class Scene(_Strict):
     """A scene definition (``scene.toml``)."""
 
@@ -145,6 +151,7 @@ class Scene(_Strict):
     rules: dict[str, Any] = {}
     soil: SoilSettings = SoilSettings()
     climate: ClimateSettings = ClimateSettings()
+    terrain: TerrainSettings = TerrainSettings()
     assessment: list[Criterion] | None = None
     root: Path = Field(default=Path("."), exclude=True)
 
@@ -161,6 +168,23 @@ class Scene(_Strict):
                 "Give the extent in RD New; input files in other CRSs are reprojected"
             )
         return crs
+
+    @model_validator(mode="after")
+    def _one_terrain(self) -> "Scene":
+        if self.terrain.constant_nap is not None and (self.sources.pointclouds or self.sources.dtm):
+            raise ValueError("terrain.constant_nap: give a constant ground level or a DTM/point cloud, not both")
+        return self
+
+    @property
+    def terrain_used(self) -> str:
+        """Which terrain the twin's ground comes from, in words (for every output)."""
+        if self.terrain.constant_nap is not None:
+            return f"constant ground level {self.terrain.constant_nap:.2f} m NAP"
+        if self.sources.pointclouds:
+            return "DTM from point cloud " + ", ".join(p.path.name for p in self.sources.pointclouds)
+        if self.sources.dtm is not None:
+            return f"DTM GeoTIFF {self.sources.dtm.path.name}"
+        return "no terrain"
 
     @property
     def path(self) -> Path:

@@ -39,6 +39,7 @@ class Twin:
     surface: Raster | None = None
     operating: dict[str, OperatingPoint] = field(default_factory=dict)
     crs: str = INTERNAL_CRS
+    terrain: str = ""  # which terrain the ground comes from, in words (``Scene.terrain_used``)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:

@@ -242,7 +242,8 @@ def run_prepared(site: Site, variant: Variant, prepared: Prepared, *, origin: st
         result = analysis(twin, rules, options, progress=progress)  # type: ignore[call-arg]
     else:
         result = analysis(twin, rules, options)
-    result = replace(result, settings=prepared.settings)
+    # every result states the ground its depths and heights stand on
+    result = replace(result, settings=prepared.settings, details={**result.details, "terrain": twin.terrain})
     read = sorted(rules.tables_read)
     site.results.put_tables(base, read)
     site.results.put(content_key(base, tables_digest(site.rules, read)), result)
