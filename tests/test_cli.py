@@ -115,3 +115,37 @@ def test_check_water_takes_a_hyetograph_file_and_names_a_bad_one(demo_scene, tmp
     bad.write_text("minutes,mm\n5,2\n15,x\n", encoding="utf-8")
     result = runner.invoke(app, ["check", "water", str(demo_scene), "--hyetograph", str(bad)])
     assert result.exit_code == 1 and "bad.csv" in result.output and "line 3" in result.output
+
+
+def test_warnings_print_as_one_line_naming_file_and_what_was_done(tmp_path, shared_data):
+    """A transitional KLIC zip (IMKL 1.2 and 2.0 copies) warns once, on one line, without the
+    Python source location of the warning."""
+    import zipfile
+
+    gi = "22O000518_1/GI_gebiedsinformatielevering_22O000518_1"
+    with zipfile.ZipFile(shared_data / "klic" / "Levering_22O000518_1.zip") as z:
+        v2 = z.read(f"{gi}_V2.xml")
+    with zipfile.ZipFile(tmp_path / "levering.zip", "w") as z:
+        z.writestr(f"{gi}.xml", v2.replace(b"http://www.geostandaarden.nl/imkl/wibon",
+                                           b"http://www.geostandaarden.nl/imkl/2015/wion/1.2"))
+        z.writestr(f"{gi}_V2.xml", v2)
+    (tmp_path / "scene.toml").write_text(textwrap.dedent("""
+        name = "klic"
+        cell_size = 2.0
+        [extent]
+        xmin = 189357
+        ymin = 352285
+        xmax = 189536
+        ymax = 352472
+        [sources]
+        klic = ["levering.zip"]
+        [terrain]
+        constant_nap = 5.0
+    """))
+    result = runner.invoke(app, ["build", str(tmp_path), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("warning:")]
+    assert len(lines) == 1, result.output
+    assert "levering.zip" in lines[0] and "read GI_gebiedsinformatielevering_22O000518_1_V2.xml (IMKL 2.0)" in lines[0]
+    assert "warnings.warn" not in result.output and "UserWarning" not in result.output
+    assert "ground" in result.output and "constant ground level 5.00 m NAP" in result.output

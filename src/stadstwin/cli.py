@@ -47,6 +47,17 @@ def main(
                                  help="Print the version and exit."),
 ) -> None:
     """stadstwin command line."""
+    import warnings
+
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A warning as one line on stderr (its message names the file, the feature and what was done),
+    without Python's source location."""
+    from rich.markup import escape
+
+    errors.print(f"[yellow]warning:[/] {escape(str(message))}", soft_wrap=True)
 
 
 class _Bars:
