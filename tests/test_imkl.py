@@ -255,12 +255,24 @@ def test_imkl12_demo_covers_every_theme(klic):
     assert counts["Appurtenance"] == 31
     assert {n.thema for n in delivery.networks.values()} == set(THEMA_TO_UTILITY)
     table = read_imkl(path, ground=5.0)
-    assert {Utility(int(u)) for u in table.utility} == set(Utility)
-    # the kind comes from the network's thema (IMKL: the thema types every element of the net); the
-    # demo's ThermischePijpleiding sits in a rioolOnderOverOfOnderdruk network
+    kind = {f: Utility(int(u)) for f, u in zip(table.feature_id, table.utility)}
+    # the kind comes from the IMKL class, refined by the network's thema only where the class can be
+    # that kind: the demo puts every class in a network of another theme
+    expected = {
+        "el00001": Utility.ELECTRICITY_LV,  # an Elektriciteitskabel in a water network: not a water main
+        "ogc00001": Utility.GAS_LP,  # a gas pipe in a hoogspanning network
+        "rl00001": Utility.SEWER_GRAVITY,  # a sewer in a laagspanning network
+        "th00001": Utility.DISTRICT_HEATING,  # a heat pipe in a rioolOnderOverOfOnderdruk network
+        "tc00013": Utility.TELECOM,  # a telecom cable in a water network
+        "tc00014": Utility.ORPHAN,  # wees and overig fit any class
+        "tc00015": Utility.OTHER,
+        "wl00001": Utility.ORPHAN,
+        "kbed00001": Utility.HAZARDOUS,  # a container carries its network's theme
+        "mb00001": Utility.PETROCHEMICAL,
+    }
+    assert {k: kind[f"nl.imkl-nbact1.{k}"] for k in expected} == expected
+    assert {f for f, k in kind.items() if k is Utility.WATER} == {"nl.imkl-KN1100.2009051707431500023782"}
     heat = table.feature_id == "nl.imkl-nbact1.th00001"
-    assert delivery.networks["nl.imkl-nbact1.un00075"].thema == "rioolOnderOverOfOnderdruk"
-    assert np.all(table.utility[heat] == Utility.SEWER_PRESSURE)
     assert np.all(table.status[heat] == Status.PLANNED)
 
 
@@ -295,6 +307,22 @@ def test_zip_and_gi_xml_give_the_same_table(klic, table20, tmp_path):
     a, b = table20, read_imkl(xml, ground=5.0)
     np.testing.assert_array_equal(a.p0, b.p0)
     np.testing.assert_array_equal(a.feature_id, b.feature_id)
+
+
+def test_waterleiding_is_drinking_water_only_when_potable(klic, tmp_path):
+    """A Waterleiding in a water network with waterType raw (e.g. untreated water) is no drinking-water
+    receiver; with potable (as all 85 in 22O000518) it is."""
+    raw = raw_gi(klic / "Levering_22O000518_1.zip")
+    assert raw.count(b"WaterTypeValue/potable") == 85
+    path = tmp_path / "GI_gebiedsinformatielevering_raw.xml"
+    path.write_bytes(raw.replace(b"WaterTypeValue/potable", b"WaterTypeValue/raw"))
+    before = read_imkl(klic / "Levering_22O000518_1.zip", ground=5.0)
+    after = read_imkl(path, ground=5.0)
+    pipes = np.char.find(before.feature_id.astype(str), ".WALD_") >= 0  # the Waterleiding ids of KL1110
+    assert np.all(before.utility[pipes] == Utility.WATER) and pipes.sum() > 85
+    np.testing.assert_array_equal(before.feature_id, after.feature_id)
+    assert np.all(after.utility[pipes] == Utility.OTHER)
+    np.testing.assert_array_equal(after.utility[~pipes], before.utility[~pipes])  # casings stay water-network
 
 
 def test_transitional_delivery_reads_only_the_newest_gi_file(klic, table20, tmp_path):

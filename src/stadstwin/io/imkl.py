@@ -1,7 +1,8 @@
 """KLIC deliveries (IMKL 2.0 and 1.2) → ``NetworkTable`` of cable and pipe axes in EPSG:7415.
 
 ``read_imkl(path)`` reads a KLIC delivery zip or its GI xml (see ``imkl_parse``), gives every cable,
-pipe and container (Kabelbed, Mantelbuis, Duct) its utility kind from the network's thema, its
+pipe and container (Kabelbed, Mantelbuis, Duct) its utility kind from its IMKL class refined by the
+network's thema (an Elektriciteitskabel in a water company's network is a power cable), its
 outer diameter (delivered, else the rules' default for the kind), owner (bronhoudercode), status,
 and an axis height per vertex with its source and uncertainty (see ``imkl_depth``). Rows carry the
 IMKL gml ids and, per segment, the outermost Kabelbed/Mantelbuis/Duct they lie in ("" in the soil). ``parse_imkl`` gives the lower-level ``ImklDelivery`` records (counts per class,
@@ -55,6 +56,23 @@ STATUS_FROM_CONDITION: dict[str, Status] = {
     "decommissioned": Status.ABANDONED,
     "abandoned": Status.ABANDONED,
 }
+
+
+#: IMKL class → (the kinds its thema may give it, the kind when the thema gives another). A cable's
+#: class says what it is; the network's thema refines it (voltage, pressure) or names the network's
+#: owner-theme only (a water company's power cable is an Elektriciteitskabel in a ``water`` network).
+#: ``Waterleiding`` is drinking water only in a ``water`` network, with a potable or unstated waterType.
+_KINDS_OF_CLASS: dict[str, tuple[frozenset[Utility], Utility]] = {
+    "Elektriciteitskabel": (frozenset({Utility.ELECTRICITY_LV, Utility.ELECTRICITY_MV, Utility.ELECTRICITY_HV,
+                                       Utility.ELECTRICITY_EHV}), Utility.ELECTRICITY_LV),
+    "Telecommunicatiekabel": (frozenset({Utility.TELECOM}), Utility.TELECOM),
+    "OlieGasChemicalienPijpleiding": (frozenset({Utility.GAS_LP, Utility.GAS_HP, Utility.HAZARDOUS,
+                                                 Utility.PETROCHEMICAL}), Utility.GAS_LP),
+    "Rioolleiding": (frozenset({Utility.SEWER_GRAVITY, Utility.SEWER_PRESSURE}), Utility.SEWER_GRAVITY),
+    "ThermischePijpleiding": (frozenset({Utility.DISTRICT_HEATING}), Utility.DISTRICT_HEATING),
+    "Waterleiding": (frozenset({Utility.WATER}), Utility.OTHER),
+}
+_GENERIC_KINDS = frozenset({Utility.OTHER, Utility.ORPHAN})  # overig / wees fit every class
 
 
 def read_imkl(
@@ -137,7 +155,7 @@ def _utility(delivery: ImklDelivery, feature: LinearFeature) -> Utility:
         )
         return Utility.OTHER
     try:
-        return utility_from_thema(network.thema)
+        kind = utility_from_thema(network.thema)
     except KeyError:
         raise InputError(
             f"unknown IMKL thema {network.thema!r} (on {feature.gml_id})",
@@ -145,6 +163,16 @@ def _utility(delivery: ImklDelivery, feature: LinearFeature) -> Utility:
             feature=network.gml_id,
             hint=f"known thema values: {', '.join(sorted(THEMA_TO_UTILITY))}",
         ) from None
+    return _kind_of_class(feature, kind)
+
+
+def _kind_of_class(feature: LinearFeature, kind: Utility) -> Utility:
+    """The thema's kind when the feature's class can be one, else the class's own kind."""
+    allowed, fallback = _KINDS_OF_CLASS.get(feature.imkl_class, (frozenset({kind}), kind))
+    potable = feature.water_type in (None, "potable")
+    if kind in _GENERIC_KINDS or (kind in allowed and (kind is not Utility.WATER or potable)):
+        return kind
+    return fallback
 
 
 def _status(delivery: ImklDelivery, feature: LinearFeature) -> Status:

@@ -95,7 +95,8 @@ class LinearFeature:
     """A cable, pipe or container: IMKL class, id, network link and its centreline(s) in RD [m].
 
     ``lines`` holds (k, 2) or (k, 3) arrays (3 only for a 3D centreline, z in NAP).
-    ``diameter`` is the delivered outer diameter [m] or None; ``status`` the ``currentStatus`` code.
+    ``diameter`` is the delivered outer diameter [m] or None; ``status`` the ``currentStatus`` code;
+    ``water_type`` the INSPIRE ``waterType`` code of a ``Waterleiding`` (``potable``, ``raw``...) or None.
     """
 
     imkl_class: str
@@ -107,6 +108,7 @@ class LinearFeature:
     status: str | None
     extra_geometry: tuple[str, ...] = ()
     contents: tuple[str, ...] = ()
+    water_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -556,6 +558,7 @@ class _Collector:
             _code(_first(feature, "currentStatus")),
             extra,
             contents,
+            _code(_first(feature, "waterType")),
         )
         self.pending.append((record, links))
 
