@@ -5,7 +5,8 @@ pipe and container (Kabelbed, Mantelbuis, Duct) its utility kind from its IMKL c
 network's thema (an Elektriciteitskabel in a water company's network is a power cable), its
 outer diameter (delivered, else the rules' default for the kind), owner (bronhoudercode), status,
 and an axis height per vertex with its source and uncertainty (see ``imkl_depth``). Rows carry the
-IMKL gml ids and, per segment, the outermost Kabelbed/Mantelbuis/Duct they lie in ("" in the soil). ``parse_imkl`` gives the lower-level ``ImklDelivery`` records (counts per class,
+IMKL gml ids and, per segment, the outermost Kabelbed/Mantelbuis/Duct they lie in ("" in the soil).
+``parse_imkl`` gives the lower-level ``ImklDelivery`` records (counts per class,
 depth points, ExtraGeometrie, appurtenances, duct–pipe–cable nesting).
 
 Thema: an unknown thema code raises ``InputError`` (the kind decides clearances and heat; guessing is
