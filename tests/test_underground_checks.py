@@ -244,6 +244,21 @@ def test_crossing_angle():
     assert findings(twin(networks(main, branch)), "crossing_angle").empty
 
 
+def test_assets_sharing_their_axis_run_parallel_and_do_not_cross_where_one_peels_off():
+    """A fibre digitised on the main's axis (in 0.4 m pieces, each shorter than the 1 m rule) that
+    peels off at 30° meets the main at an angle but runs along it: no crossing. With only 0.4 m on
+    the axis before peeling off it is a crossing at 30°."""
+    main = ([(-5, 0, -1.0), (5, 0, -1.0)], Utility.WATER, 0.11, 0.0, "Vitens")
+    c, s = math.cos(math.radians(30.0)), math.sin(math.radians(30.0))
+    for shared, expected in ((3.2, 0), (0.4, 1)):
+        along = [(x, 0.0, -0.6) for x in np.arange(-shared, 1e-9, 0.4)]
+        fibre = (along + [(4 * c, 4 * s, -0.6)], Utility.TELECOM, 0.04, 0.0, "KPN")
+        t = findings(twin(networks(main, fibre)), "crossing_angle")
+        assert len(t) == expected
+        if expected:
+            assert t["margin"].iloc[0] == pytest.approx(30.0 - 45.0)
+
+
 # ------------------------------------------------------------------ 5 trees, 6 buildings, 7 reservations
 
 
