@@ -23,6 +23,7 @@ import rasterio
 import trimesh
 from fastapi.testclient import TestClient
 from PIL import Image
+from test_exports import georeference, gltf_vertices, rd_nap
 
 from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.result import AnalysisResult
@@ -30,7 +31,6 @@ from stadstwin.io.meshes import building_meshes
 from stadstwin.sample import write_sample
 from stadstwin.service import create_app
 from stadstwin.service.store import Store
-from test_exports import georeference, gltf_vertices, rd_nap
 
 TELECOM, GRID = "KL1009", "KL1014"
 HOLD = threading.Event()  # a probe run with settings {"hold": true} waits for this
