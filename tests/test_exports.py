@@ -1,6 +1,7 @@
 """GLB and GeoPackage exports of a small hand-built twin, read back with trimesh, the raw glTF JSON
 and pyogrio; meshes checked against the model geometry (tube radius around the true axis, terrain
-on the DTM plane, block volumes)."""
+on the DTM plane, block volumes), GLB vertices taken back to EPSG:7415 by the documented y-up
+convention and the root node's georeference."""
 
 from __future__ import annotations
 
@@ -77,14 +78,35 @@ def _gltf_json(path) -> dict:
     return json.loads(data[20:20 + length])
 
 
+def georeference(scene: trimesh.Scene) -> dict:
+    """The extras of the root node ``epsg7415`` of a loaded GLB."""
+    return scene.graph.transforms.edge_data[(scene.graph.base_frame, "epsg7415")]["metadata"]
+
+
+def rd_nap(scene: trimesh.Scene, node: str) -> np.ndarray:
+    """A node's vertices in EPSG:7415 by the y-up convention: RD x = x0 + x, RD y = y0 − z, NAP = z0 + y."""
+    transform, geometry = scene.graph[node]
+    x, y, z = trimesh.transform_points(scene.geometry[geometry].vertices, transform).T
+    x0, y0, z0 = georeference(scene)["origin_rd_nap"]
+    return np.column_stack([x0 + x, y0 - z, z0 + y])
+
+
+def gltf_vertices(scene: trimesh.Scene) -> dict[str, np.ndarray]:
+    """Node name -> its vertices in the file's own (glTF) frame."""
+    return {name: trimesh.transform_points(scene.geometry[scene.graph[name][1]].vertices, scene.graph[name][0])
+            for name in scene.graph.nodes_geometry}
+
+
 def test_glb_layers_nodes_and_extras(twin, tmp_path):
     files = export_glb(twin, tmp_path, max_terrain_triangles=500)
     assert set(files) == {"terrain", "buildings", "trees", "network_water", "network_electricity_lv",
                           "network_district_heating"}
     doc = _gltf_json(files["network_water"])
     (root,) = [doc["nodes"][i] for i in doc["scenes"][0]["nodes"]]
-    assert root["name"] == "rd_offset"
-    assert root["matrix"][12:15] == list(OFFSET)  # column-major: the translation
+    assert root["name"] == "epsg7415"
+    assert not {"matrix", "translation", "rotation", "scale"} & set(root)  # viewers show it at their origin
+    assert {k: root["extras"][k] for k in ("crs", "origin_rd_nap", "up")} == {"crs": "EPSG:7415",
+                                                                            "origin_rd_nap": list(OFFSET), "up": "y"}
     (node,) = [doc["nodes"][i] for i in root["children"]]
     assert node["name"] == "nl.imkl-W1"  # both polylines of the feature in one node
     assert node["extras"] == {"feature_id": "nl.imkl-W1", "owner": "Vitens", "utility": "water", "status": "existing",
@@ -98,11 +120,11 @@ def test_glb_layers_nodes_and_extras(twin, tmp_path):
     cable = _gltf_json(files["network_electricity_lv"])
     assert any(n.get("extras", {}).get("container") == "nl.imkl-KB2" for n in cable["nodes"])
     buildings = _gltf_json(files["buildings"])
-    extras = {n["name"]: n["extras"] for n in buildings["nodes"] if n["name"] != "rd_offset"}
+    extras = {n["name"]: n["extras"] for n in buildings["nodes"] if n["name"] != "epsg7415"}
     assert extras["NL.IMBAG.Pand.0344100000000001"] == {"source_id": "NL.IMBAG.Pand.0344100000000001", "ground_z": 0.6,
                                                        "roof_z": 9.6, "height": 9.0}
     trees = _gltf_json(files["trees"])
-    assert {n["name"]: n["extras"]["species"] for n in trees["nodes"] if n["name"] != "rd_offset"} == {"T1": "Tilia", "T2": ""}
+    assert {n["name"]: n["extras"]["species"] for n in trees["nodes"] if n["name"] != "epsg7415"} == {"T1": "Tilia", "T2": ""}
 
 
 def test_glb_true_coordinates(twin, tmp_path):
@@ -111,10 +133,10 @@ def test_glb_true_coordinates(twin, tmp_path):
     for kind in ("water", "electricity_lv", "district_heating"):
         scene = trimesh.load(files[f"network_{kind}"], process=False)
         for name in scene.graph.nodes_geometry:
-            transform, geometry = scene.graph[name]
-            assert scene.graph.transforms.edge_data[("rd_offset", name)]["metadata"]["feature_id"] == name
-            assert np.allclose(transform[:3, 3], OFFSET) and np.allclose(transform[:3, :3], np.eye(3))
-            vertices = trimesh.transform_points(scene.geometry[geometry].vertices, transform)
+            transform, _ = scene.graph[name]
+            assert scene.graph.transforms.edge_data[("epsg7415", name)]["metadata"]["feature_id"] == name
+            assert np.allclose(transform, np.eye(4))
+            vertices = rd_nap(scene, name)
             rows = np.flatnonzero((networks.feature_id == name) & (networks.length > 0))
             # one 12-gon ring at each end of each segment, in table order: the ring centres are the
             # true axis end points (m NAP) and every ring vertex lies at the outer radius (within 1 mm)
@@ -124,24 +146,49 @@ def test_glb_true_coordinates(twin, tmp_path):
             radial = np.linalg.norm(rings - rings.mean(axis=2, keepdims=True), axis=3)
             np.testing.assert_allclose(radial, np.broadcast_to(networks.radius[rows][:, None, None], radial.shape), atol=1e-3)
     terrain = trimesh.load(files["terrain"])
-    transform, geometry = terrain.graph["terrain"]
-    mesh = terrain.geometry[geometry]
+    mesh = terrain.geometry[terrain.graph["terrain"][1]]
     assert len(mesh.faces) <= 500
-    vertices = trimesh.transform_points(mesh.vertices, transform)
+    vertices = rd_nap(terrain, "terrain")
+    # the DTM plane rises 1 cm/m east and falls 0.5 cm/m north: a mirrored or swapped axis breaks it
     np.testing.assert_allclose(vertices[:, 2], ground(vertices[:, 0], vertices[:, 1]), atol=1e-3)
-    assert np.all(mesh.face_normals[:, 2] > 0)
     buildings = trimesh.load(files["buildings"])
     block = buildings.geometry[buildings.graph["NL.IMBAG.Pand.0344100000000001"][1]]
-    assert block.is_watertight and block.volume == pytest.approx(10 * 8 * 9.0, rel=1e-6)
-    transform = buildings.graph["NL.IMBAG.Pand.0344100000000001"][0]
-    bounds = trimesh.transform_points(block.bounds, transform)
-    np.testing.assert_allclose(bounds, [[X0 + 5, Y0 + 28, 0.6], [X0 + 15, Y0 + 36, 9.6]], atol=1e-3)
+    assert block.is_watertight and block.volume == pytest.approx(10 * 8 * 9.0, rel=1e-6)  # outward, not inside out
+    bounds = rd_nap(buildings, "NL.IMBAG.Pand.0344100000000001")
+    np.testing.assert_allclose([bounds.min(axis=0), bounds.max(axis=0)], [[X0 + 5, Y0 + 28, 0.6], [X0 + 15, Y0 + 36, 9.6]],
+                               atol=1e-3)
     trees = trimesh.load(files["trees"])
-    transform, geometry = trees.graph["T1"]
-    tree = trimesh.transform_points(trees.geometry[geometry].vertices, transform)
+    tree = rd_nap(trees, "T1")
     np.testing.assert_allclose(tree[:, 2].min(), 0.9, atol=1e-3)
     np.testing.assert_allclose(tree[:, 2].max(), 0.9 + 12.0, atol=1e-3)
     np.testing.assert_allclose(np.ptp(tree[:, 0]), 7.0, rtol=0.02)
+
+
+def test_glb_is_y_up_east_x_north_minus_z_and_not_mirrored(twin, tmp_path):
+    files = export_glb(twin, tmp_path, max_terrain_triangles=500)
+    buildings = gltf_vertices(trimesh.load(files["buildings"], process=False))
+    everything = np.vstack(list(buildings.values()))
+    tall = buildings["NL.IMBAG.Pand.0344100000000001"]  # ground 0.6, roof 9.6 m NAP
+    # upright: the roof top is the largest y, and the y extent is the height range (z0 = 0 m NAP)
+    assert everything[:, 1].max() == tall[:, 1].max() == pytest.approx(9.6, abs=1e-3)
+    assert np.ptp(tall[:, 1]) == pytest.approx(9.0, abs=1e-3)
+    assert np.ptp(everything[:, 1]) == pytest.approx(9.6 - 0.6, abs=1e-3)
+    assert np.ptp(tall[:, 0]) == pytest.approx(10, abs=1e-3) and np.ptp(tall[:, 2]) == pytest.approx(8, abs=1e-3)
+    # the gable box stands north-east of the origin: at +x and -z
+    gable = buildings["NL.IMBAG.Pand.0344100000000002"]
+    assert (gable[:, 0] > 0).all() and (gable[:, 2] < 0).all()
+    np.testing.assert_allclose([gable.min(axis=0), gable.max(axis=0)],
+                               [[X0 + 45 - OFFSET[0], 0.7, -(Y0 + 36 - OFFSET[1])],
+                                [X0 + 53 - OFFSET[0], 5.7, -(Y0 + 30 - OFFSET[1])]], atol=1e-3)
+    # east x north = up, as in RD/NAP: the map from the delivered box's vertices is a rotation, not a mirror
+    rd = twin.buildings.mesh[1].vertices
+    linear, *_ = np.linalg.lstsq(rd - rd.mean(axis=0), gable - gable.mean(axis=0), rcond=None)
+    east, north, up = linear  # rows: the glTF images of RD east, north and up
+    np.testing.assert_allclose(linear, [[1, 0, 0], [0, 0, -1], [0, 1, 0]], atol=1e-6)
+    np.testing.assert_allclose(np.cross(east, north), up, atol=1e-6)
+    # so triangles keep their winding: the terrain faces up (+y)
+    terrain = trimesh.load(files["terrain"], process=False)
+    assert np.all(terrain.geometry[terrain.graph["terrain"][1]].face_normals[:, 1] > 0.9)
 
 
 def test_glb_terrain_only(tmp_path):

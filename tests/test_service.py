@@ -20,11 +20,14 @@ import matplotlib
 import numpy as np
 import pytest
 import rasterio
+import trimesh
 from fastapi.testclient import TestClient
 from PIL import Image
+from test_exports import georeference, gltf_vertices, rd_nap
 
 from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.result import AnalysisResult
+from stadstwin.io.meshes import building_meshes
 from stadstwin.sample import write_sample
 from stadstwin.service import create_app
 from stadstwin.service.store import Store
@@ -263,18 +266,29 @@ def telecom_nodes(client, headers):
     response = client.get(entry["url"], headers=headers)
     assert response.status_code == 200 and response.headers["content-type"] == "model/gltf-binary"
     document = glb_json(response.content)
-    root = next(n for n in document["nodes"] if n.get("name") == "rd_offset")
-    assert root["matrix"][12:15] == pytest.approx(layers["origin"]) if "matrix" in root else \
-        root["translation"] == pytest.approx(layers["origin"])
-    return [n for n in document["nodes"] if "extras" in n and n.get("name") != "rd_offset"], response.content
+    root = next(n for n in document["nodes"] if n.get("name") == "epsg7415")
+    assert root["extras"]["origin_rd_nap"] == pytest.approx(layers["origin"]) and root["extras"]["up"] == "y"
+    assert not {"matrix", "translation"} & set(root)
+    return [n for n in document["nodes"] if "extras" in n and n.get("name") != "epsg7415"], response.content
 
 
 def test_layers_list_kinds_and_serve_glb(service):
-    _, client, h, _ = service
+    app, client, h, _ = service
     layers = client.get("/api/scenes/demo/variants/base/layers", headers=h["public"]).json()
     kinds = {layer["name"]: layer["kind"] for layer in layers["layers"]}
     assert {"terrain": "terrain", "buildings": "buildings", "trees": "trees"}.items() <= kinds.items()
     assert kinds["network_water"] == "network"
+    # the served buildings are y-up and, with the root's origin added back, stand where the twin has them
+    data = client.get("/api/scenes/demo/variants/base/layers/buildings.glb", headers=h["public"]).content
+    scene = trimesh.load(io.BytesIO(data), file_type="glb", process=False)
+    assert georeference(scene)["origin_rd_nap"] == pytest.approx(layers["origin"])
+    buildings = app.state.service.catalog.base("demo")[1].buildings
+    meshes = building_meshes(buildings)  # in EPSG:7415, as the twin holds them
+    assert len(scene.graph.nodes_geometry) == len(buildings)
+    for bag_id, mesh in zip(buildings.source_id, meshes):
+        np.testing.assert_allclose(rd_nap(scene, str(bag_id)), mesh.vertices, atol=1e-3)
+    tops = np.concatenate([v[:, 1] for v in gltf_vertices(scene).values()])
+    assert tops.max() == pytest.approx(max(m.vertices[:, 2].max() for m in meshes) - layers["origin"][2], abs=1e-3)
 
 
 def test_confidential_assets_are_occupied_space_only_for_other_organisations(service, scenes):

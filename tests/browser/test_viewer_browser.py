@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+import shapely
 from PIL import Image
 
 pytestmark = pytest.mark.browser
@@ -104,23 +105,45 @@ def test_underground_networks_show_through_translucent_or_cut_ground(viewer):
     assert share(cut["water"]) > 0.003
 
 
+def click_inside(viewer, mask: np.ndarray) -> dict:
+    """Click the pixel of ``mask`` with the most of ``mask`` around it (not an edge where another object is
+    nearer); returns what the viewer picked."""
+    mask = mask.astype(int)
+    padded = np.pad(mask, 3)
+    around = sum(np.roll(np.roll(padded, dy, 0), dx, 1) for dy in range(-3, 4) for dx in range(-3, 4))[3:-3, 3:-3]
+    row, col = np.unravel_index(np.argmax(around * mask), mask.shape)
+    box = viewer.page.locator("#viewport canvas").bounding_box()
+    viewer.page.mouse.click(box["x"] + col + 0.5, box["y"] + row + 0.5)
+    return viewer.page.evaluate("window.__stadstwin.picked")
+
+
 def test_clicking_a_pipe_shows_its_imkl_attributes(viewer):
     show_single(viewer)
     look_at_water(viewer)
     viewer.set_input("#clip", True)
     viewer.rendered()
-    water = masks(pixels(viewer.screenshot("pick")))["water"].astype(int)
-    # the water pixel with the most water around it (not an edge where another object is nearer)
-    padded = np.pad(water, 3)
-    around = sum(np.roll(np.roll(padded, dy, 0), dx, 1) for dy in range(-3, 4) for dx in range(-3, 4))[3:-3, 3:-3]
-    row, col = np.unravel_index(np.argmax(around * water), water.shape)
-    box = viewer.page.locator("#viewport canvas").bounding_box()
-    viewer.page.mouse.click(box["x"] + col + 0.5, box["y"] + row + 0.5)
-    picked = viewer.page.evaluate("window.__stadstwin.picked")
+    picked = click_inside(viewer, masks(pixels(viewer.screenshot("pick")))["water"])
     assert picked["utility"] == "water" and picked["layer"] == "network_water", picked
     assert picked["feature_id"].startswith("nl.imkl-") and picked["depth_source"]
     panel = viewer.page.text_content("#attributes")
     assert "IMKL id" in panel and picked["feature_id"] in panel and "depth source" in panel
+
+
+def test_clicking_a_building_shows_its_bag_id_where_it_stands(viewer, demo_scene):
+    from stadstwin import build_twin
+
+    show_single(viewer)
+    picked = click_inside(viewer, masks(pixels(viewer.screenshot("pick-building")))["building"])
+    assert picked["layer"] == "buildings" and picked["source_id"].startswith("NL.IMBAG.Pand."), picked
+    assert picked["source_id"] in viewer.page.text_content("#attributes")
+    # the clicked point, back in EPSG:7415, lies on that building of the twin (footprint, ground to roof)
+    buildings = build_twin(demo_scene).buildings
+    (i,) = np.flatnonzero(buildings.source_id == picked["source_id"])
+    origin = viewer.service.get("/api/scenes/demo").json()["origin"]
+    x, y, z = np.add(viewer.page.evaluate("window.__stadstwin.pickedAt"), origin)
+    assert buildings.footprint[i].distance(shapely.Point(x, y)) < 0.01, (x, y)
+    assert buildings.ground_z[i] - 0.01 <= z <= buildings.roof_z[i] + 0.01, z
+    assert picked["roof_z"] == pytest.approx(buildings.roof_z[i])
 
 
 def test_choosing_a_finding_flies_the_camera_to_it(viewer):

@@ -1,5 +1,6 @@
 // The viewer page: wires the API, the variant panes, the views and the side panel together.
-// `window.__stadstwin` is a debug handle (camera state, frame count, load timings) used by the browser tests.
+// `window.__stadstwin` is a debug handle (camera state, frame count, load timings, the last pick and its local
+// point) used by the browser tests.
 import * as THREE from 'three';
 import { Api, apiToken, storeToken } from './api.js';
 import { attributesOf, findingsNaming, identifierOf, showAttributes } from './attributes.js';
@@ -189,6 +190,7 @@ function pick(event) {
   const related = findingsNaming(state.findings.filter((f) => f.variant === hit.pane.variant), identifierOf(attributes));
   showAttributes($('attributes'), attributes, related);
   window.__stadstwin.picked = attributes;
+  window.__stadstwin.pickedAt = hits[0].point.toArray();
 }
 
 function wireControls() {

@@ -1,9 +1,12 @@
-// One variant in its own three.js scene: its GLB layers in local coordinates, sun light with shadows, overlay.
+// One variant in its own three.js scene: its GLB layers in local coordinates (x east, y north, z up [m]), sun light
+// with shadows, overlay.
 import * as THREE from 'three';
 import { GLTFLoader } from 'three/examples/jsm/loaders/GLTFLoader.js';
 
-const ROOT_NODE = 'rd_offset';
+const ROOT_NODE = 'epsg7415';
 const loader = new GLTFLoader();
+/** glTF's y-up frame (x east, y up, z south) to the viewer's local frame (x east, y north, z up): +90° about x. */
+const Y_UP_TO_Z_UP = new THREE.Quaternion().setFromAxisAngle(new THREE.Vector3(1, 0, 0), Math.PI / 2);
 
 /** A variant of a scene, loaded into its own THREE.Scene. */
 export class Pane {
@@ -24,7 +27,7 @@ export class Pane {
     this.overlay = null;
   }
 
-  /** Load every layer of the variant (GLB, parallel); vertices stay local to the API's origin. */
+  /** Load every layer of the variant (GLB, parallel); vertices stay local to the API's origin, z up. */
   async load(api, scene) {
     const listing = await api.layers(scene, this.variant);
     this.origin = listing.origin;
@@ -36,9 +39,15 @@ export class Pane {
     this.layerNames = listing.layers.map((l) => l.name);
   }
 
+  /** Add a loaded layer, turned from glTF's y-up into the local z-up frame (the only place the axes change). */
   addLayer(layer, root) {
-    const offset = root.getObjectByName(ROOT_NODE);
-    if (offset) offset.position.set(0, 0, 0); // the origin is kept out: local coordinates keep float32 precise
+    const georef = root.getObjectByName(ROOT_NODE)?.userData;
+    const origin = georef?.origin_rd_nap;
+    if (georef?.up !== 'y' || !origin || origin.some((v, i) => Math.abs(v - this.origin[i]) > 1e-6)) {
+      throw new Error(`layer ${layer.name}: its georeference ${JSON.stringify(georef)} is not y-up around the `
+        + `origin ${JSON.stringify(this.origin)} of the service`);
+    }
+    root.quaternion.copy(Y_UP_TO_Z_UP);
     root.name = layer.name;
     root.userData.layer = layer;
     root.updateMatrixWorld(true);

@@ -3,11 +3,13 @@
 Files: ``terrain.glb``, ``buildings.glb``, ``trees.glb`` and ``network_<kind>.glb`` per utility kind
 present (``network_water.glb``...); layers without content are not written.
 
-Coordinates: vertices are stored relative to a round RD offset (the lower-left corner of the twin
-rounded down to ``OFFSET_STEP`` m; z offset 0) so that float32 keeps them to well under a mm; the
-offset is the translation of the single root node ``rd_offset``, so true EPSG:7415 coordinates =
-node transform · vertex. Axes stay RD/NAP (x east, y north, z up [m NAP]), not glTF's y-up: a viewer
-rotates the scene −90° about x.
+Coordinates: glTF's y-up frame (right-handed, +Y up), relative to a local origin (x0, y0, z0) = the
+lower-left corner of the twin rounded down to ``OFFSET_STEP`` m and z0 = 0 m NAP, so that float32
+keeps vertices to well under a mm: glTF (x, y, z) = (RD x − x0, NAP − z0, −(RD y − y0)), i.e. x east,
+y up, z south; seen from above, east stays to the right of north (a rotation, not a mirror). The
+single root node ``epsg7415`` has no transform (ordinary viewers show the district upright at their
+origin); its extras hold the georeference ``{"crs": "EPSG:7415", "origin_rd_nap": [x0, y0, z0],
+"up": "y", "axes": …}``, so RD x = x0 + x, RD y = y0 − z, NAP = z0 + y.
 
 Nodes and extras (glTF ``extras`` per node, the viewer's attribute table):
 - networks: one node per IMKL feature id (all its segments' tubes merged into one mesh), named by
@@ -37,7 +39,9 @@ from stadstwin.model.utilities import Utility
 from stadstwin.rules import Rules, load_rules
 
 OFFSET_STEP = 100.0  # [m]
-ROOT = "rd_offset"
+ROOT = "epsg7415"
+#: Local RD/NAP (east, north, up) to glTF (x, y, z) = (east, up, −north): a −90° rotation about x.
+Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 TERRAIN_COLOUR = "#9c8c6e"
 BUILDING_COLOUR = "#d9d4cc"
 TREE_COLOUR = "#4f8a3c"
@@ -53,8 +57,7 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rules = rules or load_rules()
-    xmin, ymin, _, _ = twin.bounds
-    offset = np.array([np.floor(xmin / OFFSET_STEP) * OFFSET_STEP, np.floor(ymin / OFFSET_STEP) * OFFSET_STEP, 0.0])
+    origin = local_origin(twin)
     layers: dict[str, list[tuple[str, trimesh.Trimesh, dict, str]]] = {
         "terrain": [("terrain", terrain_mesh(twin.dtm, max_terrain_triangles), {"layer": "terrain"}, TERRAIN_COLOUR)],
         "buildings": _buildings(twin),
@@ -71,23 +74,34 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
     for name, nodes in layers.items():
         nodes = [n for n in nodes if len(n[1].faces)]
         if nodes:
-            written[name] = _write(folder / f"{name}.glb", nodes, offset)
+            written[name] = _write(folder / f"{name}.glb", nodes, origin)
     return written
 
 
-def _write(path: Path, nodes: list[tuple[str, trimesh.Trimesh, dict, str]], offset: np.ndarray) -> Path:
+def local_origin(twin: Twin) -> np.ndarray:
+    """(x0, y0, z0) [m RD, m NAP] the GLB vertices of ``twin`` are relative to: its lower-left corner
+    rounded down to ``OFFSET_STEP``, z0 = 0."""
+    xmin, ymin, _, _ = twin.bounds
+    return np.array([np.floor(xmin / OFFSET_STEP) * OFFSET_STEP, np.floor(ymin / OFFSET_STEP) * OFFSET_STEP, 0.0])
+
+
+def to_gltf(points: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    """(N, 3) EPSG:7415 points [m] as glTF y-up coordinates relative to ``origin`` [m]."""
+    return (np.asarray(points, dtype=np.float64) - origin) @ Y_UP.T
+
+
+def _write(path: Path, nodes: list[tuple[str, trimesh.Trimesh, dict, str]], origin: np.ndarray) -> Path:
     scene = trimesh.Scene()
-    scene.graph.update(frame_from=scene.graph.base_frame, frame_to=ROOT,
-                       matrix=trimesh.transformations.translation_matrix(offset),
-                       metadata={"crs": INTERNAL_CRS, "offset": offset.tolist(),
-                                 "axes": "x east, y north, z up [m NAP]"})
+    scene.graph.update(frame_from=scene.graph.base_frame, frame_to=ROOT, matrix=np.eye(4),
+                       metadata={"crs": INTERNAL_CRS, "origin_rd_nap": origin.tolist(), "up": "y",
+                                 "axes": "x east, y up, z south; RD x = x0 + x, RD y = y0 - z, NAP = z0 + y [m]"})
     materials: dict[str, PBRMaterial] = {}
     used: set[str] = set()
     for name, mesh, extras, colour in nodes:
         if colour not in materials:
             rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
             materials[colour] = PBRMaterial(baseColorFactor=[*rgb, 255], metallicFactor=0.0, roughnessFactor=0.9)
-        local = trimesh.Trimesh(mesh.vertices - offset, mesh.faces, process=False,
+        local = trimesh.Trimesh(to_gltf(mesh.vertices, origin), mesh.faces, process=False,
                                 visual=trimesh.visual.TextureVisuals(material=materials[colour]))
         unique = name
         k = 1

@@ -14,23 +14,21 @@ import threading
 import uuid
 from pathlib import Path
 
-import numpy as np
-
-from stadstwin.io.glb import OFFSET_STEP
+from stadstwin.io.glb import local_origin
 from stadstwin.model.twin import Twin
 from stadstwin.rules import Rules
 from stadstwin.service.redact import Visibility
 
 #: Part of the cache key: bump when what a layer holds changes, so old exports are not served.
-_LAYOUT = "2"
+_LAYOUT = "3"
 _locks: dict[Path, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
 
 def scene_origin(twin: Twin) -> tuple[float, float, float]:
-    """The RD offset of every GLB of this twin: true EPSG:7415 = origin + local vertex [m]."""
-    xmin, ymin, _, _ = twin.bounds
-    return (float(np.floor(xmin / OFFSET_STEP) * OFFSET_STEP), float(np.floor(ymin / OFFSET_STEP) * OFFSET_STEP), 0.0)
+    """The local origin (x0, y0, z0) [m RD, m NAP] of every GLB of this twin (``io.glb``: RD x = x0 + x,
+    RD y = y0 − z, NAP = z0 + y of a glTF y-up vertex)."""
+    return tuple(float(v) for v in local_origin(twin))
 
 
 def layer_kind(name: str) -> tuple[str, str | None]:

@@ -1,4 +1,4 @@
-"""A variant's twin as GLB layers (local coordinates, RD offset in the root node)."""
+"""A variant's twin as GLB layers (glTF y-up, local to an RD/NAP origin that the root node's extras hold)."""
 
 from __future__ import annotations
 
