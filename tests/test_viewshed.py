@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stadstwin.engines.viewshed import EARTH_RADIUS_M, EYE_HEIGHT_M, line_of_sight, viewshed
+from stadstwin.engines.viewshed import EARTH_RADIUS_M, line_of_sight, viewshed
 from stadstwin.io.pointcloud import read_pointclouds
 from stadstwin.model.raster import Raster
+from stadstwin.model.viewpoints import EYE_HEIGHT_M
 
 H = EYE_HEIGHT_M
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from stadstwin.analyses.heat_stress import heat_stress
 from stadstwin.analyses.result import Analysis
+from stadstwin.analyses.sight_lines import sight_lines
 from stadstwin.analyses.underground import run_clash_check
 from stadstwin.analyses.water_nuisance import water_nuisance
 from stadstwin.analyses.water_warming import water_warming
@@ -13,4 +14,5 @@ ANALYSES: dict[str, Analysis] = {
     "clashes": run_clash_check,
     "thermal": water_warming,
     "water": water_nuisance,
+    "sightlines": sight_lines,
 }

@@ -29,8 +29,6 @@ import numpy as np
 from numba import njit
 
 EARTH_RADIUS_M = 6_371_000.0
-EYE_HEIGHT_M = 1.75
-"""Eye height of a standing observer above the ground [m]."""
 
 _OFFSETS = ((-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5))
 

@@ -1,4 +1,4 @@
-"""A scene: one district or street, its source files, rule overrides, soil and climate settings.
+"""A scene: one district or street, its source files, rule overrides, soil, climate and sight-line settings.
 
 Loaded from ``scenes/NAME/scene.toml``; relative paths are relative to that folder. Plan variants
 live beside it in ``scenes/NAME/variants/*.toml``.
@@ -26,6 +26,7 @@ from stadstwin.errors import CRSError, SceneError
 from stadstwin.model.assessment import Criterion
 from stadstwin.model.toml_file import read_toml, validation_problems
 from stadstwin.model.variant import Variant
+from stadstwin.model.viewpoints import SightlineSettings
 from stadstwin.rules import Rules, load_rules
 
 # RD New is defined for the Netherlands: x roughly -7 000 … 300 000 m, y 289 000 … 629 000 m
@@ -152,6 +153,7 @@ class Scene(_Strict):
     soil: SoilSettings = SoilSettings()
     climate: ClimateSettings = ClimateSettings()
     terrain: TerrainSettings = TerrainSettings()
+    sightlines: SightlineSettings = SightlineSettings()
     assessment: list[Criterion] | None = None
     root: Path = Field(default=Path("."), exclude=True)
 

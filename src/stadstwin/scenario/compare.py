@@ -109,6 +109,7 @@ def compare_variants(
         frame = site.scene.assessment if site.scene is not None else None
     frame = frame if frame is not None else default_frame()
     reference = runs[0]
+    frame = [*frame, *declared_criteria(reference, frame)]
     verdicts = {
         run.variant.id: [verdict(c, reference.metric(c.metric), run.metric(c.metric)) for c in frame]
         for run in runs[1:]
@@ -116,6 +117,15 @@ def compare_variants(
     values = {run.variant.id: {c.metric: v for c in frame if (v := run.metric(c.metric)) is not None} for run in runs}
     changes = {run.variant.id: finding_changes(reference, run) for run in runs[1:]}
     return Comparison(site.base.name, frame, runs, verdicts, rank(frame, values), computed, reused, changes)
+
+
+def declared_criteria(run: VariantRun, frame: list[Criterion]) -> list[Criterion]:
+    """Criteria the results of ``run`` declare for their own metrics (``details["criteria"]``, e.g. the
+    visible area per named viewpoint) that ``frame`` does not hold yet."""
+    known = {c.metric for c in frame}
+    declared = [Criterion.model_validate(c) for result in run.results.values()
+                for c in result.details.get("criteria", [])]
+    return [c for c in declared if c.metric not in known]
 
 
 def finding_identity(finding: dict[str, Any]) -> tuple[str, ...]:

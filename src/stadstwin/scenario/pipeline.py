@@ -4,7 +4,8 @@ The CLI, the service's jobs, a comparison and a batch study all call :func:`run_
 :func:`prepare` + :func:`run_prepared` where the settings are resolved once for many variants):
 
 1. **settings** — what the scene implies (``thermal``: its soil; ``heat``: its day, its weather file
-   and the plan area of the compared variants, their union, the same for every variant), with what
+   and the plan area of the compared variants, their union, the same for every variant;
+   ``sightlines``: its viewpoints and landmarks), with what
    the caller gives on top;
 2. **inputs** — files the settings name (the weather file) are read here, never in an analysis;
 3. **twin** — the variant's edits applied to the base twin (kept in memory by content key);
@@ -173,6 +174,8 @@ def implied_settings(scene: Scene | None, name: str, compared: Sequence[Variant]
         return {}
     if name == "thermal":
         return thermal_settings(scene)
+    if name == "sightlines":
+        return scene.sightlines.model_dump()
     if name != "heat":
         return {}
     heat: dict[str, Any] = {}
