@@ -99,6 +99,43 @@ def test_check_water_writes_map_cog_and_json_and_the_demo_plan_keeps_the_water_i
     assert plan["retention_stored_m3"] > 0
 
 
+def test_check_sightlines_writes_map_cog_and_json_and_the_pavilion_blocks_the_bench(demo_scene, tmp_path):
+    import json
+
+    import rasterio
+
+    results = {}
+    for variant in ("base", "paviljoen"):
+        out = tmp_path / variant
+        result = runner.invoke(app, ["check", "sightlines", str(demo_scene), "--variant", variant, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "visible [m²]" in result.output and "BOOM-0012" in result.output  # the street tree in the way
+        results[variant] = json.loads((out / "sightlines.json").read_text())
+        assert (out / "visible_count.png").read_bytes()[:4] == b"\x89PNG"
+        with rasterio.open(out / "visible_count.tif") as tif:
+            assert tif.crs.to_epsg() == 28992 and (tif.width, tif.height) == (510, 370)
+            assert tif.read(1).max() == 2.0  # both viewpoints see some cells
+    base, plan = results["base"], results["paviljoen"]
+    assert base["metrics"]["blocked_sight_lines"] == 1.0 and plan["metrics"]["blocked_sight_lines"] == 2.0
+    assert plan["metrics"]["visible_area_m2_parkbank"] < base["metrics"]["visible_area_m2_parkbank"]
+    blocked = [f["properties"] for f in plan["findings"]["features"] if f["properties"]["feature_viewpoint"] == "parkbank"]
+    assert [p["blocked_by"] for p in blocked] == ["paviljoen/paviljoen"]
+    wide = runner.invoke(app, ["check", "sightlines", str(demo_scene), "--radius", "40", "--transparent-trees",
+                               "--out", str(tmp_path / "wide")])
+    assert wide.exit_code == 0, wide.output
+    assert json.loads((tmp_path / "wide" / "sightlines.json").read_text())["metrics"]["blocked_sight_lines"] == 0.0
+
+
+def test_check_sightlines_without_viewpoints_names_the_scene(tmp_path):
+    scene = tmp_path / "leeg"
+    scene.mkdir()
+    (scene / "scene.toml").write_text(
+        'name = "leeg"\n[extent]\nxmin = 155000.0\nymin = 463000.0\nxmax = 155020.0\nymax = 463020.0\n'
+        '[terrain]\nconstant_nap = 1.0\n', encoding="utf-8")
+    result = runner.invoke(app, ["check", "sightlines", str(scene)])
+    assert result.exit_code == 1 and "no viewpoints" in result.output and "scene.toml" in result.output
+
+
 def test_check_water_takes_a_hyetograph_file_and_names_a_bad_one(demo_scene, tmp_path):
     import json
 

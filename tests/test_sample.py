@@ -137,10 +137,10 @@ def test_scene_and_variants_validate(sample):
         for p in [*scene.sources.pointclouds, *scene.sources.cityjson, *scene.sources.klic]
     )
     variants = scene.load_variants()
-    assert [v.id for v in variants] == ["greening", "heatnet-north", "heatnet-south", "waterberging"]
+    assert [v.id for v in variants] == ["greening", "heatnet-north", "heatnet-south", "paviljoen", "waterberging"]
     yards = sum(a.kind == "erf" for a in make_district().areas)
     expected = {"greening": ["add_trees"], "heatnet-north": ["add_network", "add_network"],
-                "heatnet-south": ["add_network", "add_network"],
+                "heatnet-south": ["add_network", "add_network"], "paviljoen": ["add_building"],
                 "waterberging": ["change_surface", *["add_retention"] * yards]}
     for variant in variants:
         assert [edit.type for edit in parse_edits(variant)] == expected[variant.id]

@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 scene_app = typer.Typer(help="Inspect and validate scene definitions.", no_args_is_help=True)
 app.add_typer(scene_app, name="scene")
-check_app = typer.Typer(help="Run one analysis on a scene or variant: clashes, thermal, heat, water.",
+check_app = typer.Typer(help="Run one analysis on a scene or variant: clashes, thermal, heat, water, sightlines.",
                         no_args_is_help=True)
 app.add_typer(check_app, name="check")
 plans_app = typer.Typer(help="The plan register: every party's works, koppelkansen and graafrust.",
@@ -738,6 +738,67 @@ def _bounds(geometries) -> tuple[float, float, float, float]:
     import shapely
 
     return tuple(shapely.GeometryCollection(list(geometries)).bounds)
+
+
+@check_app.command("sightlines")
+def check_sightlines(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+                     variant: str = typer.Option(None, help="Plan variant id to apply first."),
+                     radius: float = typer.Option(None, help="How far a viewpoint looks [m] (default: the scene's)."),
+                     transparent_trees: bool = typer.Option(None, "--transparent-trees/--opaque-trees",
+                                                            help="Whether tree crowns block the view."),
+                     curvature: bool = typer.Option(None, "--curvature/--no-curvature",
+                                                    help="Earth curvature and refraction (off by default)."),
+                     out: Path = typer.Option(None, help="Output folder (default: SCENE/results/sightlines-VARIANT).")
+                     ) -> None:
+    """Sight lines: visible area per viewpoint, how many viewpoints see each cell, blocked sight lines."""
+    import json
+
+    from rich.markup import escape
+
+    from stadstwin.errors import SceneError
+    from stadstwin.io.geotiff import write_cog
+    from stadstwin.render.figures import analysis_figures
+
+    overrides = {key: value for key, value in (("radius", radius), ("transparent_trees", transparent_trees),
+                                               ("curvature", curvature)) if value is not None}
+    try:
+        with _progress() as progress:
+            site, plan, result = _run_analysis(scene, variant, "sightlines", overrides, _Bars(progress))
+        if not result.details["viewpoints"]:
+            raise SceneError("the scene has no viewpoints", path=site.scene.path, feature="sightlines",
+                             hint="add [[sightlines.viewpoints]] (name, x, y) and [[sightlines.landmarks]]")
+    except StadstwinError as exc:
+        fail(exc)
+    twin = site.twin(plan)
+    table = Table(title=f"sight lines: {twin.name} ({variant or 'base'}), radius {result.details['radius_m']:g} m, "
+                        f"trees {'transparent' if result.details['transparent_trees'] else 'opaque'}")
+    for column, justify in (("viewpoint", "left"), ("visible [m²]", "right"), ("landmark", "left"),
+                            ("distance [m]", "right"), ("sight line", "left")):
+        table.add_column(escape(column), justify=justify)
+    for vp in result.details["viewpoints"]:
+        lines = [line for line in result.details["sight_lines"] if line["viewpoint"] == vp["name"]] or [None]
+        for k, line in enumerate(lines):
+            first = (vp["name"], f"{vp['visible_area_m2']:,.0f}") if k == 0 else ("", "")
+            if line is None:
+                table.add_row(*first, "–", "", "")
+                continue
+            state = "free" if not line["blocked"] else (
+                f"blocked by {line['blocker_kind']} {line['blocked_by']} at {line['blocked_at_m']:.0f} m")
+            table.add_row(*first, line["landmark"], f"{line['distance_m']:.0f}", escape(state))
+    console.print(table)
+    folder = out or site.scene.root / "results" / f"sightlines-{variant or 'base'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, raster in result.rasters.items():
+        write_cog(raster, folder / f"{name}.tif")
+    figures = analysis_figures(result, twin, site.rules)
+    for name, png in figures.items():
+        (folder / f"{name}.png").write_bytes(png)
+    summary = {"scene": twin.name, "variant": variant or "base", "ground": twin.terrain, "settings": result.settings,
+               "metrics": result.metrics, "details": result.details,
+               "findings": {"type": "FeatureCollection", "features": result.findings}}
+    (folder / "sightlines.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    console.print(f"visible_count.tif (EPSG:28992), {len(figures)} map(s) and sightlines.json "
+                  f"({len(result.findings)} blocked sight lines) in [bold]{folder}[/]")
 
 
 @check_app.command("route")

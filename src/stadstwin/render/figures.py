@@ -3,7 +3,9 @@
 ``heat``: maps of sun hours, shade at 15 h, mean PET and highest UTCI; ``clashes``: cross-sections
 at the worst certain and the worst possible pair finding; ``thermal``: the temperature field across
 the warmest water main at its worst hour and that main's year; ``water``: the water depth map (the
-count of wet entrances in its title). Other analyses have no figures.
+count of wet entrances in its title); ``sightlines``: the visibility map with the viewpoints,
+landmarks and sight lines (free green, blocked red to where they are blocked). Other analyses have
+no figures.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ def analysis_figures(result: AnalysisResult, twin: Twin, rules: Rules) -> dict[s
                 "thermal_year": year_plot_png(rules, water)}
     if result.analysis == "water":
         return {"water_depth": water_map(result, twin)}
+    if result.analysis == "sightlines" and result.details.get("viewpoints"):
+        return {"visible_count": sightlines_map(result, twin)}
     return {}
 
 
@@ -50,6 +54,47 @@ def water_map(result: AnalysisResult, twin: Twin) -> bytes:
     return map_png(shown, title=f"Water depth after {storm}: {wet} wet entrances", label="water depth [m]",
                    cmap="Blues", vmin=0.0, vmax=max(0.3, float(np.nanmax(raster.values()))),
                    outlines=list(twin.buildings.footprint))
+
+
+def sightlines_map(result: AnalysisResult, twin: Twin) -> bytes:
+    """How many viewpoints see each cell (unseen cells blank), the building outlines, the viewpoints
+    (triangles), landmarks (stars) and each sight line: green when free, red up to its blocker."""
+    raster = result.rasters["visible_count"]
+    shown = Raster(np.where(raster.values() > 0, raster.values(), np.nan), raster.transform, raster.crs)
+    details = result.details
+    marks = {line["landmark"] for line in details["sight_lines"]}
+    landmarks = {m["name"]: (m["x"], m["y"]) for m in result.settings["landmarks"]}
+
+    def draw(ax) -> None:
+        points = {v["name"]: (v["x"], v["y"]) for v in details["viewpoints"]}
+        for line in details["sight_lines"]:
+            (x0, y0) = points[line["viewpoint"]]
+            if line["blocked"]:
+                bx, by = line["blocked_at"]
+                ax.plot([x0, bx], [y0, by], color="red", linewidth=1.6)
+                ax.plot(bx, by, "x", color="red", markersize=8)
+            else:
+                x1, y1 = landmarks[line["landmark"]]
+                ax.plot([x0, x1], [y0, y1], color="green", linewidth=1.6)
+        for name, (x, y) in points.items():
+            ax.plot(x, y, "^", color="black", markersize=8)
+            ax.annotate(name, (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7)
+        for name in sorted(marks):
+            x, y = landmarks[name]
+            ax.plot(x, y, "*", color="gold", markeredgecolor="black", markersize=12)
+            ax.annotate(name, (x, y), xytext=(4, -10), textcoords="offset points", fontsize=7)
+        ax.plot([], [], "^", color="black", label="viewpoint")
+        ax.plot([], [], "*", color="gold", markeredgecolor="black", label="landmark")
+        ax.plot([], [], color="green", label="sight line free")
+        ax.plot([], [], color="red", label="sight line blocked (x: blocker)")
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.8)
+
+    blocked = int(result.metrics["blocked_sight_lines"])
+    return map_png(shown, title=f"Seen from {len(details['viewpoints'])} viewpoint(s): "
+                               f"{blocked} of {int(result.metrics['sight_lines'])} sight lines blocked",
+                   label="viewpoints that see the cell", cmap="YlGn", vmin=0.0,
+                   vmax=max(1.0, float(np.nanmax(raster.values()))), outlines=list(twin.buildings.footprint),
+                   draw=draw)
 
 
 def heat_maps(result: AnalysisResult, twin: Twin) -> dict[str, bytes]:

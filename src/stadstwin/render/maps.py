@@ -6,6 +6,8 @@ Used for effect maps (shade, sun hours, PET) and their differences between varia
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
 import matplotlib
 
@@ -35,12 +37,14 @@ def map_png(
     vmax: float | None = None,
     diverging: bool = False,
     outlines: list | None = None,
+    draw: Callable[[Any], None] | None = None,
     dpi: int = 110,
 ) -> bytes:
     """A north-up map of ``raster`` as PNG bytes.
 
     ``label`` names the quantity and unit on the legend. ``diverging`` centres the colours on 0
-    (for differences between variants). ``outlines`` are shapely polygons drawn on top (buildings).
+    (for differences between variants). ``outlines`` are shapely polygons drawn on top (buildings);
+    ``draw(ax)`` adds more on top in RD New coordinates (points, lines, their legend).
     """
     values = raster.values()
     finite = values[np.isfinite(values)]
@@ -58,6 +62,8 @@ def map_png(
         for ring in getattr(polygon, "geoms", [polygon]):
             x, y = ring.exterior.xy
             ax.plot(x, y, color="black", linewidth=0.6)
+    if draw is not None:
+        draw(ax)
     colorbar = fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
     colorbar.set_label(label)
     ax.set_title(title)

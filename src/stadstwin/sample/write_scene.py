@@ -15,7 +15,15 @@ from pathlib import Path
 
 import shapely
 
-from stadstwin.sample.district import District, Route, main_street, street_low
+from stadstwin.sample.district import (
+    STREET,
+    District,
+    Route,
+    block_bounds,
+    is_park,
+    main_street,
+    street_low,
+)
 from stadstwin.sample.write_trees import tree_collection
 
 HEAT_PIPE = {
@@ -76,7 +84,7 @@ default = "iec_2_0"
 
 [climate]
 date = 2026-07-25
-"""
+{_sightlines_section(district)}"""
     path = scene_folder / "scene.toml"
     path.write_text(text, encoding="utf-8")
     variants = scene_folder / "variants"
@@ -84,7 +92,95 @@ date = 2026-07-25
     for route in district.routes:
         _write_variant(route, variants)
     _write_water_variant(district, variants)
+    _write_sight_variant(district, variants)
     return path
+
+
+SIGHT_PLAN_ID = "paviljoen"
+PAVILION = (9.0, 8.0, 9.0)
+"""The demo pavilion: width, depth and height [m] (two storeys under a roof)."""
+
+
+def sight_points(district: District) -> dict[str, tuple[float, float]]:
+    """Where the demo looks from and at [RD New m]: ``parkbank`` north of the pond, ``kruispunt`` (main
+    street × the street east of the park), ``hoekpand`` (the roof corner of the highest building
+    nearest the park) and ``paviljoen`` (the pavilion's centre, 55 % of the way from the bench to it),
+    to 0.1 m as the scene and plan files give them."""
+    i, j = next((i, j) for j in range(district.ny) for i in range(district.nx) if is_park(i, j))
+    bx0, by0, bx1, by1 = block_bounds(i, j)
+    park = ((bx0 + bx1) / 2, (by0 + by1) / 2)
+    bench = (park[0] + 4.5, park[1] + 18.0)
+    tallest = max(district.buildings, key=lambda b: b.ground + b.ridge)
+    x0, y0, x1, y1 = tallest.footprint
+    corner = min(((x, y) for x in (x0 + 0.5, x1 - 0.5) for y in (y0 + 0.5, y1 - 0.5)),
+                 key=lambda p: (p[0] - park[0]) ** 2 + (p[1] - park[1]) ** 2)
+    pavilion = (bench[0] + 0.55 * (corner[0] - bench[0]), bench[1] + 0.55 * (corner[1] - bench[1]))
+    crossing = (street_low(i + 1, False) + STREET / 2, street_low(main_street(district), True) + STREET / 2)
+    points = {"parkbank": bench, "kruispunt": crossing, "hoekpand": corner, "paviljoen": pavilion}
+    return {name: (round(x, 1), round(y, 1)) for name, (x, y) in points.items()}
+
+
+def _sightlines_section(district: District) -> str:
+    """The scene's ``[sightlines]``: two viewpoints that should see the corner building."""
+    p = sight_points(district)
+    return "\n".join([
+        "",
+        "# sight lines: viewpoints (eye 1.75 m) and the landmark they should see (stadstwin check sightlines)",
+        "[sightlines]",
+        "radius = 150.0",
+        *(f"""
+[[sightlines.viewpoints]]
+name = "{name}"
+x = {p[name][0]:.1f}
+y = {p[name][1]:.1f}
+targets = ["hoekpand"]""" for name in ("parkbank", "kruispunt")),
+        f"""
+[[sightlines.landmarks]]
+name = "hoekpand"
+x = {p["hoekpand"][0]:.1f}
+y = {p["hoekpand"][1]:.1f}
+""",
+    ])
+
+
+def _write_sight_variant(district: District, folder: Path) -> None:
+    """A pavilion in the park, on the sight line from the bench to the corner building."""
+    x, y = sight_points(district)["paviljoen"]
+    width, depth, height = PAVILION
+    box = (x - width / 2, y - depth / 2, x + width / 2, y + depth / 2)
+    collection = {"type": "FeatureCollection", "name": SIGHT_PLAN_ID,
+                  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
+                  "features": [{"type": "Feature", "properties": {"id": "paviljoen", "kind": "paviljoen",
+                                                                   "height_m": height},
+                                "geometry": shapely.geometry.mapping(shapely.box(*box))}]}
+    (folder / f"{SIGHT_PLAN_ID}.geojson").write_text(json.dumps(collection, ensure_ascii=False, indent=1),
+                                                     encoding="utf-8")
+    (folder / f"{SIGHT_PLAN_ID}.toml").write_text(
+        f"""# Plan variant of the demo district; its intended geometry is in {SIGHT_PLAN_ID}.geojson beside this file.
+# A park pavilion ({width:g} x {depth:g} m, {height:g} m high) west of the pond: it stands in the view
+# from the park bench to the corner building (stadstwin check sightlines).
+name = "Paviljoen in het park"
+phase = "initiatief"
+theme = "openbare ruimte"
+asset_types = ["gebouw"]
+parties = ["Gemeente Utrecht"]
+
+[area]
+type = "Polygon"
+coordinates = {_polygon(box)}
+
+[planning.realisatie]
+start = 2028-03-01
+end = 2028-12-31
+
+[[edits]]
+type = "add_building"
+id = "paviljoen"
+height = {height:g}
+footprint = {{ type = "Polygon", coordinates = {_polygon(box)} }}
+""",
+        encoding="utf-8",
+    )
 
 
 WATER_PLAN_ID = "waterberging"

@@ -18,9 +18,10 @@ from stadstwin.model.raster import Raster
 
 #: Colour maps of result rasters by a part of their name; the first match wins.
 _CMAPS = (("pet", "RdYlBu_r"), ("utci", "RdYlBu_r"), ("temperature", "RdYlBu_r"), ("sun", "inferno"),
-          ("shade", "Blues"), ("water", "Blues"), ("diff", "RdBu_r"))
-#: Result rasters whose cells below a value [raster unit] are left transparent (dry ground under a water overlay).
-_CLEAR_BELOW = {"water_depth": 0.01}
+          ("shade", "Blues"), ("water", "Blues"), ("visible", "YlGn"), ("diff", "RdBu_r"))
+#: Result rasters whose cells below a value [raster unit] are left transparent (dry ground under a water
+#: overlay, cells no viewpoint sees under the sight-line overlay).
+_CLEAR_BELOW = {"water_depth": 0.01, "visible_count": 0.5}
 _DEFAULT_CMAP = "viridis"
 FINDINGS_FILE = "findings.geojson"
 
