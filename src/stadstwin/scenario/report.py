@@ -24,7 +24,7 @@ from stadstwin.scenario.compare import Comparison, VariantRun
 
 _EFFECT_COLOUR = {"better": "#1a9850", "worse": "#d73027", "same": "#777777", "n/a": "#aaaaaa"}
 #: Colour maps per result raster name; differences always use a diverging map.
-_DIFF_CMAP = {"sun_hours": "PuOr", "shade": "PuOr_r"}
+_DIFF_CMAP = {"sun_hours": "PuOr", "shade": "PuOr_r", "visible": "RdYlGn"}  # visible: a lost view red
 _MAX_FINDINGS_SHOWN = 200
 #: Differences at most this large (in the raster's unit) count as no change: no map is drawn.
 _NO_CHANGE = 1e-6
