@@ -28,10 +28,10 @@ from stadstwin.model.raster import Raster
 LAZ = Path(__file__).resolve().parents[2] / "shared" / "data" / "delft" / "ahn3_cropped_1.laz"
 
 
-def delft_tile(n: int) -> np.ndarray:
-    """An n × n DEM [m NAP] of the AHN3 crop mirrored to fill the tile (float32 values)."""
+def delft_tile(n: int, layer: str = "dtm") -> np.ndarray:
+    """An n × n DTM (or ``layer="dsm"``) [m NAP] of the AHN3 crop mirrored to fill the tile (float32 values)."""
     grid = Raster.from_bounds(84_800.0, 447_410.0, 85_000.0, 447_645.0, 1.0)
-    crop = read_pointclouds([LAZ], grid, assumed_crs="EPSG:28992").dtm.values().astype(np.float32)
+    crop = getattr(read_pointclouds([LAZ], grid, assumed_crs="EPSG:28992"), layer).values().astype(np.float32)
     mirrored = np.block([[crop, crop[:, ::-1]], [crop[::-1, :], crop[::-1, ::-1]]])
     reps = (-(-n // mirrored.shape[0]), -(-n // mirrored.shape[1]))
     return np.tile(mirrored, reps)[:n, :n].astype(np.float64)

@@ -89,8 +89,9 @@ def _elevation_angle(dz: float, distance: float, drop_per_m2: float) -> float:
 @njit(cache=True, nogil=True)
 def _spans(surface, row0, col0, observer_z, cell_size, drop_per_m2, r_lo, r_hi, c_lo, c_hi):
     """Per cell of the window [r_lo, r_hi) × [c_lo, c_hi): its angles (span start, centre, end) [rad],
-    elevation angles there [rad] and squared centre distance [cells²], as a (7, rows, cols) array."""
-    out = np.full((7, r_hi - r_lo, c_hi - c_lo), np.nan)
+    elevation angles there [rad] and squared centre distance [cells²], as a (rows, cols, 7) array
+    (one cell's values side by side: a sight line reads them together)."""
+    out = np.full((r_hi - r_lo, c_hi - c_lo, 7), np.nan)
     for r in range(r_lo, r_hi):
         for c in range(c_lo, c_hi):
             d_row = float(r - row0)
@@ -109,33 +110,33 @@ def _spans(surface, row0, col0, observer_z, cell_size, drop_per_m2, r_lo, r_hi, 
                 if delta > hi:
                     hi, k_hi = delta, k
             key = d_row * d_row + d_col * d_col
-            out[6, i, j] = key
-            out[1, i, j] = centre
-            out[4, i, j] = _elevation_angle(surface[r, c] - observer_z, math.sqrt(key) * cell_size, drop_per_m2)
+            out[i, j, 6] = key
+            out[i, j, 1] = centre
+            out[i, j, 4] = _elevation_angle(surface[r, c] - observer_z, math.sqrt(key) * cell_size, drop_per_m2)
             for slot, k in ((0, k_lo), (2, k_hi)):
                 o_row, o_col = _OFFSETS[k]
-                out[slot, i, j] = _angle(d_col + o_col, d_row + o_row)
+                out[i, j, slot] = _angle(d_col + o_col, d_row + o_row)
                 distance = math.hypot(d_row + o_row, d_col + o_col) * cell_size
                 z = _corner_z(surface, r, c, o_row, o_col)
-                out[3 + slot, i, j] = _elevation_angle(z - observer_z, distance, drop_per_m2)
+                out[i, j, 3 + slot] = _elevation_angle(z - observer_z, distance, drop_per_m2)
     return out
 
 
 @njit(cache=True, nogil=True)
 def _blocks(spans, i, j, theta, gradient, key) -> bool:
     """Whether window cell (i, j) rises above elevation angle ``gradient`` in direction ``theta``."""
-    if spans[6, i, j] >= key:
+    if spans[i, j, 6] >= key:
         return False
-    d0 = _wrap(spans[0, i, j] - theta)
-    d2 = _wrap(spans[2, i, j] - theta)
+    d0 = _wrap(spans[i, j, 0] - theta)
+    d2 = _wrap(spans[i, j, 2] - theta)
     if not (d0 < 0.0 < d2):
         return False
-    d1 = _wrap(spans[1, i, j] - theta)
-    g1 = spans[4, i, j]
+    d1 = _wrap(spans[i, j, 1] - theta)
+    g1 = spans[i, j, 4]
     if d1 > 0.0:
-        g = g1 + (spans[3, i, j] - g1) * d1 / (d1 - d0)
+        g = g1 + (spans[i, j, 3] - g1) * d1 / (d1 - d0)
     elif d1 < 0.0:
-        g = g1 + (spans[5, i, j] - g1) * (-d1) / (d2 - d1)
+        g = g1 + (spans[i, j, 5] - g1) * (-d1) / (d2 - d1)
     else:
         g = g1
     return g > gradient
@@ -145,7 +146,7 @@ def _blocks(spans, i, j, theta, gradient, key) -> bool:
 def _first_blocker(spans, r_lo, c_lo, row0, col0, row, col, theta, gradient) -> int:
     """Flat window index (i·cols + j) of the first cell along the sight line from the observer to cell
     (row, col) that blocks elevation angle ``gradient``; −1 when none does."""
-    n_i, n_j = spans.shape[1], spans.shape[2]
+    n_i, n_j = spans.shape[0], spans.shape[1]
     d_row = float(row - row0)
     d_col = float(col - col0)
     key = d_row * d_row + d_col * d_col
@@ -199,19 +200,19 @@ def _drop(curvature: bool, refraction: float) -> float:
 
 @njit(cache=True, nogil=True, parallel=True)
 def _viewshed(surface, spans, r_lo, c_lo, row0, col0, observer_z, cell_size, drop, radius_cells2, target_height):
-    n_i, n_j = spans.shape[1], spans.shape[2]
+    n_i, n_j = spans.shape[0], spans.shape[1]
     visible = np.zeros((n_i, n_j), dtype=np.uint8)
     visible[row0 - r_lo, col0 - c_lo] = 1
     for i in prange(n_i):  # every sight line on its own: rows in parallel
         for j in range(n_j):
-            key = spans[6, i, j]
+            key = spans[i, j, 6]
             if not key <= radius_cells2:  # also the observer's own cell (NaN)
                 continue
             z = surface[i + r_lo, j + c_lo]
             if not np.isfinite(z):
                 continue
             gradient = _elevation_angle(z + target_height - observer_z, math.sqrt(key) * cell_size, drop)
-            if _first_blocker(spans, r_lo, c_lo, row0, col0, i + r_lo, j + c_lo, spans[1, i, j], gradient) < 0:
+            if _first_blocker(spans, r_lo, c_lo, row0, col0, i + r_lo, j + c_lo, spans[i, j, 1], gradient) < 0:
                 visible[i, j] = 1
     return visible
 
@@ -257,7 +258,7 @@ def line_of_sight(surface: np.ndarray, observer: tuple[int, int], observer_z: fl
     spans = _spans(surface, row0, col0, float(observer_z), float(cell_size), drop, r_lo, r_hi, c_lo, c_hi)
     distance = math.hypot(row - row0, col - col0) * cell_size
     gradient = math.atan((target_z - observer_z - drop * distance * distance) / distance)
-    theta = spans[1, row - r_lo, col - c_lo]
+    theta = spans[row - r_lo, col - c_lo, 1]
     hit = _first_blocker(spans, r_lo, c_lo, row0, col0, row, col, theta, gradient)
     if hit < 0:
         return None
