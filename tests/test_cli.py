@@ -124,6 +124,15 @@ def test_check_sightlines_writes_map_cog_and_json_and_the_pavilion_blocks_the_be
                                "--out", str(tmp_path / "wide")])
     assert wide.exit_code == 0, wide.output
     assert json.loads((tmp_path / "wide" / "sightlines.json").read_text())["metrics"]["blocked_sight_lines"] == 0.0
+    bench = base["details"]["viewpoints"][0]
+    own = runner.invoke(app, ["check", "sightlines", str(demo_scene), "--viewpoint", f"{bench['x']},{bench['y']}",
+                              "--viewpoint", "155167.5,463092.5", "--out", str(tmp_path / "own")])
+    assert own.exit_code == 0, own.output
+    mine = json.loads((tmp_path / "own" / "sightlines.json").read_text())["metrics"]
+    assert mine["visible_area_m2_punt_1"] == base["metrics"]["visible_area_m2_parkbank"]  # the same place
+    assert mine["visible_area_m2_punt_2"] == base["metrics"]["visible_area_m2_kruispunt"]
+    bad = runner.invoke(app, ["check", "sightlines", str(demo_scene), "--viewpoint", "155100"])
+    assert bad.exit_code == 1 and "--viewpoint" in bad.output and "X,Y" in bad.output
 
 
 def test_check_sightlines_without_viewpoints_names_the_scene(tmp_path):

@@ -487,6 +487,15 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
                   f"heat.json in [bold]{folder}[/]")
 
 
+def _xy(text: str, option: str) -> tuple[float, float]:
+    """A point given on the command line as ``X,Y`` [m]; ``InputError`` naming the option otherwise."""
+    try:
+        x, y = (float(v) for v in text.split(","))
+    except ValueError:
+        raise InputError(f"expected X,Y in metres, got {text!r}", feature=option) from None
+    return x, y
+
+
 def _run_analysis(scene: Path, variant: str | None, name: str, overrides: dict, bars):
     """(site, variant, result) of analysis ``name`` on a variant, through the one pipeline (and its cache)."""
     from stadstwin.scenario.pipeline import Site, run_analysis
@@ -748,6 +757,8 @@ def check_sightlines(scene: Path = typer.Argument(..., help="Scene folder or its
                                                             help="Whether tree crowns block the view."),
                      curvature: bool = typer.Option(None, "--curvature/--no-curvature",
                                                     help="Earth curvature and refraction (off by default)."),
+                     viewpoint: list[str] = typer.Option(None, help="Look from X,Y (RD New m) instead of the "
+                                                         "scene's viewpoints; repeatable (named punt_1, punt_2, …)."),
                      out: Path = typer.Option(None, help="Output folder (default: SCENE/results/sightlines-VARIANT).")
                      ) -> None:
     """Sight lines: visible area per viewpoint, how many viewpoints see each cell, blocked sight lines."""
@@ -762,6 +773,9 @@ def check_sightlines(scene: Path = typer.Argument(..., help="Scene folder or its
     overrides = {key: value for key, value in (("radius", radius), ("transparent_trees", transparent_trees),
                                                ("curvature", curvature)) if value is not None}
     try:
+        if viewpoint:
+            points = [_xy(text, "--viewpoint") for text in viewpoint]
+            overrides["viewpoints"] = [{"name": f"punt_{k}", "x": x, "y": y} for k, (x, y) in enumerate(points, 1)]
         with _progress() as progress:
             site, plan, result = _run_analysis(scene, variant, "sightlines", overrides, _Bars(progress))
         if not result.details["viewpoints"]:
@@ -873,17 +887,10 @@ def route_command(
 
     from stadstwin.analyses.route_check import check_route, route_table
     from stadstwin.analyses.route_finder import RouteOptions, find_route
-    from stadstwin.errors import InputError
 
     try:
         kind = _utility(utility)
-        points = []
-        for name, text in (("--from", start), ("--to", end)):
-            try:
-                x, y = (float(v) for v in text.split(","))
-            except ValueError:
-                raise InputError(f"expected X,Y in metres, got {text!r}", feature=name) from None
-            points.append((x, y))
+        points = [_xy(start, "--from"), _xy(end, "--to")]
         with _progress() as progress:
             loaded, rules, twin, _ = _scene_twin(scene, variant, _Bars(progress))
         found = find_route(twin, rules, points[0], points[1], kind, diameter=diameter, owner=owner,
