@@ -4,7 +4,8 @@
    crowns (canopy height model, or crown discs of the tree table) over that; with
    ``transparent_trees`` the crowns are left out. Built from the twin's objects, not its point-cloud
    DSM, so a variant that adds, raises or removes a building or a tree changes the view. Each cell
-   knows what forms its top: a building (BAG id), a tree (tree id) or the ground.
+   knows what forms its top: a building (BAG id), a tree (tree id) or the ground. A crown is solid
+   down to the ground: the view below a crown (between its trunk and its base) is not modelled.
 2. **Viewsheds.** Per viewpoint (``[sightlines]`` in the scene, :mod:`stadstwin.model.viewpoints`) the
    eye stands ``eye_height`` (1.75 m) above the ground of its cell and looks ``radius`` metres far
    (``engines.viewshed``; earth curvature and refraction optional). Visible area = visible cells ×
@@ -126,7 +127,7 @@ def sight_lines(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisR
         row, col = _cell(twin, vp.x, vp.y, f"viewpoint {vp.name}")
         if top[row, col] > 0:
             raise InputError(f"viewpoint {vp.name} stands inside building {_object(twin, top[row, col])[1]}",
-                             feature=vp.name, hint="move it onto open ground or lower eye_height from a roof")
+                             feature=vp.name, hint="move it onto open ground")
         eye = float(terrain[row, col] + vp.eye_height)
         seen = viewshed(surface, row, col, eye, cell, radius=options.radius, **kernel)
         count += seen
