@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
+from stadstwin.service.http_cache import body_answer
 from stadstwin.service.routes_results import findings, raster_entries, raster_file
 from stadstwin.service.store import Job, Principal
 
@@ -123,16 +124,15 @@ async def job_results(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}/results/{raster}.{suffix}")
-def job_raster(job_id: str, raster: str, suffix: str, who: Reader,
-               svc: Svc) -> FileResponse:
-    """A raster of an analysis job as PNG overlay or GeoTIFF."""
-    return raster_file(svc, _finished(svc, who, job_id), raster, suffix)
+def job_raster(job_id: str, raster: str, suffix: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """A raster of an analysis job as PNG overlay or GeoTIFF (ETag / 304, gzip)."""
+    return raster_file(svc, _finished(svc, who, job_id), raster, suffix, request)
 
 
 @router.get("/jobs/{job_id}/findings")
-async def job_findings(job_id: str, who: Reader, svc: Svc) -> JSONResponse:
-    """The findings of an analysis job (GeoJSON, EPSG:7415)."""
+async def job_findings(job_id: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """The findings of an analysis job (GeoJSON, EPSG:7415; ETag / 304, gzip)."""
     job = _finished(svc, who, job_id)
     if job.process not in svc.analyses:
         raise NotFound(f"job {job_id} ({job.process}) has no findings")
-    return Response(await run_in_threadpool(findings, svc, who, [job]), media_type="application/geo+json")
+    return body_answer(request, await run_in_threadpool(findings, svc, who, [job]), "application/geo+json")
