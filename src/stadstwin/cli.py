@@ -31,7 +31,9 @@ errors = Console(stderr=True)
 
 def fail(error: StadstwinError) -> None:
     """Print a stadstwin error without a stack trace and exit with status 1."""
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -384,6 +386,8 @@ def _extent(text: str) -> tuple[float, float, float, float]:
 def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml.")) -> None:
     """Check a scene: its TOML, every source file (readable, CRS, bounds against the extent), rule
     overrides and plan variants."""
+    from rich.markup import escape
+
     from stadstwin.io.scene_sources import check_sources
     from stadstwin.model.scene import Scene
 
@@ -411,7 +415,7 @@ def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its s
     console.print(table)
     if problems:
         for problem in problems:
-            errors.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+            errors.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
         errors.print(f"[bold red]scene is not valid:[/] {len(problems)} problem(s) in its sources")
         raise typer.Exit(1)
     console.print("[green]scene is valid[/]")

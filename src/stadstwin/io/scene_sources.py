@@ -138,8 +138,9 @@ def _raster(path: Path, assumed_crs: str | None) -> SourceInfo:
             crs = parse_crs(source_crs(source.crs, path, assumed_crs), path=str(path))
             bounds = _rd_bounds(*_box(*source.bounds), crs, path)
             kind = _elevation_kind(source)
-            cell = float(abs(source.transform.a))
-            size = f"{source.width} × {source.height} cells of {cell:g} m"
+            metres = crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
+            cell = float(abs(source.transform.a)) if metres else None
+            size = f"{source.width} × {source.height} cells" + (f" of {cell:g} m" if cell else "")
             in_file = source.crs is not None
     except RasterioError as exc:
         raise InputError(f"not a readable GeoTIFF: {exc}", path=path,
