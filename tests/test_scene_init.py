@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 import shutil
 import tomllib
@@ -77,7 +76,7 @@ def test_a_file_without_crs_is_refused_naming_it_and_the_option(tmp_path, delft)
     assert not (tmp_path / "s" / "scene.toml").exists()
 
 
-def test_delft_extent_is_where_elevation_bgt_and_cityjson_meet(tmp_path, delft):
+def test_delft_extent_is_where_elevation_meets_bgt_and_cityjson(tmp_path, delft):
     files = [delft / "ahn3_cropped_1.laz", *(delft / f"bgt_{n}.sqlite" for n in BGT), delft / "testarea_lod1.city.json"]
     result = _run("scene", "init", tmp_path / "s", "--crs", "EPSG:28992", *_from(*files))
     assert result.exit_code == 0, result.output
@@ -86,9 +85,10 @@ def test_delft_extent_is_where_elevation_bgt_and_cityjson_meet(tmp_path, delft):
     bgt = np.array([pyogrio.read_info(delft / f"bgt_{n}.sqlite", force_total_bounds=True)["total_bounds"]
                     for n in BGT])
     vertices = np.array(json.loads((delft / "testarea_lod1.city.json").read_text())["vertices"])[:, :2]
-    boxes = [laz, (*bgt[:, :2].min(axis=0), *bgt[:, 2:].max(axis=0)), (*vertices.min(axis=0), *vertices.max(axis=0))]
-    expected = (math.ceil(max(b[0] for b in boxes)), math.ceil(max(b[1] for b in boxes)),
-                math.floor(min(b[2] for b in boxes)), math.floor(min(b[3] for b in boxes)))
+    data = np.vstack([bgt[:, :2], bgt[:, 2:], vertices])  # BGT and CityJSON united, then met with the LAZ
+    boxes = [laz, (*data.min(axis=0), *data.max(axis=0))]
+    expected = (round(max(b[0] for b in boxes)), round(max(b[1] for b in boxes)),
+                round(min(b[2] for b in boxes)), round(min(b[3] for b in boxes)))
     assert _extent(tmp_path / "s") == expected
     scene = Scene.load(tmp_path / "s")  # relative paths resolve to the user's files
     assert {k.value: v.path for k, v in scene.sources.bgt.items()} == {n: delft / f"bgt_{n}.sqlite" for n in BGT}
@@ -145,7 +145,7 @@ def test_klic_only_scene_needs_a_ground_level_and_takes_the_request_area(tmp_pat
         gml = archive.read("22O000518_1/GI_gebiedsinformatielevering_22O000518_1_V2.xml")
     polygon = next(e for e in ET.fromstring(gml).iter() if e.tag.endswith("}Orientatiepolygoon"))
     xy = np.array(next(e for e in polygon.iter() if e.tag.endswith("}posList")).text.split(), float).reshape(-1, 2)
-    assert _extent(tmp_path / "s") == (*np.ceil(xy.min(axis=0)), *np.floor(xy.max(axis=0)))
+    assert _extent(tmp_path / "s") == (*np.round(xy.min(axis=0)), *np.round(xy.max(axis=0)))
     scene = Scene.load(tmp_path / "s")
     assert scene.terrain.constant_nap == 4.2 and scene.cell_size == 1.0
     assert _run("scene", "validate", tmp_path / "s").exit_code == 0
@@ -161,7 +161,7 @@ def test_3dbag_cityjson_scene_takes_its_vertex_bounds_and_builds(tmp_path, share
     doc = json.loads(city.read_text())
     vertices = np.array(doc["vertices"]) * doc["transform"]["scale"] + doc["transform"]["translate"]
     lo, hi = vertices[:, :2].min(axis=0), vertices[:, :2].max(axis=0)
-    assert _extent(tmp_path / "s") == (*np.ceil(lo), *np.floor(hi))
+    assert _extent(tmp_path / "s") == (*np.round(lo), *np.round(hi))
     assert _run("scene", "validate", tmp_path / "s").exit_code == 0
     twin = build_twin(tmp_path / "s", use_cache=False)
     assert sorted(twin.buildings.source_id) == sorted(k for k, o in doc["CityObjects"].items() if o["type"] == "Building")
@@ -251,3 +251,13 @@ def test_a_copied_scene_folder_keeps_working(tmp_path, delft):
     scene = Scene.load(tmp_path / "moved" / "scenes" / "mine")
     assert scene.sources.bgt[next(iter(scene.sources.bgt))].path == (tmp_path / "moved" / "data" / "bgt_pand.sqlite")
     assert _run("scene", "validate", tmp_path / "moved" / "scenes" / "mine").exit_code == 0
+
+
+def test_an_assumed_crs_that_does_not_fit_the_coordinates_is_refused(tmp_path):
+    """A register in lon/lat passed with --crs EPSG:28992 would put its trees off the Dutch coast."""
+    register = tmp_path / "bomen.csv"
+    register.write_text("id,x,y,height\n1,4.3571,52.0116,12\n", encoding="utf-8")
+    result = _run("scene", "init", tmp_path / "s", "--crs", "EPSG:28992", "--ground-nap", "0", *_from(register))
+    assert result.exit_code == 1
+    [line] = _errors(result.output)
+    assert str(register) in line and "do not lie in the Netherlands in its CRS EPSG:28992" in line

@@ -343,7 +343,7 @@ def scene_init(folder: Path = typer.Argument(..., help="Scene folder to write sc
                files: list[Path] = typer.Option(..., "--from", help="The files: LAS/LAZ, DTM/DSM GeoTIFF, CityJSON, "
                                                 "BGT GeoPackage/SQLite, KLIC zip, tree register (repeat --from)."),
                extent: str = typer.Option(None, help="xmin,ymin,xmax,ymax in RD New [m] (default: where the data "
-                                          "meet: elevation ∩ BGT ∩ CityJSON ∩ KLIC area)."),
+                                          "meet: elevation ∩ KLIC area ∩ BGT/CityJSON)."),
                crs: str = typer.Option(None, help="CRS to assume for files that name none, e.g. EPSG:28992."),
                ground_nap: float = typer.Option(None, help="Constant ground level [m NAP] for a scene without "
                                                 "elevation files (e.g. KLIC only)."),

@@ -2,17 +2,17 @@
 
 Each file is recognised by its content (``io.scene_sources.identify``) and referenced by its path
 relative to the scene folder (nothing is copied). The extent, unless given, is where the data meet:
-the union of the elevation files (point clouds, GeoTIFFs) intersected with the union of each other
-area layer (BGT layers, CityJSON files, KLIC request areas), rounded inward to whole metres. Tree
-registers are points and do not shrink it. A file that does not meet the extent, a file without CRS
-(unless ``crs`` is given to assume), two DTMs or no terrain at all (no elevation file and no
-``ground_nap``) are refused with an error naming the file and what to do.
+the union of the elevation files (point clouds, GeoTIFFs), intersected with the union of the KLIC
+request areas (the area the user asked about) and with the union of the BGT layers and CityJSON files
+(their data: a 3DBAG tile may hold a few buildings, the BGT the rest), each only when given, rounded
+to whole metres. Tree registers are points and do not shrink it. A file that does not meet the
+extent, a file without CRS (unless ``crs`` is given to assume), two DTMs or no terrain at all (no
+elevation file and no ``ground_nap``) are refused with an error naming the file and what to do.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +22,11 @@ from stadstwin.io.scene_sources import Bounds, SourceInfo, describe_bounds, iden
 from stadstwin.model.scene import Scene
 
 ELEVATION = ("pointcloud", "dtm", "dsm")
-#: Area layers that bound the extent (each kind's files united, the kinds intersected).
-AREA_KINDS = ("bgt", "cityjson", "klic")
+#: Groups of kinds whose files are united; the groups are intersected into the extent.
+EXTENT_GROUPS = (ELEVATION, ("klic",), ("bgt", "cityjson"))
 DEFAULT_CELL = {"pointcloud": 0.5}  # m: AHN3/4 hold 8-20 points/m², enough for 0.5 m cells
 FALLBACK_CELL = 1.0  # m
-_GROUP_NAMES = {ELEVATION: "elevation", ("bgt",): "BGT", ("cityjson",): "CityJSON", ("klic",): "KLIC area",
+_GROUP_NAMES = {ELEVATION: "elevation", ("klic",): "KLIC area", ("bgt", "cityjson"): "BGT/CityJSON",
                 ("trees",): "tree register"}
 
 
@@ -51,7 +51,7 @@ def _intersection(a: Bounds, b: Bounds) -> Bounds:
 
 def data_extent(sources: list[SourceInfo]) -> tuple[Bounds, str]:
     """(extent, how it was found) where the files' data meet; see the module docstring."""
-    groups = [(k, [s for s in sources if s.kind in k]) for k in (ELEVATION, *((k,) for k in AREA_KINDS))]
+    groups = [(k, [s for s in sources if s.kind in k]) for k in EXTENT_GROUPS]
     groups = [(kinds, members) for kinds, members in groups if members]
     if not groups:  # only tree registers
         groups = [(("trees",), sources)]
@@ -65,8 +65,7 @@ def data_extent(sources: list[SourceInfo]) -> tuple[Bounds, str]:
                              f"({describe_bounds(extent)})", path=names,
                              hint="leave out files of another area, or give --extent")
         extent = box if extent is None else _intersection(extent, box)
-    x0, y0, x1, y1 = extent
-    extent = float(math.ceil(x0)), float(math.ceil(y0)), float(math.floor(x1)), float(math.floor(y1))
+    extent = tuple(float(round(v)) for v in extent)  # whole metres, at most 0.5 m beyond the data
     how = " ∩ ".join(_GROUP_NAMES.get(kinds, "/".join(kinds)) for kinds, _ in groups)
     return extent, f"overlap of {how}"
 

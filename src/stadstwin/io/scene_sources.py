@@ -75,7 +75,11 @@ def _crs_text(crs) -> str:
 def _rd_bounds(x: np.ndarray, y: np.ndarray, crs, path: Path) -> Bounds:
     """Bounds in RD New [m] of points in ``crs``; coordinates that do not fit the CRS are a CRSError."""
     rx, ry = to_internal(np.asarray(x, float), np.asarray(y, float), crs, path=str(path))
-    bounds = float(rx.min()), float(ry.min()), float(rx.max()), float(ry.max())
+    return _in_rd_domain((float(rx.min()), float(ry.min()), float(rx.max()), float(ry.max())), crs, path)
+
+
+def _in_rd_domain(bounds: Bounds, crs, path: Path) -> Bounds:
+    """``bounds`` (RD New [m]) when they lie in the Netherlands; else the file's CRS is wrong (CRSError)."""
     if not np.all(np.isfinite(bounds)) or not meets(bounds, RD_DOMAIN, 0.0):
         raise CRSError(f"its coordinates {describe_bounds(bounds)} do not lie in the Netherlands in its CRS "
                        f"{_crs_text(crs)}", path=path,
@@ -120,7 +124,7 @@ def identify(path: str | Path, assumed_crs: str | None = None) -> list[SourceInf
 
 def _pointcloud(path: Path, assumed_crs: str | None) -> SourceInfo:
     count, bounds, crs = pointcloud_header(path, assumed_crs)
-    bounds = _rd_bounds(*_box(*bounds), parse_crs("EPSG:28992"), path)
+    bounds = _in_rd_domain(bounds, crs, path)
     return SourceInfo(path, "pointcloud", bounds, _crs_text(crs), assumed_crs is None or _has_las_crs(path),
                       detail=f"{count:,} points")
 
@@ -177,7 +181,7 @@ def _klic(path: Path) -> SourceInfo:
 
 def _cityjson(path: Path, assumed_crs: str | None) -> SourceInfo:
     buildings, bounds, crs = cityjson_bounds(path, assumed_crs=assumed_crs)
-    bounds = _rd_bounds(*_box(*bounds), parse_crs(crs), path)
+    bounds = _in_rd_domain(bounds, parse_crs(crs), path)
     return SourceInfo(path, "cityjson", bounds, crs, True, detail=f"{buildings} buildings")
 
 
