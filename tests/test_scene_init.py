@@ -200,7 +200,7 @@ def test_validate_names_a_file_outside_the_extent(tmp_path, delft, shared_data):
 
 @pytest.mark.parametrize(("name", "slot", "message"), [
     ("ahn3_cropped_1.laz", 'pointclouds = [{ path = "FILE", crs = "EPSG:28992" }]', "cannot read the last of 640,510 points"),
-    ("bgt_wegdeel.sqlite", "[sources.bgt]\nwegdeel = \"FILE\"", "not a readable GeoPackage / SQLite file"),
+    ("bgt_wegdeel.sqlite", "[sources.bgt]\nwegdeel = \"FILE\"", "not a readable GeoPackage / SQLite"),
     ("testarea_lod1.city.json", 'cityjson = ["FILE"]', "not valid JSON"),
 ])
 def test_validate_names_a_truncated_file(tmp_path, delft, name, slot, message):
@@ -261,3 +261,32 @@ def test_an_assumed_crs_that_does_not_fit_the_coordinates_is_refused(tmp_path):
     assert result.exit_code == 1
     [line] = _errors(result.output)
     assert str(register) in line and "do not lie in the Netherlands in its CRS EPSG:28992" in line
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")
+def test_one_geopackage_of_citygml_named_bgt_layers_without_crs_builds_like_the_separate_files(tmp_path, delft):
+    """BGT classes are recognised by layer name (CityGML ``buildingpart``, ``trafficarea``, ``plantcover``)
+    inside one GeoPackage; with no CRS in it, --crs is assumed for every layer, in build too."""
+    extract = tmp_path / "extract.gpkg"
+    names = ("pand", "wegdeel", "begroeidterreindeel")
+    for name in names:
+        [[layer, _]] = pyogrio.list_layers(delft / f"bgt_{name}.sqlite")
+        meta, _, wkb, data = pyogrio.raw.read(delft / f"bgt_{name}.sqlite")
+        pyogrio.raw.write(extract, wkb, data, meta["fields"], layer=layer, driver="GPKG",
+                          geometry_type=meta["geometry_type"], crs=None, append=extract.exists())
+    assert pyogrio.read_info(extract, layer="trafficarea")["crs"] is None
+    laz = delft / "ahn3_cropped_1.laz"
+    result = _run("scene", "init", tmp_path / "one", "--extent", SMALL, *_from(laz, extract))
+    assert result.exit_code == 1 and "--crs EPSG:28992" in result.output
+    result = _run("scene", "init", tmp_path / "one", "--crs", "EPSG:28992", "--extent", SMALL, *_from(laz, extract))
+    assert result.exit_code == 0, result.output
+    scene = Scene.load(tmp_path / "one")
+    assert {k.value: (v.path, v.crs) for k, v in scene.sources.bgt.items()} == {n: (extract, "EPSG:28992") for n in names}
+    assert _run("scene", "validate", tmp_path / "one").exit_code == 0
+    separate = _run("scene", "init", tmp_path / "separate", "--crs", "EPSG:28992", "--extent", SMALL,
+                    *_from(laz, *(delft / f"bgt_{n}.sqlite" for n in names)))
+    assert separate.exit_code == 0, separate.output
+    one, reference = build_twin(tmp_path / "one"), build_twin(tmp_path / "separate")
+    np.testing.assert_array_equal(one.surface.array, reference.surface.array)
+    assert len(np.unique(one.surface.array)) >= 3  # buildings, roads and green, not all unknown
+    assert sorted(one.buildings.source_id) == sorted(reference.buildings.source_id) and len(one.buildings)

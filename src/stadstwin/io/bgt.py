@@ -157,7 +157,8 @@ def _read_layer(
     try:
         available = [str(name) for name, _ in pyogrio.list_layers(path)]
     except DataSourceError as exc:
-        raise InputError(f"not a readable GeoPackage / SQLite / GML file: {exc}", path=path) from exc
+        raise InputError(f"not a readable GeoPackage / SQLite / GML file: {exc}", path=path,
+                         hint="the file may be truncated; download the BGT extract again") from exc
     if layer is None:
         layer = next((n for n in available if n.lower() in preferred), available[0] if len(available) == 1 else None)
     if layer is None or layer not in available:

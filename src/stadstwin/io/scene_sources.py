@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pyogrio
 import rasterio
+import shapely
 from pyogrio.errors import DataLayerError, DataSourceError
 from rasterio.errors import RasterioError
 
@@ -250,23 +251,24 @@ def check_sources(scene: Scene) -> list[StadstwinError]:
 
 
 def _check_source(kind: str, path: Path, crs: str | None, layer: str | None, extent: Bounds, grid: Raster) -> None:
-    infos = identify(path, crs)
-    info = next((i for i in infos if i.kind == kind and i.layer == layer), None)
-    if info is None and kind in ("dtm", "dsm"):
-        info = next((i for i in infos if i.kind in ("dtm", "dsm")), None)
-    if info is None:
-        found = ", ".join(f"BGT {i.layer}" if i.layer else i.kind for i in infos)
-        wanted = f"BGT {layer}" if layer else kind
-        raise InputError(f"given as {wanted} but it holds {found}", path=path)
-    if not meets(info.bounds, extent):
-        raise InputError(f"lies outside the scene extent: its bounds {describe_bounds(info.bounds)} (RD New) do not "
+    """Raise the first problem of one source: unreadable, CRS, of another kind, outside the extent."""
+    if kind == "bgt":  # read as build reads it: any single-layer file, whatever its layer's name
+        bounds = tuple(shapely.total_bounds(read_bgt_layer(path, layer, assumed_crs=crs)))
+    elif kind == "trees":
+        trees = read_tree_register(path, assumed_crs=crs)
+        bounds = (trees.x.min(), trees.y.min(), trees.x.max(), trees.y.max()) if len(trees) else (np.nan,) * 4
+    else:
+        infos = identify(path, crs)
+        info = next((i for i in infos if i.kind == kind or {i.kind, kind} <= {"dtm", "dsm"}), None)
+        if info is None:
+            found = ", ".join(f"BGT {i.layer}" if i.layer else i.kind for i in infos)
+            raise InputError(f"given as {kind} but it holds {found}", path=path)
+        bounds = info.bounds
+    if np.all(np.isfinite(bounds)) and not meets(bounds, extent):
+        raise InputError(f"lies outside the scene extent: its bounds {describe_bounds(bounds)} (RD New) do not "
                          f"meet the extent {describe_bounds(extent)}", path=path,
                          hint="check the extent, the file and its CRS")
     if kind == "pointcloud":
         check_last_point(path)
     elif kind in ("dtm", "dsm"):
         read_elevation(path, grid, assumed_crs=crs)
-    elif kind == "bgt":
-        read_bgt_layer(path, layer, assumed_crs=crs)
-    elif kind == "trees":
-        read_tree_register(path, assumed_crs=crs)
