@@ -121,7 +121,8 @@ def _load(path: Path) -> dict:
     return doc
 
 
-def cityjson_bounds(path: str | Path, *, assumed_crs: str | None = None) -> tuple[int, tuple[float, float, float, float], str]:
+def cityjson_bounds(path: str | Path, *, assumed_crs: str | None = None
+                    ) -> tuple[int, tuple[float, float, float, float], str]:
     """(number of Buildings, bounds of the vertices in RD New [m]: xmin, ymin, xmax, ymax, the CRS as
     ``EPSG:N``) of a CityJSON file, after the same checks as ``read_cityjson``."""
     path = Path(path)

@@ -49,11 +49,12 @@ def read_elevation(
 
 
 def source_crs(crs: rasterio.crs.CRS | None, path: Path, assumed_crs: str | None) -> str:
+    """WKT of a raster's CRS, else of ``assumed_crs``; neither is a ``MissingCRSError``."""
     if crs is not None:
         return crs.to_wkt()
     if assumed_crs is None:
         raise MissingCRSError("GeoTIFF without CRS", path=path,
-                       hint="assume RD only when the scene says so: give this raster crs = \"EPSG:28992\"")
+                              hint="assume RD only when the scene says so: give this raster crs = \"EPSG:28992\"")
     return parse_crs(assumed_crs, path=str(path)).to_wkt()
 
 

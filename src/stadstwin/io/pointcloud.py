@@ -174,7 +174,7 @@ def _file_crs(header: laspy.LasHeader, path: Path, assumed_crs: str | None) -> C
         return crs
     if assumed_crs is None:
         raise MissingCRSError("LAZ without CRS", path=path,
-                       hint="assume RD only when the scene says so: give this point cloud crs = \"EPSG:28992\"")
+                              hint="assume RD only when the scene says so: give this point cloud crs = \"EPSG:28992\"")
     return parse_crs(assumed_crs, path=str(path))
 
 

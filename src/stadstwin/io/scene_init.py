@@ -61,7 +61,8 @@ def data_extent(sources: list[SourceInfo]) -> tuple[Bounds, str]:
         if extent is not None and not (box[0] < extent[2] and box[2] > extent[0]
                                        and box[1] < extent[3] and box[3] > extent[1]):
             names = ", ".join(sorted({s.path.name for s in members}))
-            raise InputError(f"the {_GROUP_NAMES.get(kinds, '/'.join(kinds))} data ({describe_bounds(box)}) do not overlap the other files "
+            group = _GROUP_NAMES.get(kinds, "/".join(kinds))
+            raise InputError(f"the {group} data ({describe_bounds(box)}) do not overlap the other files "
                              f"({describe_bounds(extent)})", path=names,
                              hint="leave out files of another area, or give --extent")
         extent = box if extent is None else _intersection(extent, box)
@@ -148,7 +149,8 @@ def _ref(source: SourceInfo, folder: Path) -> str:
 
 def _toml(folder: Path, name: str, sources: list[SourceInfo], extent: Bounds, cell_size: float,
           ground_nap: float | None, how: str) -> str:
-    by_kind = {k: [s for s in sources if s.kind == k] for k in ("pointcloud", "dtm", "dsm", "cityjson", "klic", "trees")}
+    by_kind = {k: [s for s in sources if s.kind == k]
+               for k in ("pointcloud", "dtm", "dsm", "cityjson", "klic", "trees")}
     lines = [
         "# Written by `stadstwin scene init` from the files listed below (paths relative to this folder).",
         f"name = {json.dumps(name)}",

@@ -132,7 +132,7 @@ def read_tree_register(
     crs_text = meta.get("crs")
     if not crs_text and assumed_crs is None:
         raise MissingCRSError("tree register without CRS", path=path,
-                       hint="assume RD only when the scene says so: give this register crs = \"EPSG:28992\"")
+                              hint="assume RD only when the scene says so: give this register crs = \"EPSG:28992\"")
     crs = parse_crs(crs_text or assumed_crs, path=str(path))
     geometries = shapely.from_wkb(wkb)
     missing = shapely.is_missing(geometries) | shapely.is_empty(geometries)
