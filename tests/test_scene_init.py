@@ -231,6 +231,25 @@ def test_validate_and_init_name_a_geotiff_in_the_wrong_crs(tmp_path):
     assert result.exit_code == 1 and str(wrong) in result.output and "WGS 84" in result.output
 
 
+def test_a_geotiff_truly_in_lon_lat_is_reprojected_not_refused(tmp_path):
+    """Another CRS is no error when the coordinates fit it: build reprojects, so validate accepts."""
+    from pyproj import Transformer
+
+    lon, lat = Transformer.from_crs("EPSG:28992", "EPSG:4326", always_xy=True).transform(
+        [84890, 84970], [447490, 447570])  # around SMALL, with a 10 m margin
+    right = tmp_path / "dtm_lonlat.tif"
+    step = 0.00002  # deg, about 1.4 m east-west and 2.2 m north-south
+    shape = (int((lat[1] - lat[0]) / step) + 1, int((lon[1] - lon[0]) / step) + 1)
+    with rasterio.open(right, "w", driver="GTiff", width=shape[1], height=shape[0], count=1, dtype="float32",
+                       crs="EPSG:4326", transform=Affine(step, 0.0, lon[0], 0.0, -step, lat[1])) as target:
+        target.write(np.full((1, *shape), 0.7, dtype="float32"))
+    folder = _scene(tmp_path / "s", f'[sources]\ndtm = "{right}"')
+    result = _run("scene", "validate", folder)
+    assert result.exit_code == 0, result.output
+    twin = build_twin(folder, use_cache=False)
+    np.testing.assert_allclose(twin.dtm.values(), 0.7, rtol=1e-6)
+
+
 def test_validate_refuses_a_scene_without_terrain(tmp_path, shared_data):
     klic = shared_data / "klic" / "Levering_22O000518_1.zip"
     result = _run("scene", "validate", _scene(tmp_path, f'[sources]\nklic = ["{klic}"]', "189400,352300,189500,352400"))
