@@ -31,7 +31,9 @@ errors = Console(stderr=True)
 
 def fail(error: StadstwinError) -> None:
     """Print a stadstwin error without a stack trace and exit with status 1."""
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -336,9 +338,57 @@ def demo(folder: Path = typer.Argument(Path("demo"), help="Folder for the demo d
               viewer=Path("viewer/dist"), workers=2)
 
 
+@scene_app.command("init")
+def scene_init(folder: Path = typer.Argument(..., help="Scene folder to write scene.toml into."),
+               files: list[Path] = typer.Option(..., "--from", help="The files: LAS/LAZ, DTM/DSM GeoTIFF, CityJSON, "
+                                                "BGT GeoPackage/SQLite, KLIC zip, tree register (repeat --from)."),
+               extent: str = typer.Option(None, help="xmin,ymin,xmax,ymax in RD New [m] (default: where the data "
+                                          "meet: elevation ∩ KLIC area ∩ BGT/CityJSON)."),
+               crs: str = typer.Option(None, help="CRS to assume for files that name none, e.g. EPSG:28992."),
+               ground_nap: float = typer.Option(None, help="Constant ground level [m NAP] for a scene without "
+                                                "elevation files (e.g. KLIC only)."),
+               cell_size: float = typer.Option(None, help="Cell size [m] (default: the GeoTIFF's, 0.5 with a "
+                                               "point cloud, else 1)."),
+               name: str = typer.Option(None, help="Scene name (default: the folder's)."),
+               force: bool = typer.Option(False, "--force", help="Replace an existing scene.toml.")) -> None:
+    """Write a valid scene.toml from the files a user has, each recognised by its content."""
+    from stadstwin.io.scene_init import init_scene
+    from stadstwin.io.scene_sources import describe_bounds
+
+    try:
+        bounds = None if extent is None else _extent(extent)
+        result = init_scene(folder, files, extent=bounds, crs=crs, ground_nap=ground_nap, cell_size=cell_size,
+                            name=name, overwrite=force)
+    except StadstwinError as exc:
+        fail(exc)
+    table = Table(title=f"{result.path}", show_header=True)
+    for column in ("file", "holds", "CRS", "bounds (RD New)"):
+        table.add_column(column)
+    for s in result.sources:
+        crs_text = s.crs if s.crs_in_file else f"{s.crs} (assumed)"
+        table.add_row(s.path.name, s.detail, crs_text, describe_bounds(s.bounds))
+    console.print(table)
+    console.print(f"extent {describe_bounds(result.extent)} m ({result.extent_from}), cell size {result.cell_size:g} m")
+    console.print(f"[green]scene written[/]; check it with `stadstwin scene validate {folder}`")
+
+
+def _extent(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise InputError(f"--extent {text!r}: give four numbers xmin,ymin,xmax,ymax in RD New metres")
+    return values  # type: ignore[return-value]
+
+
 @scene_app.command("validate")
 def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml.")) -> None:
-    """Check a scene: its TOML, source files, CRS, rule overrides and plan variants."""
+    """Check a scene: its TOML, every source file (readable, CRS, bounds against the extent), rule
+    overrides and plan variants."""
+    from rich.markup import escape
+
+    from stadstwin.io.scene_sources import check_sources
     from stadstwin.model.scene import Scene
 
     try:
@@ -347,10 +397,12 @@ def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its s
         variants = loaded.load_variants()
     except StadstwinError as exc:
         fail(exc)
+    problems = check_sources(loaded)
     table = Table(title=f"scene {loaded.name}", show_header=False)
     e = loaded.extent
     table.add_row("extent (RD New)", f"x {e.xmin:.0f}–{e.xmax:.0f}, y {e.ymin:.0f}–{e.ymax:.0f} m")
     table.add_row("cell size", f"{loaded.cell_size:g} m")
+    table.add_row("ground", loaded.terrain_used)
     sources = loaded.sources
     files = [*sources.pointclouds, *sources.cityjson, *sources.bgt.values(), *sources.klic]
     files += [f for f in (sources.dtm, sources.dsm, sources.trees) if f is not None]
@@ -361,6 +413,11 @@ def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its s
     table.add_row("soil", f"{loaded.soil.soil or rules.soil.default}: ρ {soil.resistivity:g} K·m/W")
     table.add_row("variants", "\n".join(f"{v.id}: {v.name} ({v.phase.value})" for v in variants) or "none")
     console.print(table)
+    if problems:
+        for problem in problems:
+            errors.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        errors.print(f"[bold red]scene is not valid:[/] {len(problems)} problem(s) in its sources")
+        raise typer.Exit(1)
     console.print("[green]scene is valid[/]")
 
 

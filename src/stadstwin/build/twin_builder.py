@@ -66,7 +66,7 @@ def _build(scene: Scene, rules: Rules, progress: Progress) -> Twin:
     buildings = _concat_buildings([modelled, footprints_only])
     if dsm is None:
         dsm = _burn_buildings(dtm, buildings)
-    surface = rasterize_surfaces({k.value: v.path for k, v in sources.bgt.items()}, grid) if sources.bgt else None
+    surface = rasterize_surfaces({k.value: v for k, v in sources.bgt.items()}, grid) if sources.bgt else None
     trees = _trees(scene, dtm, chm)
     networks = _networks(scene, dtm, rules, extent, progress)
     return Twin(scene.name, dtm, buildings, trees, networks, dsm=dsm, chm=chm, surface=surface,

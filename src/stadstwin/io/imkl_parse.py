@@ -51,6 +51,8 @@ CONTAINER_CLASSES = ("Kabelbed", "Mantelbuis", "Duct")
 LINEAR_CLASSES = CABLE_AND_PIPE_CLASSES + CONTAINER_CLASSES
 APPURTENANCE_CLASSES = ("Appurtenance", "Kast", "Mangat", "Mast", "Toren", "TechnischGebouw")
 DEPTH_CLASSES = ("DiepteNAP", "DiepteTovMaaiveld")
+#: The polygons of the request a delivery answers: the area it covers.
+AREA_CLASSES = ("Graafpolygoon", "Orientatiepolygoon", "Informatiepolygoon")
 
 _GML_NS = "http://www.opengis.net/gml/3.2"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -165,6 +167,15 @@ class ImklDelivery:
     appurtenances: list[Appurtenance] = field(default_factory=list)
     operators: dict[str, str] = field(default_factory=dict)
     class_counts: Counter = field(default_factory=Counter)
+    area: list[np.ndarray] = field(default_factory=list)
+
+    def area_bounds(self) -> tuple[float, float, float, float] | None:
+        """(xmin, ymin, xmax, ymax) of the request polygons (graaf-, oriëntatie-, informatiepolygoon)
+        in RD New [m]; None when the delivery holds none."""
+        if not self.area:
+            return None
+        xy = np.vstack([a[:, :2] for a in self.area])
+        return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
 
     def counts(self) -> dict[str, int]:
         """Number of features per IMKL class (every class in the file, e.g. ``Waterleiding``: 85)."""
@@ -507,6 +518,9 @@ class _Collector:
             )
         elif name in DEPTH_CLASSES:
             self._depth(feature, name, fid, network)
+        elif name in AREA_CLASSES:
+            prop = _first(feature, "geometrie")
+            self.out.area += self.r.geometry(prop, fid) if prop is not None else ()
         elif name == "ExtraGeometrie":
             parts = {}
             for prop in feature:
@@ -618,3 +632,4 @@ class _Collector:
         delivery.appurtenances += self.out.appurtenances
         delivery.operators |= self.out.operators
         delivery.class_counts += self.out.class_counts
+        delivery.area += self.out.area
