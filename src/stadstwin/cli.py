@@ -686,18 +686,18 @@ def _programming(scene: Path, register: Path | None, organisation: str | None, n
     """(scene folder, visible plans, the scene's twin or None, {analysis: result}) of the programming
     analyses ``names`` on the register as ``organisation`` may see it; through the pipeline when SCENE
     holds a scene.toml (the twin's surfaces set graafrust), else on the register alone."""
-    from stadstwin.analyses.registry import ANALYSES
+    from stadstwin.analyses.registry import PLANNING
     from stadstwin.io.plan_register import plan_feature
     from stadstwin.rules import load_rules
+    from stadstwin.scenario.pipeline import Site, run_analysis
+    from stadstwin.scenario.variants import base_variant
 
     folder, plans = _register(scene, register, organisation)
     settings = {"plans": [plan_feature(p) for p in plans]}
     if not (folder / "scene.toml").is_file():
-        return folder, plans, None, {name: ANALYSES[name](None, load_rules(), settings) for name in names}
-    results = {}
-    for name in names:
-        site, _, results[name] = _run_analysis(folder, None, name, settings, None)
-    return folder, plans, site.base, results
+        return folder, plans, None, {name: PLANNING[name](None, load_rules(), settings) for name in names}
+    site = Site.open(folder, analyses=PLANNING)
+    return folder, plans, site.base, {name: run_analysis(site, base_variant(site.scene.name), name, settings) for name in names}
 
 
 def _plans_table(plans) -> Table:

@@ -14,6 +14,11 @@ ANALYSES: dict[str, Analysis] = {
     "clashes": run_clash_check,
     "thermal": water_warming,
     "water": water_nuisance,
+}
+
+#: Analyses of the scene's plan register (``analyses/programming.py``). They do not depend on a variant's
+#: edits, so variant comparisons leave them out; the ``plans`` CLI, the service and batch studies run them.
+PLANNING: dict[str, Analysis] = {
     "koppelkansen": koppelkansen_analysis,
     "graafrust": graafrust_analysis,
 }

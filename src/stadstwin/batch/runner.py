@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster, as_completed
 
-from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.registry import ANALYSES, PLANNING
 from stadstwin.analyses.result import Analysis
 from stadstwin.batch.study import Study, study_variants
 from stadstwin.batch.tasks import run_task
@@ -74,10 +74,10 @@ def run_study(
 ) -> StudyRun:
     """Run every unfinished task of ``study`` and return the combined results.
 
-    ``analyses`` replaces the registry (a separate worker process can only run functions it can
-    import); ``workers`` and ``processes`` shape the local cluster and are ignored with ``scheduler``.
+    ``analyses`` replaces the registries (default: ``ANALYSES`` and ``PLANNING``; a separate worker
+    process can only run functions it can import); ``workers`` and ``processes`` shape the local cluster and are ignored with ``scheduler``.
     """
-    analyses = ANALYSES if analyses is None else analyses
+    analyses = {**ANALYSES, **PLANNING} if analyses is None else analyses
     unknown = [name for name in study.analyses if name not in analyses]
     if unknown:
         raise SceneError(f"analyses: unknown analysis {', '.join(map(repr, unknown))}", path=study.path,

@@ -29,7 +29,7 @@ from typing import Any
 import shapely
 
 from stadstwin.analyses.heat_stress import parse_day
-from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.registry import ANALYSES, PLANNING
 from stadstwin.analyses.result import Analysis, AnalysisResult
 from stadstwin.analyses.water_warming import scene_settings as thermal_settings
 from stadstwin.build.cache import (
@@ -174,7 +174,7 @@ def implied_settings(scene: Scene | None, name: str, compared: Sequence[Variant]
         return {}
     if name == "thermal":
         return thermal_settings(scene)
-    if name in PROGRAMMING:
+    if name in PLANNING:
         return register_settings(scene.root)
     if name != "heat":
         return {}
@@ -187,10 +187,6 @@ def implied_settings(scene: Scene | None, name: str, compared: Sequence[Variant]
     if areas:
         heat["area"] = shapely.geometry.mapping(shapely.union_all(areas))
     return heat
-
-
-#: Analyses of the plan register (``analyses/programming.py``): the scene implies its register as ``plans``.
-PROGRAMMING = ("koppelkansen", "graafrust")
 
 
 def register_settings(folder: Path) -> dict[str, Any]:
