@@ -59,7 +59,7 @@ def koppelkansen(plans: Sequence[Plan], rules: Programming) -> list[dict[str, An
     groups = _groups(len(digging), pairs)
     chances = []
     for i, j in pairs:
-        a, b = digging[i], digging[j]
+        a, b = sorted((digging[i], digging[j]), key=lambda p: p.id)  # the same answer in any register order
         gap = gap_years(a, b)
         shared = grown[i].intersection(grown[j])
         length = max(_inside(a, b.footprint.buffer(reach)), _inside(b, a.footprint.buffer(reach)))
@@ -77,7 +77,7 @@ def koppelkansen(plans: Sequence[Plan], rules: Programming) -> list[dict[str, An
             },
         })
     chances.sort(key=lambda f: (-f["properties"]["shared_length_m"], -f["properties"]["shared_area_m2"],
-                                f["properties"]["gap_years"]))
+                                f["properties"]["gap_years"], f["properties"]["plans"]))
     return chances
 
 
