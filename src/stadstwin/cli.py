@@ -752,6 +752,27 @@ def plans_import(scene: Path = _SCENE_ARG,
                   f"{len(plans)} plans of {len({p.party for p in plans})} parties")
 
 
+@plans_app.command("derive")
+def plans_derive(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+                 year: int = typer.Option(..., min=1900, max=2200, help="Year to plan the derived works in.")) -> None:
+    """Derive candidate works from the twin's assets (removal of abandoned networks, by their owners)
+    and merge them into the scene's register."""
+    from stadstwin.analyses.asset_plans import abandoned_network_plans
+    from stadstwin.io.plan_register import merge_plans
+
+    try:
+        found, _, twin, _ = _scene_twin(scene, None, None)
+        derived = abandoned_network_plans(twin, year)
+        if not derived:
+            console.print("the twin holds no abandoned networks: no plans derived")
+            return
+        register, plans, added, replaced = merge_plans(found.root, derived)
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(_plans_table(derived))
+    console.print(f"{added} plan(s) added, {replaced} replaced; {register} holds {len(plans)} plans")
+
+
 @plans_app.command("list")
 def plans_list(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
                organisation: str = _ORGANISATION_OPT) -> None:

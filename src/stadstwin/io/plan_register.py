@@ -116,13 +116,19 @@ def import_plans(scene: Path, source: Path, layer: str | None = None) -> tuple[P
     folder = scene.parent if scene.name == "scene.toml" else scene
     if not folder.is_dir():
         raise InputError("scene folder not found", path=folder)
-    imported = read_plan_register(source, layer)
-    register = folder / REGISTER
+    return merge_plans(folder, read_plan_register(source, layer))
+
+
+def merge_plans(folder: Path, plans: Sequence[Plan]) -> tuple[Path, list[Plan], int, int]:
+    """Merge ``plans`` into the register of scene folder ``folder`` (same id: replaced; the others kept).
+
+    Returns (the register file, its plans, plans added, plans replaced)."""
+    register = Path(folder) / REGISTER
     stored = read_plan_register(register) if register.is_file() else []
-    new = {p.id: p for p in imported}
+    new = {p.id: p for p in plans}
     merged = [new.pop(p.id, p) for p in stored] + list(new.values())
     write_plan_register(merged, register)
-    return register, merged, len(new), len(imported) - len(new)
+    return register, merged, len(new), len(plans) - len(new)
 
 
 def _vector_rows(path: Path, layer: str | None):
