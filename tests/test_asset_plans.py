@@ -9,6 +9,7 @@ from datetime import date
 import numpy as np
 import pytest
 import shapely
+from twins import X0, Y0, small_twin
 from typer.testing import CliRunner
 
 from stadstwin.analyses.asset_plans import abandoned_network_plans
@@ -20,7 +21,6 @@ from stadstwin.model.networks import NetworkTable
 from stadstwin.model.plans import Plan
 from stadstwin.model.utilities import Utility
 from stadstwin.rules import load_rules
-from twins import X0, Y0, small_twin
 
 GAS = np.array([[X0, Y0 + 5, -1.0], [X0 + 20, Y0 + 5, -1.0], [X0 + 20, Y0 + 5, -1.5], [X0 + 40, Y0 + 8, -1.5]])
 CABLE = np.array([[X0, Y0 + 25, -0.6], [X0 + 40, Y0 + 25, -0.6]])
