@@ -170,3 +170,8 @@ def test_graafrust_from_the_cli_at_the_day_before_at_and_after_its_end(tmp_path,
         assert props["area_m2"] == pytest.approx(20.0)  # the 1 m cable trench over 20 m inside the road
     else:
         assert "no graafrust conflicts" in result.output
+
+
+def test_import_into_a_missing_scene_folder_is_named(tmp_path):
+    result = invoke("import", tmp_path / "nowhere", write(tmp_path / "plans.geojson", REFERENCE))
+    assert result.exit_code == 1 and "nowhere" in result.output and "scene folder not found" in result.output

@@ -191,3 +191,17 @@ def test_a_shift_in_the_job_inputs_moves_a_plan_apart(service):
     started = client.post("/api/processes/koppelkansen/execution", headers=h["telecom"],
                           json={"inputs": {"scene": "demo", "shift_years": {"fibre-main": 1.5}}})
     assert started.status_code == 422 and "shift_years" in started.json()["detail"]
+
+
+def test_every_plan_of_a_confidential_owner_reads_withheld_to_others(scene, tmp_path):
+    application = create_app(scene.parent, tmp_path / "service.sqlite", confidential=[GRID], workers=1)
+    store = application.state.service.store
+    city = {"Authorization": f"Bearer {store.add_token(CITY, 'erin', 'edit')}"}
+    grid = {"Authorization": f"Bearer {store.add_token(GRID, 'frank', 'read')}"}
+    with TestClient(application, raise_server_exceptions=False) as client:
+        seen = [f["properties"] for f in client.get(BASE, headers=city).json()["features"]]
+        assert [p["id"] for p in seen if not p["id"].startswith("withheld-")] == ["road-south"]
+        assert len(seen) == 4 and GRID not in json.dumps(seen)  # the grid's two plans and the fibre route
+        own = {f["properties"]["id"] for f in client.get(BASE, headers=grid).json()["features"]}
+        assert {"grid-main", "grid-south", "road-south"} <= own
+        assert client.get(f"{BASE}/grid-main", headers=city).status_code == 404
