@@ -723,61 +723,176 @@ def check_water(scene: Path = typer.Argument(..., help="Scene folder or its scen
                   f"wet entrances) in [bold]{folder}[/]")
 
 
+_SCENE_ARG = typer.Argument(..., help="Scene folder (its register: SCENE/plans.geojson).")
+_REGISTER_OPT = typer.Option(None, help="Plan register instead of SCENE/plans.geojson (GeoJSON, GeoPackage or CSV + WKT).")
+_ORGANISATION_OPT = typer.Option(None, help="Show others' confidential plans as this organisation may see them.")
+
+
 def _register(scene: Path, register: Path | None, organisation: str | None):
     """(scene folder, plans as ``organisation`` may see them) of a scene's register (default SCENE/plans.geojson)."""
-    from stadstwin.io.plan_register import read_plan_register
+    from stadstwin.io.plan_register import REGISTER, read_plan_register
 
     folder = scene.parent if scene.name == "scene.toml" else scene
-    plans = read_plan_register(register or folder / "plans.geojson")
+    plans = read_plan_register(register or folder / REGISTER)
     if organisation is not None:
         plans = [p if not p.confidential or p.party == organisation else p.redacted() for p in plans]
     return folder, plans
 
 
-@plans_app.command("programme")
-def plans_programme(scene: Path = typer.Argument(..., help="Scene folder (its register: SCENE/plans.geojson)."),
-                    register: Path = typer.Option(None, help="Plan register (GeoJSON, GeoPackage or CSV + WKT)."),
-                    organisation: str = typer.Option(None, help="Show others' confidential plans as this "
-                                                                "organisation may see them."),
-                    years: str = typer.Option(None, help="Only works in FROM-TO, e.g. 2028-2031."),
-                    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
-    """Every party's plans, the koppelkansen among them and graafrust conflicts: tables, kansenkaart, GeoJSON."""
-    import json
-
-    from stadstwin.analyses.programming import graafrust_conflicts, koppelkansen
-    from stadstwin.render.kansenkaart import kansenkaart_png
+def _programming(scene: Path, register: Path | None, organisation: str | None, names: tuple[str, ...]):
+    """(scene folder, visible plans, the scene's twin or None, {analysis: result}) of the programming
+    analyses ``names`` on the register as ``organisation`` may see it; through the pipeline when SCENE
+    holds a scene.toml (the twin's surfaces set graafrust), else on the register alone."""
+    from stadstwin.analyses.registry import PLANNING
+    from stadstwin.io.plan_register import plan_feature
     from stadstwin.rules import load_rules
+    from stadstwin.scenario.pipeline import Site, run_analysis
+    from stadstwin.scenario.variants import base_variant
 
-    try:
-        folder, plans = _register(scene, register, organisation)
-        span = tuple(int(y) for y in years.split("-")) if years else None
-        site_twin = None
-        if (folder / "scene.toml").is_file():
-            _, rules, site_twin, _ = _scene_twin(folder, None, None)
-        else:
-            rules = load_rules()
-        chances = koppelkansen(plans, rules.programming)
-        conflicts = graafrust_conflicts(plans, site_twin, rules.programming.graafrust)
-    except StadstwinError as exc:
-        fail(exc)
-    except ValueError:
-        fail(InputError(f"--years {years!r} is not FROM-TO", feature="--years"))
+    folder, plans = _register(scene, register, organisation)
+    settings = {"plans": [plan_feature(p) for p in plans]}
+    if not (folder / "scene.toml").is_file():
+        return folder, plans, None, {name: PLANNING[name](None, load_rules(), settings) for name in names}
+    site = Site.open(folder, analyses=PLANNING)
+    return folder, plans, site.base, {name: run_analysis(site, base_variant(site.scene.name), name, settings) for name in names}
+
+
+def _plans_table(plans) -> Table:
     table = Table(title=f"plan register: {len(plans)} plans of {len({p.party for p in plans})} parties")
     for column in ("plan", "party", "theme", "phase", "works", "digs"):
         table.add_column(column)
     for p in sorted(plans, key=lambda p: p.works.start):
         table.add_row(p.id, p.party, p.theme, p.phase.value, f"{p.works.start} – {p.works.end}",
                       "yes" if p.digs else "no")
-    console.print(table)
-    kansen = Table(title=f"koppelkansen ({len(chances)})")
+    return table
+
+
+def _kansen_table(chances: list[dict]) -> Table:
+    table = Table(title=f"koppelkansen ({len(chances)})")
     for column in ("plans", "gap [y]", "shared [m]", "saving"):
-        kansen.add_column(column)
+        table.add_column(column)
     for f in chances:
         q = f["properties"]
-        kansen.add_row(" + ".join(q["plans"]), f"{q['gap_years']:.2f}", f"{q['shared_length_m']:.0f}", q["saving"])
-    console.print(kansen)
+        table.add_row(" + ".join(q["plans"]), f"{q['gap_years']:.2f}", f"{q['shared_length_m']:.0f}", q["saving"])
+    return table
+
+
+def _print_conflicts(conflicts: list[dict]) -> None:
+    if not conflicts:
+        console.print("no graafrust conflicts")
     for f in conflicts:
         console.print(f"[red]graafrust conflict:[/] {f['properties']['message']}")
+
+
+def _write_findings(target: Path, name: str, features: list[dict]) -> Path:
+    import json
+
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{name}.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "name": name, "features": features}, indent=1),
+                    encoding="utf-8")
+    return path
+
+
+@plans_app.command("import")
+def plans_import(scene: Path = _SCENE_ARG,
+                 file: Path = typer.Argument(..., help="Plans to import: GeoJSON, GeoPackage or CSV with a wkt column."),
+                 layer: str = typer.Option(None, help="Layer of a GeoPackage (default: its first).")) -> None:
+    """Merge FILE into the scene's register: new plans are added, a plan with a stored id is replaced."""
+    from stadstwin.io.plan_register import import_plans
+
+    try:
+        register, plans, added, replaced = import_plans(scene, file, layer)
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(f"{file.name}: {added} plan(s) added, {replaced} replaced; {register} holds "
+                  f"{len(plans)} plans of {len({p.party for p in plans})} parties")
+
+
+@plans_app.command("derive")
+def plans_derive(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+                 year: int = typer.Option(..., min=1900, max=2200, help="Year to plan the derived works in.")) -> None:
+    """Derive candidate works from the twin's assets (removal of abandoned networks, by their owners)
+    and merge them into the scene's register."""
+    from stadstwin.analyses.asset_plans import abandoned_network_plans
+    from stadstwin.io.plan_register import merge_plans
+
+    try:
+        found, _, twin, _ = _scene_twin(scene, None, None)
+        derived = abandoned_network_plans(twin, year)
+        if not derived:
+            console.print("the twin holds no abandoned networks: no plans derived")
+            return
+        register, plans, added, replaced = merge_plans(found.root, derived)
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(_plans_table(derived))
+    console.print(f"{added} plan(s) added, {replaced} replaced; {register} holds {len(plans)} plans")
+
+
+@plans_app.command("list")
+def plans_list(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+               organisation: str = _ORGANISATION_OPT) -> None:
+    """Every party's plans in the register, by start of works."""
+    try:
+        _, plans = _register(scene, register, organisation)
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(_plans_table(plans))
+
+
+@plans_app.command("koppelkansen")
+def plans_koppelkansen(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+                       organisation: str = _ORGANISATION_OPT,
+                       out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """Koppelkansen: plans of different parties close in space and time, best first; koppelkansen.geojson."""
+    try:
+        folder, _, _, results = _programming(scene, register, organisation, ("koppelkansen",))
+    except StadstwinError as exc:
+        fail(exc)
+    chances = results["koppelkansen"].findings
+    console.print(_kansen_table(chances))
+    path = _write_findings(out or folder / "results" / "plans", "koppelkansen", chances)
+    console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
+
+
+@plans_app.command("graafrust")
+def plans_graafrust(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+                    organisation: str = _ORGANISATION_OPT,
+                    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """Graafrust conflicts: plans that dig where the ground is still closed after other works; graafrust.geojson."""
+    try:
+        folder, _, _, results = _programming(scene, register, organisation, ("graafrust",))
+    except StadstwinError as exc:
+        fail(exc)
+    conflicts = results["graafrust"].findings
+    _print_conflicts(conflicts)
+    path = _write_findings(out or folder / "results" / "plans", "graafrust", conflicts)
+    console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
+
+
+@plans_app.command("programme")
+def plans_programme(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+                    organisation: str = _ORGANISATION_OPT,
+                    years: str = typer.Option(None, help="Only works in FROM-TO, e.g. 2028-2031."),
+                    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """The plans, koppelkansen and graafrust conflicts together: tables, kansenkaart, programming.json."""
+    import json
+
+    from stadstwin.render.kansenkaart import kansenkaart_png
+
+    try:
+        span = tuple(int(y) for y in years.split("-")) if years else None
+    except ValueError:
+        fail(InputError(f"--years {years!r} is not FROM-TO", feature="--years"))
+    try:
+        folder, plans, site_twin, results = _programming(scene, register, organisation, ("koppelkansen", "graafrust"))
+    except StadstwinError as exc:
+        fail(exc)
+    chances, conflicts = results["koppelkansen"].findings, results["graafrust"].findings
+    console.print(_plans_table(plans))
+    console.print(_kansen_table(chances))
+    _print_conflicts(conflicts)
     target = out or folder / "results" / "plans"
     target.mkdir(parents=True, exist_ok=True)
     bounds = site_twin.bounds if site_twin is not None else _bounds(p.footprint for p in plans)

@@ -12,6 +12,11 @@ surface type asks (``rules.programming.graafrust``; the surface is the twin's mo
 the footprint). A digging plan of another party (or a later one of the same party) that starts on
 that ground inside the closed period is a conflict, with the rule named. Works that overlap in time
 are not a graafrust conflict: they are a koppelkans.
+
+As registered analyses (``koppelkansen``, ``graafrust``: the CLI, the service and batch studies run
+them through ``scenario.pipeline``) they take the register as settings: ``plans`` (GeoJSON features in
+the register's fields, as the caller may see them; the pipeline fills in the scene's register) and
+``shift_years`` ({plan id: whole years} to move a plan's phase dates, as a study varies planning).
 """
 
 from __future__ import annotations
@@ -24,9 +29,13 @@ import numpy as np
 import shapely
 
 from stadstwin.analyses.heat_inputs import area_mask, surface_codes
+from stadstwin.analyses.result import AnalysisResult, with_defaults
+from stadstwin.errors import InputError
+from stadstwin.io.plan_register import plans_from_features
 from stadstwin.model.enums import Surface
-from stadstwin.model.plans import Plan
+from stadstwin.model.plans import Plan, add_years
 from stadstwin.model.twin import Twin
+from stadstwin.rules import Rules
 from stadstwin.rules.tables import Graafrust, Programming
 
 DAYS_PER_YEAR = 365.25
@@ -50,7 +59,7 @@ def koppelkansen(plans: Sequence[Plan], rules: Programming) -> list[dict[str, An
     groups = _groups(len(digging), pairs)
     chances = []
     for i, j in pairs:
-        a, b = digging[i], digging[j]
+        a, b = sorted((digging[i], digging[j]), key=lambda p: p.id)  # the same answer in any register order
         gap = gap_years(a, b)
         shared = grown[i].intersection(grown[j])
         length = max(_inside(a, b.footprint.buffer(reach)), _inside(b, a.footprint.buffer(reach)))
@@ -59,7 +68,7 @@ def koppelkansen(plans: Sequence[Plan], rules: Programming) -> list[dict[str, An
             "type": "Feature",
             "geometry": shapely.geometry.mapping(shared),
             "properties": {
-                "check": "koppelkans", "plans": [a.id, b.id], "parties": [a.party, b.party],
+                "check": "koppelkans", "severity": "info", "plans": [a.id, b.id], "parties": [a.party, b.party],
                 "themes": [a.theme, b.theme], "gap_years": round(gap, 2), "shared_area_m2": round(shared.area, 1),
                 "shared_length_m": round(length, 1),
                 "works": [[str(a.works.start), str(a.works.end)], [str(b.works.start), str(b.works.end)]],
@@ -68,7 +77,7 @@ def koppelkansen(plans: Sequence[Plan], rules: Programming) -> list[dict[str, An
             },
         })
     chances.sort(key=lambda f: (-f["properties"]["shared_length_m"], -f["properties"]["shared_area_m2"],
-                                f["properties"]["gap_years"]))
+                                f["properties"]["gap_years"], f["properties"]["plans"]))
     return chances
 
 
@@ -100,12 +109,7 @@ def _groups(n: int, pairs: list[tuple[int, int]]) -> list[set[int]]:
 def closed_until(plan: Plan, years: float) -> date:
     """The last day the plan's ground is closed for digging: ``years`` after its works end."""
     whole = int(years)
-    end = plan.works.end
-    try:
-        shifted = end.replace(year=end.year + whole)
-    except ValueError:  # 29 February
-        shifted = end.replace(year=end.year + whole, day=28)
-    return shifted + timedelta(days=round((years - whole) * DAYS_PER_YEAR))
+    return add_years(plan.works.end, whole) + timedelta(days=round((years - whole) * DAYS_PER_YEAR))
 
 
 def dominant_surface(twin: Twin | None, plan: Plan) -> Surface:
@@ -148,3 +152,41 @@ def graafrust_conflicts(plans: Sequence[Plan], twin: Twin | None, rules: Graafru
                 },
             })
     return conflicts
+
+
+_SETTINGS = {"plans": [], "shift_years": {}}
+
+
+def register_plans(settings: dict[str, Any], analysis: str) -> list[Plan]:
+    """The plans of an analysis's settings (module doc), each moved by its ``shift_years``."""
+    options = with_defaults(settings, _SETTINGS, analysis)
+    plans = plans_from_features(options["plans"], f"{analysis} settings.plans")
+    shifts = options["shift_years"]
+    unknown = sorted(set(shifts) - {p.id for p in plans})
+    if unknown:
+        raise InputError(f"shift_years names no plan of the register: {', '.join(unknown)}",
+                         feature=f"{analysis}.shift_years")
+    for pid, years in shifts.items():
+        if not float(years).is_integer():
+            raise InputError(f"shift_years of {pid!r} = {years!r} is not whole years", feature=f"{analysis}.shift_years")
+    return [p.shifted(int(shifts[p.id])) if shifts.get(p.id) else p for p in plans]
+
+
+def koppelkansen_analysis(twin: Twin | None, rules: Rules, settings: dict[str, Any]) -> AnalysisResult:
+    """Koppelkansen of the register in ``settings`` (module doc); metrics: chances, groups and digs saved."""
+    plans = register_plans(settings, "koppelkansen")
+    chances = koppelkansen(plans, rules.programming)
+    groups = {tuple(f["properties"]["group"]) for f in chances}
+    return AnalysisResult("koppelkansen", findings=chances, metrics={
+        "plans": float(len(plans)), "koppelkansen": float(len(chances)), "groups": float(len(groups)),
+        "digs_saved": float(sum(len(g) - 1 for g in groups)),
+        "shared_length_m": float(sum(f["properties"]["shared_length_m"] for f in chances))})
+
+
+def graafrust_analysis(twin: Twin | None, rules: Rules, settings: dict[str, Any]) -> AnalysisResult:
+    """Graafrust conflicts of the register in ``settings`` on the twin's surface types (module doc)."""
+    plans = register_plans(settings, "graafrust")
+    conflicts = graafrust_conflicts(plans, twin, rules.programming.graafrust)
+    return AnalysisResult("graafrust", findings=conflicts, metrics={
+        "plans": float(len(plans)), "conflicts": float(len(conflicts)),
+        "conflict_area_m2": float(sum(f["properties"]["area_m2"] for f in conflicts))})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from stadstwin.analyses.heat_stress import heat_stress
+from stadstwin.analyses.programming import graafrust_analysis, koppelkansen_analysis
 from stadstwin.analyses.result import Analysis
 from stadstwin.analyses.underground import run_clash_check
 from stadstwin.analyses.water_nuisance import water_nuisance
@@ -13,4 +14,11 @@ ANALYSES: dict[str, Analysis] = {
     "clashes": run_clash_check,
     "thermal": water_warming,
     "water": water_nuisance,
+}
+
+#: Analyses of the scene's plan register (``analyses/programming.py``). They do not depend on a variant's
+#: edits, so variant comparisons leave them out; the ``plans`` CLI, the service and batch studies run them.
+PLANNING: dict[str, Analysis] = {
+    "koppelkansen": koppelkansen_analysis,
+    "graafrust": graafrust_analysis,
 }

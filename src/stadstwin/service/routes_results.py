@@ -53,7 +53,7 @@ def findings(svc: Service, who: Principal, jobs: list[Job]) -> bytes:
         for feature in read_findings(svc.runner.folder(job.id)):
             properties = {"analysis": job.process, **(feature.get("properties") or {})}
             features.append({**feature, "properties": properties})
-    withheld = svc.withheld(who, jobs[0].inputs["scene"], [jobs[0].inputs["variant_body"]]) if jobs else frozenset()
+    withheld = svc.job_withheld(who, jobs[0]) if jobs else frozenset()
     collection = {"type": "FeatureCollection", "features": svc.visibility(who).features(features, withheld)}
     return svc.responses.put(key, json.dumps(collection, separators=(",", ":")).encode())
 
