@@ -241,9 +241,14 @@ class DepthResolver:
         for child, holders in held_by_geometry(self.delivery, self.radius, self.group, linked).items():
             parents[child] = [(by_id[h], False) for h in holders]
 
+        levels: dict[str, int] = {}
+
         def nesting(fid: str, seen: frozenset = frozenset()) -> int:
-            up = [p.gml_id for p, _ in parents.get(fid, ()) if p.gml_id not in seen]
-            return 1 + max(nesting(p, seen | {fid}) for p in up) if up else 0
+            """Containers above the feature (memoised: coinciding trenches nest many deep)."""
+            if fid not in levels:
+                up = [p.gml_id for p, _ in parents.get(fid, ()) if p.gml_id not in seen]
+                levels[fid] = 1 + max(nesting(p, seen | {fid}) for p in up) if up else 0
+            return levels[fid]
 
         order = sorted(self.delivery.features, key=lambda f: nesting(f.gml_id))
         # (container, play, reach, linked?) per feature: a vertex lies in a linked container within
