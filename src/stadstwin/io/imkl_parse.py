@@ -6,7 +6,8 @@ time, so memory grows with the number of network features, not with the file siz
 
 What is kept (``ImklDelivery``): cables, pipes and their containers with their geometry (through the
 ``net:link`` → ``UtilityLink`` indirection), the networks (``Utiliteitsnet`` thema and
-``standaardDieptelegging``), depth points (``DiepteNAP``, ``DiepteTovMaaiveld``), ``ExtraGeometrie``
+``standaardDieptelegging``), depth points (``DiepteNAP``, ``DiepteTovMaaiveld``) and the
+``dieptelegging`` links of a feature to them, ``ExtraGeometrie``
 (2D and 2.5D/3D), appurtenances, the duct–pipe–cable nesting and a count of every feature class.
 Coordinates are returned in RD New metres; other CRSs are reprojected with ``stadstwin.crs``.
 ``xsi:nil`` elements (with or without ``nilReason``) are read as "not given".
@@ -98,7 +99,8 @@ class LinearFeature:
 
     ``lines`` holds (k, 2) or (k, 3) arrays (3 only for a 3D centreline, z in NAP).
     ``diameter`` is the delivered outer diameter [m] or None; ``status`` the ``currentStatus`` code;
-    ``water_type`` the INSPIRE ``waterType`` code of a ``Waterleiding`` (``potable``, ``raw``...) or None.
+    ``water_type`` the INSPIRE ``waterType`` code of a ``Waterleiding`` (``potable``, ``raw``...) or None;
+    ``depth_links`` the ids of the ``DiepteNAP``/``DiepteTovMaaiveld`` its ``dieptelegging`` links to.
     """
 
     imkl_class: str
@@ -111,6 +113,7 @@ class LinearFeature:
     extra_geometry: tuple[str, ...] = ()
     contents: tuple[str, ...] = ()
     water_type: str | None = None
+    depth_links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -562,6 +565,7 @@ class _Collector:
         links = [h for c in _children(feature, "link") if (h := _href(c))]
         contents = tuple(h for c in feature if _local(c.tag) in _CONTENT_TAGS and (h := _href(c)))
         extra = tuple(h for c in _children(feature, "extraGeometrie") if (h := _href(c)))
+        depth_links = tuple(h for c in _children(feature, "dieptelegging") if (h := _href(c)))
         record = LinearFeature(
             name,
             fid,
@@ -573,6 +577,7 @@ class _Collector:
             extra,
             contents,
             _code(_first(feature, "waterType")),
+            depth_links,
         )
         self.pending.append((record, links))
 
