@@ -784,7 +784,8 @@ def _print_conflicts(conflicts: list[dict]) -> None:
         console.print(f"[red]graafrust conflict:[/] {f['properties']['message']}")
 
 
-def _write_findings(target: Path, name: str, features: list[dict]) -> Path:
+def _write_collection(target: Path, name: str, features: list[dict]) -> Path:
+    """``target/NAME.geojson``: ``features`` as one FeatureCollection."""
     import json
 
     target.mkdir(parents=True, exist_ok=True)
@@ -852,7 +853,7 @@ def plans_koppelkansen(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
         fail(exc)
     chances = results["koppelkansen"].findings
     console.print(_kansen_table(chances))
-    path = _write_findings(out or folder / "results" / "plans", "koppelkansen", chances)
+    path = _write_collection(out or folder / "results" / "plans", "koppelkansen", chances)
     console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
 
 
@@ -867,7 +868,7 @@ def plans_graafrust(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
         fail(exc)
     conflicts = results["graafrust"].findings
     _print_conflicts(conflicts)
-    path = _write_findings(out or folder / "results" / "plans", "graafrust", conflicts)
+    path = _write_collection(out or folder / "results" / "plans", "graafrust", conflicts)
     console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
 
 
