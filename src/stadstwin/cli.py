@@ -205,9 +205,34 @@ def compare(scene: Path = typer.Argument(..., help="Scene folder."),
     if len(comparison.runs) > 2:
         console.print("ranking: " + ", ".join(f"{i}. {v} ({s:.2f})" for i, (v, s) in enumerate(comparison.ranking, 1)))
     folder = out or loaded.root / "reports" / "-vs-".join(variants)
-    html_path, json_path = write_report(comparison, folder, snapshots=_snapshots(comparison, loaded.load_rules()))
+    try:
+        programme = _report_programme(loaded.root)
+    except StadstwinError as exc:
+        fail(exc)
+    html_path, json_path = write_report(comparison, folder, snapshots=_snapshots(comparison, loaded.load_rules()),
+                                        programme=programme)
     console.print(f"report: [bold]{html_path}[/] (JSON: {json_path}); "
                   f"{comparison.computed} analyses computed, {comparison.reused} reused")
+
+
+def _report_programme(folder: Path):
+    """The report's programme section of a scene with a plan register (SCENE/plans.geojson), else None:
+    kansenkaart for all years and per 5-year window, programming table, koppelkansen with their joined
+    route checks, graafrust conflicts."""
+    from stadstwin.io.plan_register import REGISTER
+    from stadstwin.render.kansenkaart import kansenkaart_png, programming_table_png, year_windows
+    from stadstwin.scenario.report import Programme
+
+    if not (folder / REGISTER).is_file():
+        return None
+    _, plans, twin, results = _programming(folder, None, None, ("koppelkansen", "graafrust"), joined=True)
+    chances, conflicts = _with_joined(results), results["graafrust"].findings
+    outlines = list(twin.buildings.footprint)
+    maps = {f"{a}–{b}": kansenkaart_png(plans, chances, conflicts, twin.bounds, outlines=outlines, years=(a, b))
+            for a, b in year_windows(plans)}
+    maps = {"all years": kansenkaart_png(plans, chances, conflicts, twin.bounds, outlines=outlines), **maps}
+    return Programme(maps=maps, table=programming_table_png(plans, chances, conflicts), koppelkansen=chances,
+                     graafrust=conflicts)
 
 
 def _snapshots(comparison, rules) -> dict[str, bytes]:
@@ -937,7 +962,7 @@ def plans_programme(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
     """The plans, koppelkansen and graafrust conflicts together: tables, kansenkaart, programming.json."""
     import json
 
-    from stadstwin.render.kansenkaart import kansenkaart_png
+    from stadstwin.render.kansenkaart import kansenkaart_png, programming_table_png
 
     try:
         span = tuple(int(y) for y in years.split("-")) if years else None
@@ -958,10 +983,11 @@ def plans_programme(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
     png = kansenkaart_png(plans, chances, conflicts, bounds, years=span,
                           outlines=list(site_twin.buildings.footprint) if site_twin is not None else ())
     (target / "kansenkaart.png").write_bytes(png)
+    (target / "programming_table.png").write_bytes(programming_table_png(plans, chances, conflicts))
     (target / "programming.json").write_text(json.dumps(
         {"koppelkansen": {"type": "FeatureCollection", "features": chances},
          "graafrust": {"type": "FeatureCollection", "features": conflicts}}, indent=1), encoding="utf-8")
-    console.print(f"kansenkaart.png and programming.json (EPSG:28992) in [bold]{target}[/]")
+    console.print(f"kansenkaart.png, programming_table.png and programming.json (EPSG:28992) in [bold]{target}[/]")
 
 
 def _bounds(geometries) -> tuple[float, float, float, float]:
