@@ -790,10 +790,12 @@ def _programming(scene: Path, register: Path | None, organisation: str | None, n
 def _with_joined(results: dict) -> list[dict]:
     """The koppelkansen of ``results``, each with the verdict of its group's joined route check
     (``joined``: koppelkans id, verdict, certain and possible findings) when one ran."""
+    from stadstwin.analyses.programming import group_id
+
     checks = {f["properties"]["koppelkans"]: f["properties"] for f in results["joined"].findings} if "joined" in results else {}
     chances = []
     for f in results["koppelkansen"].findings:
-        found = checks.get("+".join(f["properties"]["group"]))
+        found = checks.get(group_id(f))
         joined = {k: found[k] for k in ("koppelkans", "verdict", "certain", "possible")} if found else None
         chances.append({**f, "properties": {**f["properties"], "joined": joined}})
     return chances

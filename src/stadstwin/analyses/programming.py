@@ -39,6 +39,7 @@ import shapely
 from stadstwin.analyses.findings import severity
 from stadstwin.analyses.heat_inputs import area_mask, surface_codes
 from stadstwin.analyses.result import AnalysisResult, with_defaults
+from stadstwin.analyses.route_check import check_route, route_table
 from stadstwin.errors import InputError
 from stadstwin.io.plan_register import plans_from_features
 from stadstwin.model.enums import Surface
@@ -62,6 +63,8 @@ def koppelkansen(plans: Sequence[Plan], rules: Programming) -> list[dict[str, An
     """GeoJSON features of the koppelkansen among ``plans``, best first (most shared ground, then the smallest gap)."""
     reach = rules.koppelkans.distance_m
     digging = [p for p in plans if p.digs]
+    if not digging:
+        return []
     grown = [p.footprint.buffer(reach / 2.0) for p in digging]
     tree = shapely.STRtree(grown)
     left, right = tree.query(grown, predicate="intersects")
@@ -179,8 +182,6 @@ def route_utility(plan: Plan, routes: PlanRoutes) -> Utility | None:
 
 def joined_check(twin: Twin, rules: Rules, plans: Sequence[Plan]) -> dict[str, Any]:
     """GeoJSON feature of the route check of ``plans``' new routes laid together (module doc)."""
-    from stadstwin.analyses.route_check import check_route, route_table
-
     tables, laid = [], []
     for plan in plans:
         kind = route_utility(plan, rules.programming.routes)
@@ -219,7 +220,7 @@ def joined_checks(twin: Twin, rules: Rules, plans: Sequence[Plan], chances: Sequ
         chosen = [g for g in groups if koppelkans == "+".join(g) or koppelkans in g]
         if not chosen:
             raise InputError(f"no koppelkans {koppelkans!r}", feature="joined.koppelkans",
-                             hint=f"koppelkansen: {', '.join('+'.join(g) for g in groups) or 'none'}")
+                             hint=f"koppelkansen: {', '.join(dict.fromkeys(map(group_id, chances))) or 'none'}")
         groups = chosen
     return [joined_check(twin, rules, [by_id[pid] for pid in g]) for g in groups
             if any(route_utility(by_id[pid], rules.programming.routes) for pid in g)]
