@@ -803,12 +803,13 @@ def _with_joined(results: dict) -> list[dict]:
 
 def _joined_table(checks: list[dict]) -> Table:
     table = Table(title=f"joined route checks ({len(checks)})")
-    for column in ("koppelkans", "routes", "length [m]", "certain", "possible", "verdict"):
-        table.add_column(column, justify="right" if column in ("length [m]", "certain", "possible") else "left")
+    for column in ("koppelkans", "new routes", "length [m]", "certain", "possible", "verdict"):
+        table.add_column(column, justify="right" if column in ("length [m]", "certain", "possible") else "left",
+                         overflow="fold")
     colour = {"fits": "green", "possible conflicts": "yellow", "does not fit": "red"}
     for f in checks:
         q = f["properties"]
-        table.add_row(q["koppelkans"], ", ".join(f"{r['plan']} ({r['utility']})" for r in q["routes"]),
+        table.add_row(q["koppelkans"], ", ".join(r["utility"] for r in q["routes"]),
                       f"{q['route_length_m']:.0f}", str(q["certain"]), str(q["possible"]),
                       f"[{colour[q['verdict']]}]{q['verdict']}[/]")
     return table
