@@ -331,7 +331,7 @@ def run_job(client, headers, process, inputs):
 def test_processes_list_registered_analyses_compare_build_and_the_plan_register(service):
     _, client, h, _ = service
     ids = [p["id"] for p in client.get("/api/processes", headers=h["public"]).json()]
-    assert ids == ["probe", "compare", "build", "koppelkansen", "graafrust"]  # the plan register's own
+    assert ids == ["probe", "compare", "build", "koppelkansen", "graafrust", "joined"]  # the plan register's own
     described = client.get("/api/processes/probe", headers=h["public"]).json()
     assert {"scene", "variant", "settings"} <= set(described["inputs"])
 

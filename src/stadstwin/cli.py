@@ -205,9 +205,34 @@ def compare(scene: Path = typer.Argument(..., help="Scene folder."),
     if len(comparison.runs) > 2:
         console.print("ranking: " + ", ".join(f"{i}. {v} ({s:.2f})" for i, (v, s) in enumerate(comparison.ranking, 1)))
     folder = out or loaded.root / "reports" / "-vs-".join(variants)
-    html_path, json_path = write_report(comparison, folder, snapshots=_snapshots(comparison, loaded.load_rules()))
+    try:
+        programme = _report_programme(loaded.root)
+    except StadstwinError as exc:
+        fail(exc)
+    html_path, json_path = write_report(comparison, folder, snapshots=_snapshots(comparison, loaded.load_rules()),
+                                        programme=programme)
     console.print(f"report: [bold]{html_path}[/] (JSON: {json_path}); "
                   f"{comparison.computed} analyses computed, {comparison.reused} reused")
+
+
+def _report_programme(folder: Path):
+    """The report's programme section of a scene with a plan register (SCENE/plans.geojson), else None:
+    kansenkaart for all years and per 5-year window, programming table, koppelkansen with their joined
+    route checks, graafrust conflicts."""
+    from stadstwin.io.plan_register import REGISTER
+    from stadstwin.render.kansenkaart import kansenkaart_png, programming_table_png, year_windows
+    from stadstwin.scenario.report import Programme
+
+    if not (folder / REGISTER).is_file():
+        return None
+    _, plans, twin, results = _programming(folder, None, None, ("koppelkansen", "graafrust"), joined=True)
+    chances, conflicts = _with_joined(results), results["graafrust"].findings
+    outlines = list(twin.buildings.footprint)
+    maps = {f"{a}–{b}": kansenkaart_png(plans, chances, conflicts, twin.bounds, outlines=outlines, years=(a, b))
+            for a, b in year_windows(plans)}
+    maps = {"all years": kansenkaart_png(plans, chances, conflicts, twin.bounds, outlines=outlines), **maps}
+    return Programme(maps=maps, table=programming_table_png(plans, chances, conflicts), koppelkansen=chances,
+                     graafrust=conflicts)
 
 
 def _snapshots(comparison, rules) -> dict[str, bytes]:
@@ -739,10 +764,12 @@ def _register(scene: Path, register: Path | None, organisation: str | None):
     return folder, plans
 
 
-def _programming(scene: Path, register: Path | None, organisation: str | None, names: tuple[str, ...]):
+def _programming(scene: Path, register: Path | None, organisation: str | None, names: tuple[str, ...],
+                 joined: bool = False, overrides: dict | None = None):
     """(scene folder, visible plans, the scene's twin or None, {analysis: result}) of the programming
     analyses ``names`` on the register as ``organisation`` may see it; through the pipeline when SCENE
-    holds a scene.toml (the twin's surfaces set graafrust), else on the register alone."""
+    holds a scene.toml (the twin's surfaces set graafrust), else on the register alone. ``joined``
+    adds the joined route check when there is a twin to lay routes in."""
     from stadstwin.analyses.registry import PLANNING
     from stadstwin.io.plan_register import plan_feature
     from stadstwin.rules import load_rules
@@ -754,7 +781,38 @@ def _programming(scene: Path, register: Path | None, organisation: str | None, n
     if not (folder / "scene.toml").is_file():
         return folder, plans, None, {name: PLANNING[name](None, load_rules(), settings) for name in names}
     site = Site.open(folder, analyses=PLANNING)
-    return folder, plans, site.base, {name: run_analysis(site, base_variant(site.scene.name), name, settings) for name in names}
+    names = (*names, "joined") if joined and "joined" not in names else names
+    return folder, plans, site.base, {name: run_analysis(site, base_variant(site.scene.name), name,
+                                                         {**settings, **(overrides or {})} if name == "joined" else settings)
+                                      for name in names}
+
+
+def _with_joined(results: dict) -> list[dict]:
+    """The koppelkansen of ``results``, each with the verdict of its group's joined route check
+    (``joined``: koppelkans id, verdict, certain and possible findings) when one ran."""
+    from stadstwin.analyses.programming import group_id
+
+    checks = {f["properties"]["koppelkans"]: f["properties"] for f in results["joined"].findings} if "joined" in results else {}
+    chances = []
+    for f in results["koppelkansen"].findings:
+        found = checks.get(group_id(f))
+        joined = {k: found[k] for k in ("koppelkans", "verdict", "certain", "possible")} if found else None
+        chances.append({**f, "properties": {**f["properties"], "joined": joined}})
+    return chances
+
+
+def _joined_table(checks: list[dict]) -> Table:
+    table = Table(title=f"joined route checks ({len(checks)})")
+    for column in ("koppelkans", "new routes", "length [m]", "certain", "possible", "verdict"):
+        table.add_column(column, justify="right" if column in ("length [m]", "certain", "possible") else "left",
+                         overflow="fold")
+    colour = {"fits": "green", "possible conflicts": "yellow", "does not fit": "red"}
+    for f in checks:
+        q = f["properties"]
+        table.add_row(q["koppelkans"], ", ".join(r["utility"] for r in q["routes"]),
+                      f"{q['route_length_m']:.0f}", str(q["certain"]), str(q["possible"]),
+                      f"[{colour[q['verdict']]}]{q['verdict']}[/]")
+    return table
 
 
 def _plans_table(plans) -> Table:
@@ -784,8 +842,8 @@ def _print_conflicts(conflicts: list[dict]) -> None:
         console.print(f"[red]graafrust conflict:[/] {f['properties']['message']}")
 
 
-def _write_geojson(target: Path, name: str, features: list[dict]) -> Path:
-    """``NAME.geojson`` in ``target``: the features as one FeatureCollection."""
+def _write_collection(target: Path, name: str, features: list[dict]) -> Path:
+    """``target/NAME.geojson``: ``features`` as one FeatureCollection."""
     import json
 
     target.mkdir(parents=True, exist_ok=True)
@@ -848,12 +906,12 @@ def plans_koppelkansen(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
                        out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
     """Koppelkansen: plans of different parties close in space and time, best first; koppelkansen.geojson."""
     try:
-        folder, _, _, results = _programming(scene, register, organisation, ("koppelkansen",))
+        folder, _, _, results = _programming(scene, register, organisation, ("koppelkansen",), joined=True)
     except StadstwinError as exc:
         fail(exc)
-    chances = results["koppelkansen"].findings
+    chances = _with_joined(results)
     console.print(_kansen_table(chances))
-    path = _write_geojson(out or folder / "results" / "plans", "koppelkansen", chances)
+    path = _write_collection(out or folder / "results" / "plans", "koppelkansen", chances)
     console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
 
 
@@ -868,7 +926,34 @@ def plans_graafrust(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
         fail(exc)
     conflicts = results["graafrust"].findings
     _print_conflicts(conflicts)
-    path = _write_geojson(out or folder / "results" / "plans", "graafrust", conflicts)
+    path = _write_collection(out or folder / "results" / "plans", "graafrust", conflicts)
+    console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
+
+
+@plans_app.command("joined")
+def plans_joined(scene: Path = typer.Argument(..., help="Scene folder (its twin; its register: SCENE/plans.geojson)."),
+                 koppelkans: str = typer.Option(None, help="Only this koppelkans: its group id (a+b) or one of its plans."),
+                 register: Path = _REGISTER_OPT, organisation: str = _ORGANISATION_OPT,
+                 out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """Joined route check: each koppelkans's new cable and pipe routes laid together and checked against
+    everything underground; whether the combined trench fits; joined.geojson."""
+    from stadstwin.errors import SceneError
+
+    folder = scene.parent if scene.name == "scene.toml" else scene
+    try:
+        if not (folder / "scene.toml").is_file():
+            raise SceneError("the joined check lays routes in the scene's twin: no scene.toml", path=folder)
+        folder, _, _, results = _programming(scene, register, organisation, ("joined",),
+                                             overrides={"koppelkans": koppelkans or ""})
+    except StadstwinError as exc:
+        fail(exc)
+    checks = results["joined"].findings
+    console.print(_joined_table(checks))
+    for f in checks:
+        for c in f["properties"]["conflicts"][:10]:
+            console.print(f"  {f['properties']['koppelkans']}: {c['check']} ({c['severity']}) {c['plan']} × "
+                          f"{c['other'] or '-'} at ({c['x']:.1f}, {c['y']:.1f}), margin {c['margin_m']:+.2f} m")
+    path = _write_collection(out or folder / "results" / "plans", "joined", checks)
     console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
 
 
@@ -880,17 +965,18 @@ def plans_programme(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
     """The plans, koppelkansen and graafrust conflicts together: tables, kansenkaart, programming.json."""
     import json
 
-    from stadstwin.render.kansenkaart import kansenkaart_png
+    from stadstwin.render.kansenkaart import kansenkaart_png, programming_table_png
 
     try:
         span = tuple(int(y) for y in years.split("-")) if years else None
     except ValueError:
         fail(InputError(f"--years {years!r} is not FROM-TO", feature="--years"))
     try:
-        folder, plans, site_twin, results = _programming(scene, register, organisation, ("koppelkansen", "graafrust"))
+        folder, plans, site_twin, results = _programming(scene, register, organisation, ("koppelkansen", "graafrust"),
+                                                         joined=True)
     except StadstwinError as exc:
         fail(exc)
-    chances, conflicts = results["koppelkansen"].findings, results["graafrust"].findings
+    chances, conflicts = _with_joined(results), results["graafrust"].findings
     console.print(_plans_table(plans))
     console.print(_kansen_table(chances))
     _print_conflicts(conflicts)
@@ -900,10 +986,11 @@ def plans_programme(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
     png = kansenkaart_png(plans, chances, conflicts, bounds, years=span,
                           outlines=list(site_twin.buildings.footprint) if site_twin is not None else ())
     (target / "kansenkaart.png").write_bytes(png)
+    (target / "programming_table.png").write_bytes(programming_table_png(plans, chances, conflicts))
     (target / "programming.json").write_text(json.dumps(
         {"koppelkansen": {"type": "FeatureCollection", "features": chances},
          "graafrust": {"type": "FeatureCollection", "features": conflicts}}, indent=1), encoding="utf-8")
-    console.print(f"kansenkaart.png and programming.json (EPSG:28992) in [bold]{target}[/]")
+    console.print(f"kansenkaart.png, programming_table.png and programming.json (EPSG:28992) in [bold]{target}[/]")
 
 
 def _bounds(geometries) -> tuple[float, float, float, float]:

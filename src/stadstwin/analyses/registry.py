@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from stadstwin.analyses.heat_stress import heat_stress
-from stadstwin.analyses.programming import graafrust_analysis, koppelkansen_analysis
+from stadstwin.analyses.programming import (
+    graafrust_analysis,
+    joined_analysis,
+    koppelkansen_analysis,
+)
 from stadstwin.analyses.result import Analysis
 from stadstwin.analyses.underground import run_clash_check
 from stadstwin.analyses.water_nuisance import water_nuisance
@@ -21,4 +25,5 @@ ANALYSES: dict[str, Analysis] = {
 PLANNING: dict[str, Analysis] = {
     "koppelkansen": koppelkansen_analysis,
     "graafrust": graafrust_analysis,
+    "joined": joined_analysis,
 }

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, HTTPException, Response, status
 from fastapi.responses import JSONResponse
 
+from stadstwin.analyses.programming import koppelkansen as find_koppelkansen
 from stadstwin.errors import InputError
 from stadstwin.io.plan_register import plan_feature, plans_from_features
 from stadstwin.model.plans import Plan
@@ -60,15 +61,21 @@ def _audited(svc: Service, plan: Plan) -> dict[str, Any]:
 
 
 @router.get("")
-def list_plans(scene: str, who: Reader, svc: Svc) -> dict[str, Any]:
-    """Every stored plan as ``who`` may see it (GeoJSON, RD New); a plan seen in full carries its version."""
-    features = []
+def list_plans(scene: str, who: Reader, svc: Svc, koppelkansen: bool = False) -> dict[str, Any]:
+    """Every stored plan as ``who`` may see it (GeoJSON, RD New); a plan seen in full carries its version.
+    With ``?koppelkansen=true`` also the koppelkansen among the plans as ``who`` sees them (the viewer's
+    overlay highlights them) under the collection's ``koppelkansen`` member."""
+    features, seen = [], []
     for stored, plan in svc.stored_plans(scene):
         hidden = svc.plan_hidden(who, plan)
-        feature = plan_feature(plan.redacted() if hidden else plan)
+        seen.append(plan.redacted() if hidden else plan)
+        feature = plan_feature(seen[-1])
         features.append(feature if hidden else {**feature, "version": stored.version})
-    return {"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
-            "features": features}
+    collection = {"type": "FeatureCollection", "crs": {"type": "name", "properties": {
+        "name": "urn:ogc:def:crs:EPSG::28992"}}, "features": features}
+    if koppelkansen:
+        collection["koppelkansen"] = find_koppelkansen(seen, svc.catalog.rules(scene).programming) if seen else []
+    return collection
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
