@@ -4,8 +4,9 @@ Setup: the demo district (``write_sample``), the service started by this script 
 (uvicorn on 127.0.0.1), one analysis job per registered analysis on ``base`` (so there are results
 to read; skip with ``--no-analyses``). Load: ``--clients`` concurrent httpx.AsyncClient tasks send
 ``--requests`` requests in total, round robin over what a viewer reads: scene, layer list, terrain
-and network GLBs, results list, a result PNG, findings. Responses other than 200 and dropped
-connections are counted as failures.
+and network GLBs, results list, a result PNG, findings; then the same again as a browser that holds
+each answer and revalidates it (If-None-Match with the answer's ETag: 304 without a body). Responses
+other than 200 (304 when revalidating) and dropped connections are counted as failures.
 
 Peer (the floor): the same files (the GLBs and PNGs the service serves) from a bare Starlette
 ``StaticFiles`` app under the same uvicorn, read by the same clients in the same pattern; the
@@ -127,7 +128,10 @@ def _prepare(base: str, headers: dict[str, str], run_analyses: bool) -> list[str
         return urls
 
 
-async def _load(base: str, urls: list[str], headers: dict[str, str], clients: int, total: int) -> dict[str, float]:
+async def _load(base: str, urls: list[str], headers: dict[str, str], clients: int, total: int,
+                tags: dict[str, str] | None = None) -> dict[str, float]:
+    """Send ``total`` GETs from ``clients`` concurrent tasks; with ``tags`` (URL → ETag) as a browser
+    revalidating its cache (If-None-Match; 304 is the expected answer)."""
     latencies: list[float] = []
     sent = 0
     failures = 0
@@ -140,9 +144,10 @@ async def _load(base: str, urls: list[str], headers: dict[str, str], clients: in
             sent += 1
             start = time.perf_counter()
             try:
-                response = await client.get(urls[k % len(urls)])
+                url = urls[k % len(urls)]
+                response = await client.get(url, headers={"If-None-Match": tags[url]} if tags else None)
                 await response.aread()
-                failures += response.status_code != 200
+                failures += response.status_code != (304 if tags and url in tags else 200)
             except httpx.TransportError:
                 failures += 1
             latencies.append(time.perf_counter() - start)
@@ -155,7 +160,14 @@ async def _load(base: str, urls: list[str], headers: dict[str, str], clients: in
     latencies.sort()
     return {"requests": len(latencies), "failures": failures, "throughput_rps": len(latencies) / wall,
             "p50_ms": 1000 * statistics.median(latencies),
-            "p95_ms": 1000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]}
+            **{f"p{q}_ms": 1000 * latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] for q in (95, 99)}}
+
+
+def _tags(base: str, urls: list[str], headers: dict[str, str]) -> dict[str, str]:
+    """The ETag of each URL that has one (a browser's cache after the first visit)."""
+    with httpx.Client(base_url=base, headers=headers) as client:
+        answers = {url: client.get(url).headers.get("etag") for url in urls}
+    return {url: tag for url, tag in answers.items() if tag}
 
 
 def _static_copy(folder: Path, data: Path, urls: list[str], base: str, headers: dict[str, str]) -> list[str]:
@@ -181,8 +193,9 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {token}"}
             urls = _prepare(base, headers, not args.no_analyses)
             asyncio.run(_load(base, urls, headers, args.clients, min(args.requests, 200)))  # warm-up
-            service = _load(base, urls, headers, args.clients, args.requests)
-            service = asyncio.run(service)
+            service = asyncio.run(_load(base, urls, headers, args.clients, args.requests))
+            tags = _tags(base, urls, headers)
+            revalidated = asyncio.run(_load(base, urls, headers, args.clients, args.requests, tags))
             static_folder = folder / "static"
             static_folder.mkdir()
             static_urls = _static_copy(static_folder, folder, urls, base, headers)
@@ -190,9 +203,10 @@ def main() -> None:
             asyncio.run(_load(static_base, static_urls, {}, args.clients, min(args.requests, 200)))
             peer = asyncio.run(_load(static_base, static_urls, {}, args.clients, args.requests))
     rows = [{"server": "stadstwin service", **service},
+            {"server": "stadstwin service, revalidated (304)", **revalidated},
             {"server": "static files (peer)", **peer},
             {"server": "ratio service/static", "throughput_rps": service["throughput_rps"] / peer["throughput_rps"],
-             "p50_ms": service["p50_ms"] / peer["p50_ms"], "p95_ms": service["p95_ms"] / peer["p95_ms"]}]
+             **{k: service[k] / peer[k] for k in ("p50_ms", "p95_ms", "p99_ms")}}]
     report("service", rows, notes=(
         f"{args.clients} concurrent clients, {args.requests} requests round robin over {len(urls)} URLs "
         f"({', '.join(urls)}); uvicorn on loopback, one worker process; {os.cpu_count()} CPUs shared with the clients."))

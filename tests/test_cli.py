@@ -24,14 +24,16 @@ def test_version():
 
 def test_scene_validate_ok(tmp_path, shared_data):
     (tmp_path / "scene.toml").write_text(textwrap.dedent(f"""
-        name = "delft"
+        name = "klic"
         [extent]
-        xmin = 84808
-        ymin = 447413
-        xmax = 85000
-        ymax = 447641
+        xmin = 189400
+        ymin = 352300
+        xmax = 189500
+        ymax = 352400
         [sources]
         klic = ["{shared_data / 'klic' / 'Levering_22O000518_1.zip'}"]
+        [terrain]
+        constant_nap = 5.0
     """))
     result = runner.invoke(app, ["scene", "validate", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -290,29 +290,49 @@ def test_split_global_radiation_closes_on_global():
 # --- Tmrt against solweig (Rust SOLWEIG by the UMEP developers) on a flat open raster ----------
 
 
-def _solweig_centre(tmp_path, name, weather_kwargs):
+def _solweig_rasters(tmp_path, name, dsm, weather_kwargs, outputs=("tmrt", "ldown", "lup")):
+    """solweig's output rasters for one moment on ``dsm`` (1 m cells, Delft, isotropic sky)."""
     solweig = pytest.importorskip("solweig")
-    dsm = np.zeros((24, 24), dtype=np.float32)
-    surface = solweig.SurfaceData(dsm=dsm, pixel_size=1.0)
+    rasterio = pytest.importorskip("rasterio")
+    surface = solweig.SurfaceData(dsm=dsm.astype(np.float32), pixel_size=1.0)
     surface.compute_svf()
-    weather = solweig.Weather(**weather_kwargs)
     out = tmp_path / name
     solweig.calculate(
         surface=surface,
-        weather=[weather],
+        weather=[solweig.Weather(**weather_kwargs)],
         location=solweig.Location(latitude=52.1, longitude=5.1, utc_offset=2),
         output_dir=str(out),
         use_anisotropic_sky=False,
-        outputs=["tmrt", "ldown", "lup"],
+        outputs=list(outputs),
     )
-    rasterio = pytest.importorskip("rasterio")
-
-    def centre(kind):
+    rasters = {}
+    for kind in outputs:
         (path,) = (out / kind).glob("*.tif")
         with rasterio.open(path) as src:
-            return float(src.read(1)[12, 12])
+            rasters[kind] = src.read(1).astype(np.float64)
+    return rasters
 
-    return weather, centre("tmrt"), centre("ldown"), centre("lup")
+
+def _solweig_centre(tmp_path, name, weather_kwargs):
+    solweig = pytest.importorskip("solweig")
+    r = _solweig_rasters(tmp_path, name, np.zeros((24, 24)), weather_kwargs)
+    return solweig.Weather(**weather_kwargs), r["tmrt"][12, 12], r["ldown"][12, 12], r["lup"][12, 12]
+
+
+def _sunny_moment(hour):
+    """Sun position in Delft on 15 July at ``hour``:30 and solweig weather with a given split."""
+    from zoneinfo import ZoneInfo
+
+    from stadstwin.sun import solar_position
+
+    when = datetime(2025, 7, 15, hour, 30)
+    zenith, azimuth = solar_position(when.replace(tzinfo=ZoneInfo("Europe/Amsterdam")), 52.0116, 4.3571)
+    altitude, direct, diffuse, ta, rh = 90.0 - float(zenith[0]), 700.0, 120.0, 28.0, 45.0
+    beam_on_ground = direct * math.sin(math.radians(altitude))
+    kwargs = {"datetime": when, "ta": ta, "rh": rh, "global_rad": beam_on_ground + diffuse,
+              "measured_direct_rad": direct, "measured_diffuse_rad": diffuse,
+              "precomputed_sun_altitude": altitude, "precomputed_sun_azimuth": float(azimuth[0])}
+    return kwargs, float(azimuth[0]), altitude
 
 
 @pytest.mark.parametrize(
@@ -383,17 +403,9 @@ def test_tmrt_takes_surface_parameters_from_a_rule_override():
 def test_sunlit_tmrt_exceeds_solweig_by_the_ground_reflection_of_the_direct_beam(tmp_path, hour):
     """In full sun on open ground in Delft this model is ~4 K warmer than solweig: its K↑ holds α_g (I sin η + D),
     solweig's only α_g D. Adding that one term to solweig's absorbed flux gives this model's Tmrt."""
-    from zoneinfo import ZoneInfo
-
-    from stadstwin.sun import solar_position
-
-    when = datetime(2025, 7, 15, hour, 30)
-    zenith, azimuth = solar_position(when.replace(tzinfo=ZoneInfo("Europe/Amsterdam")), 52.0116, 4.3571)
-    altitude, direct, diffuse, ta, rh = 90.0 - float(zenith[0]), 700.0, 120.0, 28.0, 45.0
+    kwargs, _, altitude = _sunny_moment(hour)
+    direct, diffuse, ta, rh = kwargs["measured_direct_rad"], kwargs["measured_diffuse_rad"], kwargs["ta"], kwargs["rh"]
     beam_on_ground = direct * math.sin(math.radians(altitude))
-    kwargs = {"datetime": when, "ta": ta, "rh": rh, "global_rad": beam_on_ground + diffuse,
-              "measured_direct_rad": direct, "measured_diffuse_rad": diffuse,
-              "precomputed_sun_altitude": altitude, "precomputed_sun_azimuth": float(azimuth[0])}
     _, peer_tmrt, peer_ldown, peer_lup = _solweig_centre(tmp_path, f"sun-{hour}", kwargs)
     tk = ta + 273.15
     clear = _prata_sky_emissivity(ta, rh) * SIGMA * tk**4
@@ -407,3 +419,46 @@ def test_sunlit_tmrt_exceeds_solweig_by_the_ground_reflection_of_the_direct_beam
     explained = ((0.97 * SIGMA * (peer_tmrt + 273.15) ** 4 + extra) / (0.97 * SIGMA)) ** 0.25 - 273.15
     assert 3.0 < ours - peer_tmrt < 5.0
     assert ours == pytest.approx(explained, abs=0.5)
+
+
+# a street canyon 12 m wide between 12 m high blocks, north-south (H/W = 1), 1 m cells
+CANYON = np.zeros((60, 64))
+CANYON[:, :26] = 12.0
+CANYON[:, 38:] = 12.0
+STREET = (slice(10, 50), slice(26, 38))  # away from the raster's north and south edges
+
+
+@pytest.mark.parametrize("hour", [12, 13, 14, 15])
+def test_canyon_tmrt_against_solweig_point_by_point(tmp_path, hour):
+    """Same shadows as solweig in a Delft canyon; shaded cells within 2 K; sunlit cells 2–4.5 K warmer, within
+    1 K of the open-ground gap at the same hour: the same ground-reflected direct beam, little else."""
+    from stadstwin.analyses.heat_stress import SolarDay
+    from stadstwin.shade import shadow_mask, sky_view_factor
+
+    kwargs, azimuth, altitude = _sunny_moment(hour)
+    ta, rh = kwargs["ta"], kwargs["rh"]
+    peer = _solweig_rasters(tmp_path, f"canyon-{hour}", CANYON, kwargs, ("tmrt", "shadow", "lup", "ldown"))
+    shadow = shadow_mask(CANYON, 1.0, azimuth, altitude)
+    np.testing.assert_array_equal(shadow[STREET], peer["shadow"][STREET])
+    lit = shadow[STREET] == 1.0
+    assert lit.any() and (~lit).any()
+    # solweig's ground heating read back from its L↑; the walls' from this model's wave, as the analysis does
+    day = SolarDay.of(kwargs["datetime"].date(), 52.0116, 4.3571)
+    when = pd.Timestamp(kwargs["datetime"], tz="Europe/Amsterdam")
+    wall = surface_heating(shipped_rules().surfaces.wall, day.altitude_max, day.solar_hour(when),
+                           day.solar_hour(day.sunrise))
+    excess = (peer["lup"] / (0.95 * SIGMA)) ** 0.25 - (ta + 273.15)
+    tk = ta + 273.15
+    clear = _prata_sky_emissivity(ta, rh) * SIGMA * tk**4
+    ours = mean_radiant_temperature(shadow, sky_view_factor(CANYON, 1.0), ta, rh, kwargs["measured_direct_rad"],
+                                    kwargs["measured_diffuse_rad"], altitude, albedo=0.15, emissivity=0.95,
+                                    ground_excess=excess, wall_excess=wall, cloud_fraction=0.0)[STREET]
+    assert peer["ldown"][12, 12] >= clear - 1.0  # a clear sky in solweig too
+    delta = ours - peer["tmrt"][STREET]
+    assert np.abs(delta[~lit]).max() < 2.0
+    open_gap = (mean_radiant_temperature(np.ones((1, 1)), np.ones((1, 1)), ta, rh, kwargs["measured_direct_rad"],
+                                         kwargs["measured_diffuse_rad"], altitude, albedo=0.15, emissivity=0.95,
+                                         ground_excess=float(np.median(excess[STREET][lit])))[0, 0]
+                - _solweig_rasters(tmp_path, f"open-{hour}", np.zeros((24, 24)), kwargs)["tmrt"][12, 12])
+    assert 2.0 < delta[lit].min() and delta[lit].max() < 4.5
+    assert abs(delta[lit].mean() - open_gap) < 1.0  # the same ground-reflected beam as on open ground

@@ -135,3 +135,19 @@ def test_the_demo_register_has_its_planted_chances_and_one_conflict_from_the_cli
     (conflict,) = found["graafrust"]["features"]
     assert conflict["properties"]["plan"] == "ls-kabel-zuidstraat"
     assert (tmp_path / "kansenkaart.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("settings, named", [
+    ({"plan": []}, "plan"),
+    ({"plans": [{"type": "Feature", "properties": {"id": "x"}, "geometry": None}]}, "no geometry"),
+    ({"plans": [], "shift_years": {"ghost": 1}}, "ghost"),
+    ({"plans": [{"type": "Feature", "geometry": shapely.geometry.mapping(route(0.0)), "properties": {
+        "id": "a", "party": "P", "theme": "t", "phase": "idee", "realisatie_start": "2028-01-01",
+        "realisatie_end": "2028-02-01"}}], "shift_years": {"a": 0.5}}, "whole years"),
+])
+def test_bad_settings_of_the_register_analyses_are_named(settings, named):
+    from stadstwin.analyses.registry import PLANNING
+
+    for analysis in PLANNING.values():
+        with pytest.raises(InputError, match=named):
+            analysis(None, load_rules(), settings)

@@ -328,10 +328,10 @@ def run_job(client, headers, process, inputs):
     return wait(client, response.headers["location"], headers), response.headers["location"]
 
 
-def test_processes_list_registered_analyses_compare_and_build(service):
+def test_processes_list_registered_analyses_compare_build_and_the_plan_register(service):
     _, client, h, _ = service
     ids = [p["id"] for p in client.get("/api/processes", headers=h["public"]).json()]
-    assert ids == ["probe", "compare", "build"]
+    assert ids == ["probe", "compare", "build", "koppelkansen", "graafrust", "joined"]  # the plan register's own
     described = client.get("/api/processes/probe", headers=h["public"]).json()
     assert {"scene", "variant", "settings"} <= set(described["inputs"])
 
@@ -536,3 +536,33 @@ def test_serve_command_prints_demo_tokens_once_and_starts_the_app(scenes, tmp_pa
         assert client.get("/api/scenes", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     missing = CliRunner().invoke(cli, ["serve", str(tmp_path / "nowhere"), "--data", str(data)])
     assert missing.exit_code == 1 and "scene folders" in missing.output
+
+
+# --- cached reads: ETag / 304 and gzip -----------------------------------------------------
+
+def test_cached_reads_revalidate_with_etag_and_come_gzipped(service):
+    _, client, h, _ = service
+    status, location = run_job(client, h["grid"], "probe", {"scene": "demo"})
+    assert status["status"] == "successful"
+    urls = {"glb": "/api/scenes/demo/variants/base/layers/network_telecom.glb",
+            "findings": "/api/scenes/demo/variants/base/findings",
+            "tif": f"{location}/results/ground.tif", "png": f"{location}/results/ground.png",
+            "scenes": "/api/scenes", "scene": "/api/scenes/demo", "layers": "/api/scenes/demo/variants/base/layers",
+            "results": "/api/scenes/demo/variants/base/results"}
+    for kind, url in urls.items():
+        plain = client.get(url, headers={**h["public"], "Accept-Encoding": "identity"})
+        packed = client.get(url, headers={**h["public"], "Accept-Encoding": "gzip"})
+        assert plain.status_code == packed.status_code == 200
+        assert "content-encoding" not in plain.headers
+        # PNG is compressed already; the rest is sent gzipped and decodes to the same bytes
+        assert packed.headers.get("content-encoding") == (None if kind == "png" else "gzip")
+        assert packed.content == plain.content
+        tag = plain.headers["etag"]
+        assert tag == packed.headers["etag"] and plain.headers["cache-control"] == "private, no-cache"
+        again = client.get(url, headers={**h["public"], "If-None-Match": f'"other", {tag}'})
+        assert again.status_code == 304 and again.content == b""
+        assert client.get(url, headers={**h["public"], "If-None-Match": '"other"'}).status_code == 200
+    # the confidential owner sees its own fibre: other bytes, so another tag (no answer shared across them)
+    own, public = (client.get(urls["glb"], headers=h[who]) for who in ("telecom", "public"))
+    assert own.content != public.content and own.headers["etag"] != public.headers["etag"]
+    assert client.get(urls["glb"], headers={**h["telecom"], "If-None-Match": public.headers["etag"]}).status_code == 200

@@ -31,7 +31,9 @@ errors = Console(stderr=True)
 
 def fail(error: StadstwinError) -> None:
     """Print a stadstwin error without a stack trace and exit with status 1."""
-    errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -203,9 +205,34 @@ def compare(scene: Path = typer.Argument(..., help="Scene folder."),
     if len(comparison.runs) > 2:
         console.print("ranking: " + ", ".join(f"{i}. {v} ({s:.2f})" for i, (v, s) in enumerate(comparison.ranking, 1)))
     folder = out or loaded.root / "reports" / "-vs-".join(variants)
-    html_path, json_path = write_report(comparison, folder, snapshots=_snapshots(comparison, loaded.load_rules()))
+    try:
+        programme = _report_programme(loaded.root)
+    except StadstwinError as exc:
+        fail(exc)
+    html_path, json_path = write_report(comparison, folder, snapshots=_snapshots(comparison, loaded.load_rules()),
+                                        programme=programme)
     console.print(f"report: [bold]{html_path}[/] (JSON: {json_path}); "
                   f"{comparison.computed} analyses computed, {comparison.reused} reused")
+
+
+def _report_programme(folder: Path):
+    """The report's programme section of a scene with a plan register (SCENE/plans.geojson), else None:
+    kansenkaart for all years and per 5-year window, programming table, koppelkansen with their joined
+    route checks, graafrust conflicts."""
+    from stadstwin.io.plan_register import REGISTER
+    from stadstwin.render.kansenkaart import kansenkaart_png, programming_table_png, year_windows
+    from stadstwin.scenario.report import Programme
+
+    if not (folder / REGISTER).is_file():
+        return None
+    _, plans, twin, results = _programming(folder, None, None, ("koppelkansen", "graafrust"), joined=True)
+    chances, conflicts = _with_joined(results), results["graafrust"].findings
+    outlines = list(twin.buildings.footprint)
+    maps = {f"{a}–{b}": kansenkaart_png(plans, chances, conflicts, twin.bounds, outlines=outlines, years=(a, b))
+            for a, b in year_windows(plans)}
+    maps = {"all years": kansenkaart_png(plans, chances, conflicts, twin.bounds, outlines=outlines), **maps}
+    return Programme(maps=maps, table=programming_table_png(plans, chances, conflicts), koppelkansen=chances,
+                     graafrust=conflicts)
 
 
 def _snapshots(comparison, rules) -> dict[str, bytes]:
@@ -336,9 +363,57 @@ def demo(folder: Path = typer.Argument(Path("demo"), help="Folder for the demo d
               viewer=Path("viewer/dist"), workers=2)
 
 
+@scene_app.command("init")
+def scene_init(folder: Path = typer.Argument(..., help="Scene folder to write scene.toml into."),
+               files: list[Path] = typer.Option(..., "--from", help="The files: LAS/LAZ, DTM/DSM GeoTIFF, CityJSON, "
+                                                "BGT GeoPackage/SQLite, KLIC zip, tree register (repeat --from)."),
+               extent: str = typer.Option(None, help="xmin,ymin,xmax,ymax in RD New [m] (default: where the data "
+                                          "meet: elevation ∩ KLIC area ∩ BGT/CityJSON)."),
+               crs: str = typer.Option(None, help="CRS to assume for files that name none, e.g. EPSG:28992."),
+               ground_nap: float = typer.Option(None, help="Constant ground level [m NAP] for a scene without "
+                                                "elevation files (e.g. KLIC only)."),
+               cell_size: float = typer.Option(None, help="Cell size [m] (default: the GeoTIFF's, 0.5 with a "
+                                               "point cloud, else 1)."),
+               name: str = typer.Option(None, help="Scene name (default: the folder's)."),
+               force: bool = typer.Option(False, "--force", help="Replace an existing scene.toml.")) -> None:
+    """Write a valid scene.toml from the files a user has, each recognised by its content."""
+    from stadstwin.io.scene_init import init_scene
+    from stadstwin.io.scene_sources import describe_bounds
+
+    try:
+        bounds = None if extent is None else _extent(extent)
+        result = init_scene(folder, files, extent=bounds, crs=crs, ground_nap=ground_nap, cell_size=cell_size,
+                            name=name, overwrite=force)
+    except StadstwinError as exc:
+        fail(exc)
+    table = Table(title=f"{result.path}", show_header=True)
+    for column in ("file", "holds", "CRS", "bounds (RD New)"):
+        table.add_column(column)
+    for s in result.sources:
+        crs_text = s.crs if s.crs_in_file else f"{s.crs} (assumed)"
+        table.add_row(s.path.name, s.detail, crs_text, describe_bounds(s.bounds))
+    console.print(table)
+    console.print(f"extent {describe_bounds(result.extent)} m ({result.extent_from}), cell size {result.cell_size:g} m")
+    console.print(f"[green]scene written[/]; check it with `stadstwin scene validate {folder}`")
+
+
+def _extent(text: str) -> tuple[float, float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise InputError(f"--extent {text!r}: give four numbers xmin,ymin,xmax,ymax in RD New metres")
+    return values  # type: ignore[return-value]
+
+
 @scene_app.command("validate")
 def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml.")) -> None:
-    """Check a scene: its TOML, source files, CRS, rule overrides and plan variants."""
+    """Check a scene: its TOML, every source file (readable, CRS, bounds against the extent), rule
+    overrides and plan variants."""
+    from rich.markup import escape
+
+    from stadstwin.io.scene_sources import check_sources
     from stadstwin.model.scene import Scene
 
     try:
@@ -347,10 +422,12 @@ def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its s
         variants = loaded.load_variants()
     except StadstwinError as exc:
         fail(exc)
+    problems = check_sources(loaded)
     table = Table(title=f"scene {loaded.name}", show_header=False)
     e = loaded.extent
     table.add_row("extent (RD New)", f"x {e.xmin:.0f}–{e.xmax:.0f}, y {e.ymin:.0f}–{e.ymax:.0f} m")
     table.add_row("cell size", f"{loaded.cell_size:g} m")
+    table.add_row("ground", loaded.terrain_used)
     sources = loaded.sources
     files = [*sources.pointclouds, *sources.cityjson, *sources.bgt.values(), *sources.klic]
     files += [f for f in (sources.dtm, sources.dsm, sources.trees) if f is not None]
@@ -361,6 +438,11 @@ def scene_validate(scene: Path = typer.Argument(..., help="Scene folder or its s
     table.add_row("soil", f"{loaded.soil.soil or rules.soil.default}: ρ {soil.resistivity:g} K·m/W")
     table.add_row("variants", "\n".join(f"{v.id}: {v.name} ({v.phase.value})" for v in variants) or "none")
     console.print(table)
+    if problems:
+        for problem in problems:
+            errors.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+        errors.print(f"[bold red]scene is not valid:[/] {len(problems)} problem(s) in its sources")
+        raise typer.Exit(1)
     console.print("[green]scene is valid[/]")
 
 
@@ -675,71 +757,249 @@ def check_water(scene: Path = typer.Argument(..., help="Scene folder or its scen
                   f"wet entrances) in [bold]{folder}[/]")
 
 
+_SCENE_ARG = typer.Argument(..., help="Scene folder (its register: SCENE/plans.geojson).")
+_REGISTER_OPT = typer.Option(None, help="Plan register instead of SCENE/plans.geojson (GeoJSON, GeoPackage or CSV + WKT).")
+_ORGANISATION_OPT = typer.Option(None, help="Show others' confidential plans as this organisation may see them.")
+
+
 def _register(scene: Path, register: Path | None, organisation: str | None):
     """(scene folder, plans as ``organisation`` may see them) of a scene's register (default SCENE/plans.geojson)."""
-    from stadstwin.io.plan_register import read_plan_register
+    from stadstwin.io.plan_register import REGISTER, read_plan_register
 
     folder = scene.parent if scene.name == "scene.toml" else scene
-    plans = read_plan_register(register or folder / "plans.geojson")
+    plans = read_plan_register(register or folder / REGISTER)
     if organisation is not None:
         plans = [p if not p.confidential or p.party == organisation else p.redacted() for p in plans]
     return folder, plans
 
 
-@plans_app.command("programme")
-def plans_programme(scene: Path = typer.Argument(..., help="Scene folder (its register: SCENE/plans.geojson)."),
-                    register: Path = typer.Option(None, help="Plan register (GeoJSON, GeoPackage or CSV + WKT)."),
-                    organisation: str = typer.Option(None, help="Show others' confidential plans as this "
-                                                                "organisation may see them."),
-                    years: str = typer.Option(None, help="Only works in FROM-TO, e.g. 2028-2031."),
-                    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
-    """Every party's plans, the koppelkansen among them and graafrust conflicts: tables, kansenkaart, GeoJSON."""
-    import json
-
-    from stadstwin.analyses.programming import graafrust_conflicts, koppelkansen
-    from stadstwin.render.kansenkaart import kansenkaart_png
+def _programming(scene: Path, register: Path | None, organisation: str | None, names: tuple[str, ...],
+                 joined: bool = False, overrides: dict | None = None):
+    """(scene folder, visible plans, the scene's twin or None, {analysis: result}) of the programming
+    analyses ``names`` on the register as ``organisation`` may see it; through the pipeline when SCENE
+    holds a scene.toml (the twin's surfaces set graafrust), else on the register alone. ``joined``
+    adds the joined route check when there is a twin to lay routes in."""
+    from stadstwin.analyses.registry import PLANNING
+    from stadstwin.io.plan_register import plan_feature
     from stadstwin.rules import load_rules
+    from stadstwin.scenario.pipeline import Site, run_analysis
+    from stadstwin.scenario.variants import base_variant
 
-    try:
-        folder, plans = _register(scene, register, organisation)
-        span = tuple(int(y) for y in years.split("-")) if years else None
-        site_twin = None
-        if (folder / "scene.toml").is_file():
-            _, rules, site_twin, _ = _scene_twin(folder, None, None)
-        else:
-            rules = load_rules()
-        chances = koppelkansen(plans, rules.programming)
-        conflicts = graafrust_conflicts(plans, site_twin, rules.programming.graafrust)
-    except StadstwinError as exc:
-        fail(exc)
-    except ValueError:
-        fail(InputError(f"--years {years!r} is not FROM-TO", feature="--years"))
+    folder, plans = _register(scene, register, organisation)
+    settings = {"plans": [plan_feature(p) for p in plans]}
+    if not (folder / "scene.toml").is_file():
+        return folder, plans, None, {name: PLANNING[name](None, load_rules(), settings) for name in names}
+    site = Site.open(folder, analyses=PLANNING)
+    names = (*names, "joined") if joined and "joined" not in names else names
+    return folder, plans, site.base, {name: run_analysis(site, base_variant(site.scene.name), name,
+                                                         {**settings, **(overrides or {})} if name == "joined" else settings)
+                                      for name in names}
+
+
+def _with_joined(results: dict) -> list[dict]:
+    """The koppelkansen of ``results``, each with the verdict of its group's joined route check
+    (``joined``: koppelkans id, verdict, certain and possible findings) when one ran."""
+    from stadstwin.analyses.programming import group_id
+
+    checks = {f["properties"]["koppelkans"]: f["properties"] for f in results["joined"].findings} if "joined" in results else {}
+    chances = []
+    for f in results["koppelkansen"].findings:
+        found = checks.get(group_id(f))
+        joined = {k: found[k] for k in ("koppelkans", "verdict", "certain", "possible")} if found else None
+        chances.append({**f, "properties": {**f["properties"], "joined": joined}})
+    return chances
+
+
+def _joined_table(checks: list[dict]) -> Table:
+    table = Table(title=f"joined route checks ({len(checks)})")
+    for column in ("koppelkans", "new routes", "length [m]", "certain", "possible", "verdict"):
+        table.add_column(column, justify="right" if column in ("length [m]", "certain", "possible") else "left",
+                         overflow="fold")
+    colour = {"fits": "green", "possible conflicts": "yellow", "does not fit": "red"}
+    for f in checks:
+        q = f["properties"]
+        table.add_row(q["koppelkans"], ", ".join(r["utility"] for r in q["routes"]),
+                      f"{q['route_length_m']:.0f}", str(q["certain"]), str(q["possible"]),
+                      f"[{colour[q['verdict']]}]{q['verdict']}[/]")
+    return table
+
+
+def _plans_table(plans) -> Table:
     table = Table(title=f"plan register: {len(plans)} plans of {len({p.party for p in plans})} parties")
     for column in ("plan", "party", "theme", "phase", "works", "digs"):
         table.add_column(column)
     for p in sorted(plans, key=lambda p: p.works.start):
         table.add_row(p.id, p.party, p.theme, p.phase.value, f"{p.works.start} – {p.works.end}",
                       "yes" if p.digs else "no")
-    console.print(table)
-    kansen = Table(title=f"koppelkansen ({len(chances)})")
+    return table
+
+
+def _kansen_table(chances: list[dict]) -> Table:
+    table = Table(title=f"koppelkansen ({len(chances)})")
     for column in ("plans", "gap [y]", "shared [m]", "saving"):
-        kansen.add_column(column)
+        table.add_column(column)
     for f in chances:
         q = f["properties"]
-        kansen.add_row(" + ".join(q["plans"]), f"{q['gap_years']:.2f}", f"{q['shared_length_m']:.0f}", q["saving"])
-    console.print(kansen)
+        table.add_row(" + ".join(q["plans"]), f"{q['gap_years']:.2f}", f"{q['shared_length_m']:.0f}", q["saving"])
+    return table
+
+
+def _print_conflicts(conflicts: list[dict]) -> None:
+    if not conflicts:
+        console.print("no graafrust conflicts")
     for f in conflicts:
         console.print(f"[red]graafrust conflict:[/] {f['properties']['message']}")
+
+
+def _write_collection(target: Path, name: str, features: list[dict]) -> Path:
+    """``target/NAME.geojson``: ``features`` as one FeatureCollection."""
+    import json
+
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"{name}.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "name": name, "features": features}, indent=1),
+                    encoding="utf-8")
+    return path
+
+
+@plans_app.command("import")
+def plans_import(scene: Path = _SCENE_ARG,
+                 file: Path = typer.Argument(..., help="Plans to import: GeoJSON, GeoPackage or CSV with a wkt column."),
+                 layer: str = typer.Option(None, help="Layer of a GeoPackage (default: its first).")) -> None:
+    """Merge FILE into the scene's register: new plans are added, a plan with a stored id is replaced."""
+    from stadstwin.io.plan_register import import_plans
+
+    try:
+        register, plans, added, replaced = import_plans(scene, file, layer)
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(f"{file.name}: {added} plan(s) added, {replaced} replaced; {register} holds "
+                  f"{len(plans)} plans of {len({p.party for p in plans})} parties")
+
+
+@plans_app.command("derive")
+def plans_derive(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
+                 year: int = typer.Option(..., min=1900, max=2200, help="Year to plan the derived works in.")) -> None:
+    """Derive candidate works from the twin's assets (removal of abandoned networks, by their owners)
+    and merge them into the scene's register."""
+    from stadstwin.analyses.asset_plans import abandoned_network_plans
+    from stadstwin.io.plan_register import merge_plans
+
+    try:
+        found, _, twin, _ = _scene_twin(scene, None, None)
+        derived = abandoned_network_plans(twin, year)
+        if not derived:
+            console.print("the twin holds no abandoned networks: no plans derived")
+            return
+        register, plans, added, replaced = merge_plans(found.root, derived)
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(_plans_table(derived))
+    console.print(f"{added} plan(s) added, {replaced} replaced; {register} holds {len(plans)} plans")
+
+
+@plans_app.command("list")
+def plans_list(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+               organisation: str = _ORGANISATION_OPT) -> None:
+    """Every party's plans in the register, by start of works."""
+    try:
+        _, plans = _register(scene, register, organisation)
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(_plans_table(plans))
+
+
+@plans_app.command("koppelkansen")
+def plans_koppelkansen(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+                       organisation: str = _ORGANISATION_OPT,
+                       out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """Koppelkansen: plans of different parties close in space and time, best first; koppelkansen.geojson."""
+    try:
+        folder, _, _, results = _programming(scene, register, organisation, ("koppelkansen",), joined=True)
+    except StadstwinError as exc:
+        fail(exc)
+    chances = _with_joined(results)
+    console.print(_kansen_table(chances))
+    path = _write_collection(out or folder / "results" / "plans", "koppelkansen", chances)
+    console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
+
+
+@plans_app.command("graafrust")
+def plans_graafrust(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+                    organisation: str = _ORGANISATION_OPT,
+                    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """Graafrust conflicts: plans that dig where the ground is still closed after other works; graafrust.geojson."""
+    try:
+        folder, _, _, results = _programming(scene, register, organisation, ("graafrust",))
+    except StadstwinError as exc:
+        fail(exc)
+    conflicts = results["graafrust"].findings
+    _print_conflicts(conflicts)
+    path = _write_collection(out or folder / "results" / "plans", "graafrust", conflicts)
+    console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
+
+
+@plans_app.command("joined")
+def plans_joined(scene: Path = typer.Argument(..., help="Scene folder (its twin; its register: SCENE/plans.geojson)."),
+                 koppelkans: str = typer.Option(None, help="Only this koppelkans: its group id (a+b) or one of its plans."),
+                 register: Path = _REGISTER_OPT, organisation: str = _ORGANISATION_OPT,
+                 out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """Joined route check: each koppelkans's new cable and pipe routes laid together and checked against
+    everything underground; whether the combined trench fits; joined.geojson."""
+    from stadstwin.errors import SceneError
+
+    folder = scene.parent if scene.name == "scene.toml" else scene
+    try:
+        if not (folder / "scene.toml").is_file():
+            raise SceneError("the joined check lays routes in the scene's twin: no scene.toml", path=folder)
+        folder, _, _, results = _programming(scene, register, organisation, ("joined",),
+                                             overrides={"koppelkans": koppelkans or ""})
+    except StadstwinError as exc:
+        fail(exc)
+    checks = results["joined"].findings
+    console.print(_joined_table(checks))
+    for f in checks:
+        for c in f["properties"]["conflicts"][:10]:
+            console.print(f"  {f['properties']['koppelkans']}: {c['check']} ({c['severity']}) {c['plan']} × "
+                          f"{c['other'] or '-'} at ({c['x']:.1f}, {c['y']:.1f}), margin {c['margin_m']:+.2f} m")
+    path = _write_collection(out or folder / "results" / "plans", "joined", checks)
+    console.print(f"{path.name} (EPSG:28992) in [bold]{path.parent}[/]")
+
+
+@plans_app.command("programme")
+def plans_programme(scene: Path = _SCENE_ARG, register: Path = _REGISTER_OPT,
+                    organisation: str = _ORGANISATION_OPT,
+                    years: str = typer.Option(None, help="Only works in FROM-TO, e.g. 2028-2031."),
+                    out: Path = typer.Option(None, help="Output folder (default: SCENE/results/plans).")) -> None:
+    """The plans, koppelkansen and graafrust conflicts together: tables, kansenkaart, programming.json."""
+    import json
+
+    from stadstwin.render.kansenkaart import kansenkaart_png, programming_table_png
+
+    try:
+        span = tuple(int(y) for y in years.split("-")) if years else None
+    except ValueError:
+        fail(InputError(f"--years {years!r} is not FROM-TO", feature="--years"))
+    try:
+        folder, plans, site_twin, results = _programming(scene, register, organisation, ("koppelkansen", "graafrust"),
+                                                         joined=True)
+    except StadstwinError as exc:
+        fail(exc)
+    chances, conflicts = _with_joined(results), results["graafrust"].findings
+    console.print(_plans_table(plans))
+    console.print(_kansen_table(chances))
+    _print_conflicts(conflicts)
     target = out or folder / "results" / "plans"
     target.mkdir(parents=True, exist_ok=True)
     bounds = site_twin.bounds if site_twin is not None else _bounds(p.footprint for p in plans)
     png = kansenkaart_png(plans, chances, conflicts, bounds, years=span,
                           outlines=list(site_twin.buildings.footprint) if site_twin is not None else ())
     (target / "kansenkaart.png").write_bytes(png)
+    (target / "programming_table.png").write_bytes(programming_table_png(plans, chances, conflicts))
     (target / "programming.json").write_text(json.dumps(
         {"koppelkansen": {"type": "FeatureCollection", "features": chances},
          "graafrust": {"type": "FeatureCollection", "features": conflicts}}, indent=1), encoding="utf-8")
-    console.print(f"kansenkaart.png and programming.json (EPSG:28992) in [bold]{target}[/]")
+    console.print(f"kansenkaart.png, programming_table.png and programming.json (EPSG:28992) in [bold]{target}[/]")
 
 
 def _bounds(geometries) -> tuple[float, float, float, float]:

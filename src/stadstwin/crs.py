@@ -12,7 +12,7 @@ import numpy as np
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError as PyprojCRSError
 
-from stadstwin.errors import CRSError
+from stadstwin.errors import CRSError, MissingCRSError
 
 INTERNAL_CRS = "EPSG:7415"
 RD_NEW = "EPSG:28992"
@@ -23,7 +23,7 @@ WGS84 = "EPSG:4326"
 def parse_crs(value: object, *, path: str | None = None, feature: str | None = None) -> CRS:
     """Parse a CRS given as EPSG code, URN, WKT or pyproj object; refuse what pyproj cannot read."""
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise CRSError(
+        raise MissingCRSError(
             "no coordinate reference system given",
             path=path,
             feature=feature,

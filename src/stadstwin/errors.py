@@ -48,6 +48,10 @@ class CRSError(StadstwinError):
     """A coordinate reference system is missing, unknown or not convertible to EPSG:7415."""
 
 
+class MissingCRSError(CRSError):
+    """A file names no coordinate reference system and none was given to assume."""
+
+
 class RuleError(StadstwinError, ValueError):
     """A rule table or a scene override of it has an unknown key or an impossible value."""
 

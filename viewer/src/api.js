@@ -70,6 +70,11 @@ export class Api {
     return this.json(`/api/scenes/${encodeURIComponent(scene)}/variants/${encodeURIComponent(variant)}/findings`);
   }
 
+  /** The scene's plans as this organisation may see them, with the koppelkansen among them. */
+  plans(scene) {
+    return this.json(`/api/scenes/${encodeURIComponent(scene)}/plans?koppelkansen=true`);
+  }
+
   async arrayBuffer(url) {
     return (await this.fetch(url)).arrayBuffer();
   }

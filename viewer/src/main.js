@@ -9,6 +9,7 @@ import { showFindings } from './findings.js';
 import { rdToWgs84, toLocal } from './geo.js';
 import { legendElement } from './legend.js';
 import { Pane } from './pane.js';
+import { plansLegend, plansOverlay, showYear, yearSpan } from './plans.js';
 import { sunPosition } from './sun.js';
 import { Views } from './views.js';
 
@@ -17,7 +18,7 @@ const params = new URLSearchParams(window.location.search);
 
 const state = {
   api: null, scene: null, info: null, origin: [0, 0, 0], panes: [], findings: [], results: [], loads: 0,
-  extentLocal: [0, 0, 1, 1], groundZ: 0,
+  extentLocal: [0, 0, 1, 1], groundZ: 0, plans: { features: [], koppelkansen: [] },
 };
 const quality = params.get('quality') === 'low' ? 'low' : 'high'; // low: software WebGL (headless tests)
 const views = new Views($('viewport'), quality);
@@ -74,7 +75,42 @@ async function openScene(name) {
   $('variant-a').value = variants.includes(params.get('a')) ? params.get('a') : variants[0];
   $('variant-b').value = variants.includes(params.get('b')) ? params.get('b') : (variants[1] ?? variants[0]);
   overview(views, state.extentLocal, state.groundZ);
+  await loadPlans();
   await loadVariants();
+}
+
+/** The scene's plans and koppelkansen (as this organisation may see them); the year slider spans their works. */
+async function loadPlans() {
+  const collection = await state.api.plans(state.scene);
+  state.plans = { features: collection.features, koppelkansen: collection.koppelkansen ?? [] };
+  state.panes.forEach((p) => p.setPlans(null));
+  const slider = $('plan-year');
+  if (!state.plans.features.length) return;
+  const [first, last] = yearSpan(state.plans.features);
+  slider.min = String(first);
+  slider.max = String(last);
+  const wanted = Number(params.get('year') ?? slider.value);
+  slider.value = String(Math.min(last, Math.max(first, wanted)));
+}
+
+/** Show or hide the plan overlay of each shown pane (built once per pane) for the slider's year. */
+function applyPlans() {
+  const on = $('plans').checked && state.plans.features.length > 0;
+  const year = Number($('plan-year').value);
+  $('plan-year-label').textContent = String(year);
+  $('plans-section').hidden = !on;
+  let shown = 0;
+  for (const pane of state.panes) {
+    if (on && !pane.plans) {
+      pane.setPlans(plansOverlay(state.plans.features, state.plans.koppelkansen, state.origin, pane.terrain, state.groundZ));
+    }
+    if (!pane.plans) continue;
+    pane.plans.visible = on;
+    shown = showYear(pane.plans, year);
+  }
+  if (on) plansLegend($('plans-legend'), state.plans.features, state.plans.koppelkansen, year, shown);
+  window.__stadstwin.plans = { on, year, shown: on ? shown : 0, total: state.plans.features.length };
+  views.requestRender();
 }
 
 /** Load the shown variants (one, or two when comparing), then their findings and results. */
@@ -95,6 +131,7 @@ async function loadVariants() {
   $('label-b').textContent = comparing ? wanted[1] : '';
   applyOpacity();
   applySun();
+  applyPlans();
   const [findings, results] = await Promise.all([
     Promise.all(panes.map((p) => state.api.findings(state.scene, p.variant))),
     Promise.all(panes.map((p) => state.api.results(state.scene, p.variant))),
@@ -208,6 +245,8 @@ function wireControls() {
   $('date').addEventListener('input', applySun);
   $('time').addEventListener('input', applySun);
   $('overlay').addEventListener('change', () => applyOverlay().catch(fail));
+  $('plans').addEventListener('change', applyPlans);
+  $('plan-year').addEventListener('input', applyPlans);
   let down = null;
   const canvas = views.renderer.domElement;
   canvas.addEventListener('pointerdown', (e) => { down = [e.clientX, e.clientY]; });
@@ -268,6 +307,7 @@ async function start() {
   state.api = new Api(token);
   $('date').value = params.get('date') ?? `${new Date().getFullYear()}-06-21`;
   $('time').value = params.get('time') ?? '15';
+  $('plans').checked = params.get('plans') === '1';
   if (['split', 'swipe'].includes(params.get('mode'))) {
     $('mode').value = params.get('mode');
     views.setMode(params.get('mode'));

@@ -25,6 +25,7 @@ export class Pane {
     this.scene.add(this.sun, this.sun.target);
     this.terrain = [];
     this.overlay = null;
+    this.plans = null;
   }
 
   /** Load every layer of the variant (GLB, parallel); vertices stay local to the API's origin, z up. */
@@ -124,8 +125,18 @@ export class Pane {
     this.overlay = null;
   }
 
-  /** Meshes that a click can hit (the overlay is not an object). */
+  /** Show the plan overlay group (``plans.js``) in this pane; null removes it. */
+  setPlans(overlay) {
+    if (this.plans) {
+      this.scene.remove(this.plans);
+      this.plans.traverse((o) => o.geometry?.dispose());
+    }
+    this.plans = overlay;
+    if (overlay) this.scene.add(overlay);
+  }
+
+  /** Meshes that a click can hit (the result overlay is not an object; shown plans are). */
   pickable() {
-    return [this.layers];
+    return this.plans?.visible ? [this.plans, this.layers] : [this.layers];
   }
 }

@@ -8,7 +8,8 @@ at some height is missed; each candidate is then judged against its own rule.
   ``parallel_below`` degrees (default 30°) the pair runs parallel and the parallel clearance of the
   rule table applies, otherwise the crossing clearance. A segment without plan length (a vertical
   riser) counts as crossing.
-- **Not compared**: segments of one asset (one polyline, or the lines of one feature); a cable and its own container, or two segments in the
+- **Not compared**: segments of one asset (one polyline, or the lines of one feature); a cable and its own container
+  (anywhere along them once the cable lies in it somewhere: ``NetworkTable.nested``), or two segments in the
   same container (``NetworkTable.container``); and *joined* assets: two assets of one network (same
   utility and owner) where an end point of one lies within both radii + ``JOINT_GAP`` of the other's
   axis (a house connection on its main, a branch on a through main; standard depths refer to the top
@@ -107,7 +108,7 @@ def compared(networks: NetworkTable, pairs: np.ndarray) -> np.ndarray:
     lo, hi = np.minimum(asset[i], asset[j]), np.maximum(asset[i], asset[j])
     key = lo * (int(asset.max(initial=0)) + 1) + hi
     joined = np.isin(key, key[joint])
-    return ~one & ~in_container & ~joined
+    return ~one & ~in_container & ~joined & ~networks.nested(i, j)
 
 
 def required_clearance(networks: NetworkTable, rules: Rules, i: np.ndarray, j: np.ndarray,

@@ -6,8 +6,9 @@ either asset, so a connection on its main is no crossing) at an acute angle abov
 them). Two assets that share their plan axis over ``SHARED_AXIS_LENGTH`` or more (axes within
 ``SHARED_AXIS_WIDTH``, summed over their segments) run along each other, stacked or in one trench:
 where one peels off, it meets the other at an angle but does not cross it (the clearance check
-covers such pairs too). The depth at which they cross does not matter: the rule is about the plan. Plan geometry is
-taken as exact, so these findings are certain; margins are in degrees.
+covers such pairs too). A cable never crosses its own container (``NetworkTable.nested``). The depth
+at which they cross does not matter: the rule is about the plan. Plan geometry is taken as exact, so
+these findings are certain; margins are in degrees.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def plan_crossings(networks: NetworkTable, pairs: np.ndarray | None = None,
         pairs, _ = clearance_pairs(flat0, flat1, np.zeros(len(networks)), 2 * _TOUCH, networks.asset)
     if subject is not None:
         pairs = pairs[subject[pairs[:, 0]] | subject[pairs[:, 1]]]
-    pairs = pairs[~networks.one_asset(pairs[:, 0], pairs[:, 1])]
+    pairs = pairs[~networks.one_asset(pairs[:, 0], pairs[:, 1]) & ~networks.nested(pairs[:, 0], pairs[:, 1])]
     distance, s, t = capsule_closest_pairs(flat0, flat1, np.zeros(len(networks)), pairs)
     i, j = pairs[:, 0], pairs[:, 1]
     angle = plan_angle(networks, i, j)

@@ -8,11 +8,14 @@ height model (or, without one, from the tree table as crown discs).
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import numpy as np
 import shapely
+from affine import Affine
 from rasterio.features import rasterize
 
 from stadstwin.crs import rd_to_wgs84
@@ -52,6 +55,52 @@ def building_dsm(twin: Twin, terrain: np.ndarray) -> np.ndarray:
     roofs = rasterize(zip(b.footprint[ok][order], b.roof_z[ok][order]), out_shape=terrain.shape,
                       transform=twin.dtm.transform, fill=np.nan, dtype="float64")
     return np.fmax(terrain, roofs)
+
+
+@dataclass(frozen=True)
+class Surroundings:
+    """The shadow casters on the twin grid widened to hold the twin's context buildings.
+
+    dsm      building surface model [m NAP]: the twin's inside ``core``, outside it the ground
+             continued from the extent's edge plus the LoD 1.2 blocks of the context buildings and of
+             the twin's own buildings where they reach out of the extent
+    canopy   crown top above ``dsm`` [m] (0 outside ``core``: trees beyond the extent are unknown)
+    origin   (x, y) of the widened grid's upper-left corner [m]
+    core     (rows, cols) slices of the twin grid inside the widened one
+    """
+
+    dsm: np.ndarray
+    canopy: np.ndarray
+    origin: tuple[float, float]
+    core: tuple[slice, slice]
+
+
+def surroundings(twin: Twin, terrain: np.ndarray, dsm: np.ndarray, canopy: np.ndarray) -> Surroundings:
+    """Widen the grid to the twin's context buildings (whole cells) so they cast shadow into it."""
+    grid = twin.dtm
+    context = twin.context
+    if not len(context):
+        return Surroundings(dsm, canopy, grid.origin, (slice(None), slice(None)))
+    cell = grid.cell_size
+    xmin, ymin, xmax, ymax = grid.bounds
+    cx0, cy0, cx1, cy1 = context.bounds()
+    left, right = (max(0, math.ceil((d - 1e-9) / cell)) for d in (xmin - cx0, cx1 - xmax))
+    top, bottom = (max(0, math.ceil((d - 1e-9) / cell)) for d in (cy1 - ymax, ymin - cy0))
+    rows, cols = grid.shape
+    core = (slice(top, top + rows), slice(left, left + cols))
+    origin = (xmin - left * cell, ymax + top * cell)
+    casters = [b for b in (twin.buildings, context) if len(b)]  # the twin's own reach out of the extent too
+    footprints = np.concatenate([b.footprint for b in casters])
+    heights = np.concatenate([b.roof_z for b in casters])
+    ok = np.isfinite(heights)
+    order = np.argsort(heights[ok])
+    roofs = rasterize(zip(footprints[ok][order], heights[ok][order]), out_shape=(rows + top + bottom, cols + left + right),
+                      transform=Affine(cell, 0.0, origin[0], 0.0, -cell, origin[1]), fill=np.nan, dtype="float64")
+    wide = np.fmax(np.pad(terrain, ((top, bottom), (left, right)), mode="edge"), roofs)
+    wide[core] = dsm
+    wide_canopy = np.zeros(wide.shape)
+    wide_canopy[core] = canopy
+    return Surroundings(wide, wide_canopy, origin, core)
 
 
 def canopy_height(twin: Twin) -> np.ndarray:

@@ -19,6 +19,9 @@ centre of gravity (``rules.climate.person.height``) with the logarithmic profile
 Public space is every cell that is neither building nor water. A cell counts as shaded when less
 than half the direct sun reaches it (under a crown 3 % does, leaf-on). Tmrt, UTCI and PET are NaN
 on buildings (nobody stands on a roof); sun hours, shade and SVF are kept there.
+
+Buildings outside the extent that the sources hold (the twin's ``context``, within the scene's
+``shadow_buffer``) cast shadow into it and close its sky: the shadow casters are widened to them.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ WIND_ROUGHNESS = 0.01
 """Roughness length [m] of UTCI's logarithmic wind profile (Bröde et al. 2012)."""
 WIND_REFERENCE_HEIGHT = 10.0
 UTCI_WIND_RANGE = (0.5, 17.0)
+#: every cell of a raster (the default ``core`` of a grid that is not widened)
+WHOLE = (slice(None), slice(None))
 PET_WIND_MIN = 0.1
 """Calm is taken as 0.1 m/s at body height (PET's free-convection floor)."""
 PET_TMRT_STEP = 0.05
@@ -205,10 +210,12 @@ def radiant_moments(
     transmissivity: float,
     person: Person,
     surfaces: Surfaces,
+    core: tuple[slice, slice] = WHOLE,
 ) -> Iterator[Moment]:
     """Tmrt of a standing person per cell at each of ``times`` (SOLWEIG style, ``stadstwin.heat``).
 
-    Shadow per moment from :func:`shadow_mask`; direct and diffuse radiation from the weather
+    ``dsm``, ``canopy`` and ``trunk`` may be wider than the cells asked for (``svf``, ``codes``): the
+    part ``core`` of them; the rest only casts shadow. Shadow per moment from :func:`shadow_mask`; direct and diffuse radiation from the weather
     (split from the global radiation by Erbs where the source has no split); sunlit ground and
     walls warmed by SOLWEIG's ground-heating wave per surface type (``surfaces``, the rules' land
     cover), scaled by the clearness (measured over Ineichen clear-sky global radiation, at most 1).
@@ -229,7 +236,7 @@ def radiant_moments(
             lookup[int(kind)] = surface_heating(props, sun.altitude_max, hour, sunrise, clearness[i])
         wall = surface_heating(surfaces.wall, sun.altitude_max, hour, sunrise, clearness[i])
         shadow = shadow_mask(dsm, cell_size, float(azimuth[i]), float(altitude[i]), canopy=canopy,
-                             trunk=trunk, transmissivity=transmissivity)
+                             trunk=trunk, transmissivity=transmissivity)[core]
         row = state.iloc[i]
         tmrt = mean_radiant_temperature(
             shadow, svf, float(row["ta"]), float(row["rh"]), max(float(dni[i]), 0.0),
@@ -278,29 +285,33 @@ def heat_grids(
     person: Person,
     surfaces: Surfaces,
     progress: Progress = _silent,
+    core: tuple[slice, slice] = WHOLE,
 ) -> HeatGrids:
-    """Every result raster of the analysis on plain arrays (see the module docstring)."""
+    """Every result raster of the analysis on plain arrays (see the module docstring).
+
+    ``dsm``, ``canopy`` and ``trunk`` (grid corner ``origin``) may reach beyond the cells analysed,
+    their part ``core`` (the shape of ``codes``): the surroundings only cast shadow and close the sky."""
     steps = 3 + len(run.hours) + PERIOD_HOURS[1] - PERIOD_HOURS[0]
     progress("heat & shade", 0, steps)
     hours = sun_hours(dsm, cell_size, origin, run.day, run.step_minutes, canopy=canopy, trunk=trunk,
-                      transmissivity=transmissivity)
+                      transmissivity=transmissivity)[core]
     progress("heat & shade", 1, steps)
     shade = {}
     snapshots = local_times(run.day, list(run.hours))
     zenith, azimuth = solar_position(snapshots, lat, lon)
     for k, hour in enumerate(run.hours):
         shade[hour] = shadow_mask(dsm, cell_size, float(azimuth[k]), 90.0 - float(zenith[k]), canopy=canopy,
-                                  trunk=trunk, transmissivity=transmissivity)
+                                  trunk=trunk, transmissivity=transmissivity)[core]
         progress("heat & shade", 2 + k, steps)
-    svf = sky_view_factor(dsm, cell_size, canopy=canopy)
+    svf = sky_view_factor(dsm, cell_size, canopy=canopy)[core]
     done = 2 + len(run.hours)
     progress("heat & shade", done, steps)
-    tmrt_sum = np.zeros(dsm.shape)
-    pet_sum = np.zeros(dsm.shape)
-    utci_max = np.full(dsm.shape, -np.inf)
+    tmrt_sum = np.zeros(codes.shape)
+    pet_sum = np.zeros(codes.shape)
+    utci_max = np.full(codes.shape, -np.inf)
     times = period_moments(run.day)
     moments = radiant_moments(dsm, cell_size, canopy, trunk, svf, codes, times, run.weather,
-                              lat, lon, transmissivity, person, surfaces)
+                              lat, lon, transmissivity, person, surfaces, core)
     for n, moment in enumerate(moments, start=1):
         wind_utci = float(np.clip(moment.wind_10m, *UTCI_WIND_RANGE))
         tmrt_sum += moment.tmrt
@@ -350,11 +361,12 @@ def heat_stress(twin: Twin, rules: Rules, settings: dict[str, Any], *, progress:
     terrain = inputs.ground(twin)
     in_building = inputs.building_mask(twin)
     dsm = inputs.building_dsm(twin, terrain)
-    canopy = inputs.canopy_above(inputs.canopy_height(twin), terrain, dsm)
-    trunk = canopy * vegetation.trunk_fraction
+    casters = inputs.surroundings(twin, terrain, dsm, inputs.canopy_above(inputs.canopy_height(twin), terrain, dsm))
     codes = inputs.surface_codes(twin, in_building)
-    grids = heat_grids(dsm, grid.cell_size, grid.origin, canopy, trunk, codes, run, lat, lon,
-                       inputs.transmissivity(run.day, vegetation), rules.climate.person, rules.surfaces, progress)
+    grids = heat_grids(casters.dsm, grid.cell_size, casters.origin, casters.canopy,
+                       casters.canopy * vegetation.trunk_fraction, codes, run, lat, lon,
+                       inputs.transmissivity(run.day, vegetation), rules.climate.person, rules.surfaces, progress,
+                       casters.core)
     for array in (grids.tmrt_mean, grids.utci_max, grids.pet_mean):
         array[in_building] = np.nan
     public = inputs.public_space(codes)

@@ -23,14 +23,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dask.distributed import Client, LocalCluster, as_completed
 
-from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.registry import ANALYSES, PLANNING
 from stadstwin.analyses.result import Analysis
-from stadstwin.batch.study import Study, study_variants
+from stadstwin.batch.study import PLAN_FIELD, Study, plan_shifts, study_variants
 from stadstwin.batch.tasks import run_task
 from stadstwin.build.cache import content_key
 from stadstwin.errors import SceneError
 from stadstwin.rules.usage import TABLES, tables_digest
-from stadstwin.scenario.pipeline import ResultCache, Site, prepare
+from stadstwin.scenario.pipeline import Prepared, ResultCache, Site, prepare
 
 #: Local clusters use worker threads by default. Measured with ``benchmarks/bench_study.py`` (demo
 #: district, 2 vCPUs, one numba thread per worker, 2026-12-04): 8 heat tasks of ~3.3 s took 26.5 s on
@@ -74,10 +74,10 @@ def run_study(
 ) -> StudyRun:
     """Run every unfinished task of ``study`` and return the combined results.
 
-    ``analyses`` replaces the registry (a separate worker process can only run functions it can
-    import); ``workers`` and ``processes`` shape the local cluster and are ignored with ``scheduler``.
+    ``analyses`` replaces the registries (default: ``ANALYSES`` and ``PLANNING``; a separate worker
+    process can only run functions it can import); ``workers`` and ``processes`` shape the local cluster and are ignored with ``scheduler``.
     """
-    analyses = ANALYSES if analyses is None else analyses
+    analyses = {**ANALYSES, **PLANNING} if analyses is None else analyses
     unknown = [name for name in study.analyses if name not in analyses]
     if unknown:
         raise SceneError(f"analyses: unknown analysis {', '.join(map(repr, unknown))}", path=study.path,
@@ -89,17 +89,20 @@ def run_study(
     if scheduler:  # remote workers may not see the scene's folder
         site.results = ResultCache(None)
     prepared = [prepare(site, name, variants, study.settings.get(name)) for name in study.analyses]
+    shifts = plan_shifts(study, scene)
+    by_variant = {v.id: _shifted(site, study, variants, prepared, shifts.get(v.id)) for v in variants}
     folder = task_folder(study)
     folder.mkdir(parents=True, exist_ok=True)
     rules_key = tables_digest(site.rules, TABLES)
-    tasks = {content_key(site.key(v), *(p.key for p in prepared), rules_key): v for v in variants}
+    tasks = {content_key(site.key(v), *(p.key for p in by_variant[v.id]), rules_key): v for v in variants}
     rows = {key: _read_row(folder / f"{key}.parquet") for key in tasks}
     todo = {key: v for key, v in tasks.items() if not (rows[key] and rows[key].get("status") == "ok")}
     failed = done = 0
     if todo:
         with cluster_client(scheduler, workers, processes) as client:
             site_future, prepared_future = client.scatter([site, prepared], broadcast=True)
-            futures = {client.submit(run_task, key, site_future, v, prepared_future,
+            futures = {client.submit(run_task, key, site_future, v,
+                                     by_variant[v.id] if v.id in shifts else prepared_future,
                                      key=f"stadstwin-study-{key}"): (key, v) for key, v in todo.items()}
             if progress is not None:
                 progress(0, len(todo))
@@ -115,6 +118,15 @@ def run_study(
                     progress(done, len(todo))
     results = pd.DataFrame([rows[key] for key in tasks if rows[key] is not None])
     return StudyRun(results, len(todo), len(tasks) - len(todo), failed, study.output_folder)
+
+
+def _shifted(site: Site, study: Study, variants: list, prepared: list[Prepared],
+             shift: dict[str, int] | None) -> list[Prepared]:
+    """The prepared analyses of one variant: the plan register's analyses with its plan shifts (if any)."""
+    if not shift:
+        return prepared
+    return [prepare(site, p.name, variants, {**study.settings.get(p.name, {}), PLAN_FIELD: shift})
+            if p.name in PLANNING else p for p in prepared]
 
 
 @contextmanager

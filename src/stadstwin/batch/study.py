@@ -9,6 +9,10 @@ own fields (``cover``, ``height``, ``species`` …) three derived fields exist:
 - ``offset`` [m]: shift a route sideways (left of its direction is positive);
 - ``dx`` / ``dy`` [m]: translate the edit's geometry (route, footprint, area or tree points);
 - ``count``: keep the first N tree points of an ``add_trees`` edit.
+
+A parameter may name ``plan`` ids of the scene's plan register instead of edits, with the field
+``shift_years``: every phase date of those plans moves by that many whole years for the plan register's
+analyses (``koppelkansen``, ``graafrust``) of the generated variant (``plan_shifts``).
 """
 
 from __future__ import annotations
@@ -38,19 +42,37 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Parameter(_Strict):
-    """One varied quantity: a field of one or more edits of the template, with values or a range."""
+PLAN_FIELD = "shift_years"
 
-    edit: list[str] = Field(min_length=1, description="id(s) of the edit(s) in the template variant")
+
+class Parameter(_Strict):
+    """One varied quantity: a field of one or more edits of the template (or ``shift_years`` of plans of
+    the register), with values or a range."""
+
+    edit: list[str] = Field(default=[], description="id(s) of the edit(s) in the template variant")
+    plan: list[str] = Field(default=[], description="id(s) of plans of the scene's register")
     field: str = Field(min_length=1)
     values: list[float | int | str] | None = None
     range: tuple[float, float] | None = None
     integer: bool = False
 
-    @field_validator("edit", mode="before")
+    @field_validator("edit", "plan", mode="before")
     @classmethod
     def _one_or_more(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _edits_or_plans(self) -> Parameter:
+        if bool(self.edit) == bool(self.plan):
+            raise ValueError("name exactly one of 'edit' and 'plan'")
+        if self.plan:
+            if self.field != PLAN_FIELD:
+                raise ValueError(f"a plan parameter sets {PLAN_FIELD!r}, not {self.field!r}")
+            whole = self.integer if self.range is not None else all(
+                isinstance(v, (int, float)) and float(v).is_integer() for v in self.values or [])
+            if not whole:
+                raise ValueError(f"{PLAN_FIELD} is whole years: give whole numbers (with a range: integer = true)")
+        return self
 
     @model_validator(mode="after")
     def _values_or_range(self) -> Parameter:
@@ -153,7 +175,7 @@ def study_variants(study: Study, scene: Scene) -> tuple[list[Variant], dict[str,
                                  f"{', '.join(map(repr, missing))}", path=study.path,
                                  hint=f"its edits: {', '.join(sorted(known)) or 'none'}")
         for i, values in enumerate(_combinations(generator)):
-            variant = _generated(study, template, generator, values, f"{template.id}.g{number}.{i}", where)
+            variant = _generated(study, template, generator, values, _generated_id(template, number, i), where)
             _parsed(study, variant, where)
             variants.append(variant)
             parameters[variant.id] = values
@@ -162,6 +184,26 @@ def study_variants(study: Study, scene: Scene) -> tuple[list[Variant], dict[str,
     if duplicates:
         raise SceneError(f"variants: {', '.join(duplicates)} listed twice", path=study.path)
     return variants, parameters
+
+
+def plan_shifts(study: Study, scene: Scene) -> dict[str, dict[str, int]]:
+    """Per generated variant id (as ``study_variants`` names them), the whole years its plan parameters
+    move each plan of the register (summed over parameters naming the same plan); only variants with a shift."""
+    shifts: dict[str, dict[str, int]] = {}
+    for number, generator in enumerate(study.generate):
+        template = _scene_variant(study, scene, generator.template, f"generate[{number}].from")
+        for i, values in enumerate(_combinations(generator)):
+            moved: dict[str, int] = {}
+            for key, value in values.items():
+                for pid in generator.parameters[key].plan:
+                    moved[pid] = moved.get(pid, 0) + int(value)
+            if any(moved.values()):
+                shifts[_generated_id(template, number, i)] = moved
+    return shifts
+
+
+def _generated_id(template: Variant, number: int, i: int) -> str:
+    return f"{template.id}.g{number}.{i}"
 
 
 def _scene_variant(study: Study, scene: Scene, vid: str, key: str) -> Variant:

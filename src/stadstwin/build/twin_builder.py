@@ -58,17 +58,19 @@ def _build(scene: Scene, rules: Rules, progress: Progress) -> Twin:
     extent = shapely.box(*scene.extent.bounds)
     sources = scene.sources
 
-    modelled = _cityjson_buildings(scene, extent, progress)
+    read = _cityjson_buildings(scene, progress)
+    modelled = _clip(read, extent)
+    context = _context(read, scene)
     footprints_only = _bgt_buildings(scene, extent, exclude=modelled.source_id)
     dtm, dsm, chm, footprints_only = _terrain(scene, grid, footprints_only, progress)
     buildings = _concat_buildings([modelled, footprints_only])
     if dsm is None:
         dsm = _burn_buildings(dtm, buildings)
-    surface = rasterize_surfaces({k.value: v.path for k, v in sources.bgt.items()}, grid) if sources.bgt else None
+    surface = rasterize_surfaces({k.value: v for k, v in sources.bgt.items()}, grid) if sources.bgt else None
     trees = _trees(scene, dtm, chm)
     networks = _networks(scene, dtm, rules, extent, progress)
     return Twin(scene.name, dtm, buildings, trees, networks, dsm=dsm, chm=chm, surface=surface,
-                terrain=scene.terrain_used)
+                terrain=scene.terrain_used, context=context)
 
 
 def _bag_id(value: str) -> str:
@@ -81,13 +83,26 @@ def _clip(buildings: Buildings, extent: shapely.Geometry) -> Buildings:
     return buildings.select(shapely.intersects(buildings.footprint, extent))
 
 
-def _cityjson_buildings(scene: Scene, extent: shapely.Geometry, progress: Progress) -> Buildings:
+def _cityjson_buildings(scene: Scene, progress: Progress) -> Buildings:
     files = scene.sources.cityjson
     parts = []
     for i, source in enumerate(files):
-        parts.append(_clip(read_cityjson(source.path, assumed_crs=source.crs), extent))
+        parts.append(read_cityjson(source.path, assumed_crs=source.crs))
         progress("CityJSON buildings", i + 1, len(files))
     return _concat_buildings(parts)
+
+
+def _context(buildings: Buildings, scene: Scene) -> Buildings:
+    """Buildings with a roof height that lie wholly outside the extent but meet the box ``shadow_buffer``
+    metres around it: they cast shadow into the extent. Only sources with heights beyond the extent
+    give them (CityJSON); BGT footprints outside the point cloud or DTM have no height."""
+    if not len(buildings) or scene.shadow_buffer <= 0.0:
+        return Buildings.empty()
+    xmin, ymin, xmax, ymax = scene.extent.bounds
+    b = scene.shadow_buffer
+    ring = shapely.box(xmin - b, ymin - b, xmax + b, ymax + b)
+    outside = ~shapely.intersects(buildings.footprint, shapely.box(xmin, ymin, xmax, ymax))
+    return buildings.select(outside & shapely.intersects(buildings.footprint, ring) & np.isfinite(buildings.roof_z))
 
 
 def _bgt_buildings(scene: Scene, extent: shapely.Geometry, exclude: np.ndarray) -> Buildings:

@@ -54,7 +54,17 @@ SURFACE_TABLE: dict[str, tuple[tuple[str, ...], Surface, dict[str, Surface]]] = 
 BURN_ORDER = ("begroeidterreindeel", "onbegroeidterreindeel", "ondersteunendwegdeel", "wegdeel", "waterdeel", "pand")
 #: Layers that stadstwin knows but does not rasterise (walls and fences are no ground surface).
 NOT_RASTERISED = ("scheiding",)
-_PREFERRED_LAYERS = ("pand", "buildingpart", "building")
+#: Layer names of BGT classes in the CityGML / IMGeo translation (as in PDOK's and the Delft extracts).
+LAYER_ALIASES: dict[str, tuple[str, ...]] = {
+    "pand": ("buildingpart", "building"),
+    "wegdeel": ("trafficarea",),
+    "ondersteunendwegdeel": ("auxiliarytrafficarea",),
+    "begroeidterreindeel": ("plantcover",),
+    "onbegroeidterreindeel": (),
+    "waterdeel": ("waterbody",),
+    "scheiding": (),
+}
+_PREFERRED_LAYERS = ("pand", "bgt_pand", *LAYER_ALIASES["pand"])
 _ID_COLUMNS = ("gmlid", "lokaalid", "identificatie")
 
 
@@ -73,8 +83,28 @@ def read_bgt_buildings(path: str | Path, *, layer: str | None = None, assumed_cr
     return Buildings(geometries, np.full(n, np.nan), np.full(n, np.nan), np.array(source, dtype=str))
 
 
+def bgt_layer(layer: str, fields: list[str]) -> str | None:
+    """The BGT class (``pand``, ``wegdeel``, ...) a vector layer holds, from its name (``bgt_wegdeel``,
+    ``trafficarea``, ...) or, for footprints, its ``identificatieBAGPND`` column; None when it is none."""
+    name = _normal(layer).removeprefix("bgt")
+    for bgt, aliases in LAYER_ALIASES.items():
+        if name == bgt or name in aliases:
+            return bgt
+    return "pand" if "identificatiebagpnd" in {_normal(f) for f in fields} else None
+
+
+def _layer_names(name: str) -> tuple[str, ...]:
+    return (name, f"bgt_{name}", *LAYER_ALIASES.get(name, ()))
+
+
+def read_bgt_layer(path: str | Path, name: str, *, assumed_crs: str | None = None) -> np.ndarray:
+    """The current polygons (RD New) of BGT class ``name`` in the file, as the twin builder reads them."""
+    return _read_layer(Path(path), None, assumed_crs, _layer_names(name))[0]
+
+
 def rasterize_surfaces(layers: dict[str, str | Path], grid: Raster) -> Raster:
-    """``Surface`` codes (uint8) on ``grid`` from BGT files given per layer name (``wegdeel``, ...).
+    """``Surface`` codes (uint8) on ``grid`` from BGT files given per layer name (``wegdeel``, ...);
+    a value may be a scene ``SourceFile`` (its ``crs`` is assumed where the file has none).
 
     Cells no polygon covers (by centre) stay ``Surface.UNKNOWN``; see ``SURFACE_TABLE``.
     """
@@ -86,7 +116,9 @@ def rasterize_surfaces(layers: dict[str, str | Path], grid: Raster) -> Raster:
     for name in BURN_ORDER:
         if name not in layers:
             continue
-        geometries, columns, _ = _read_layer(Path(layers[name]), None, None, (name,))
+        source = layers[name]
+        path, crs = (source.path, source.crs) if hasattr(source, "path") else (source, None)
+        geometries, columns, _ = _read_layer(Path(path), None, crs, _layer_names(name))
         shapes.extend((g, int(code)) for g, code in zip(geometries, _surface_codes(name, columns, len(geometries)))
                       if not g.is_empty)
     out = np.zeros(grid.shape, dtype=np.uint8)
@@ -125,7 +157,8 @@ def _read_layer(
     try:
         available = [str(name) for name, _ in pyogrio.list_layers(path)]
     except DataSourceError as exc:
-        raise InputError(f"not a readable GeoPackage / SQLite / GML file: {exc}", path=path) from exc
+        raise InputError(f"not a readable GeoPackage / SQLite / GML file: {exc}", path=path,
+                         hint="the file may be truncated; download the BGT extract again") from exc
     if layer is None:
         layer = next((n for n in available if n.lower() in preferred), available[0] if len(available) == 1 else None)
     if layer is None or layer not in available:

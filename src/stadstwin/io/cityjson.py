@@ -121,7 +121,24 @@ def _load(path: Path) -> dict:
     return doc
 
 
-def _check_crs(doc: dict, path: Path, assumed_crs: str | None) -> None:
+def cityjson_bounds(path: str | Path, *, assumed_crs: str | None = None
+                    ) -> tuple[int, tuple[float, float, float, float], str]:
+    """(number of Buildings, bounds of the vertices in RD New [m]: xmin, ymin, xmax, ymax, the CRS as
+    ``EPSG:N``) of a CityJSON file, after the same checks as ``read_cityjson``."""
+    path = Path(path)
+    doc = _load(path)
+    crs = _check_crs(doc, path, assumed_crs)
+    vertices = _vertices(doc, path)
+    if not len(vertices):
+        raise InputError("the file holds no vertices", path=path)
+    objects = doc.get("CityObjects") or {}
+    buildings = sum(1 for o in objects.values() if isinstance(o, dict) and o.get("type") == "Building")
+    (x0, y0), (x1, y1) = vertices[:, :2].min(axis=0), vertices[:, :2].max(axis=0)
+    return buildings, (float(x0), float(y0), float(x1), float(y1)), f"EPSG:{crs.to_epsg()}"
+
+
+def _check_crs(doc: dict, path: Path, assumed_crs: str | None):
+    """The file's CRS (``pyproj.CRS``, RD New or RD New + NAP); another is refused."""
     reference = (doc.get("metadata") or {}).get("referenceSystem")
     if not reference:
         crs = parse_crs(assumed_crs, path=str(path))
@@ -133,6 +150,7 @@ def _check_crs(doc: dict, path: Path, assumed_crs: str | None) -> None:
             f"the file is in {crs.name}; stadstwin reads CityJSON in RD New + NAP only",
             path=path, hint="reproject it first: `cjio FILE crs_reproject 7415 save OUT.city.json`",
         )
+    return crs
 
 
 def _vertices(doc: dict, path: Path) -> np.ndarray:

@@ -17,7 +17,7 @@ from rasterio.errors import RasterioError
 from rasterio.warp import Resampling, reproject
 
 from stadstwin.crs import RD_NEW, parse_crs
-from stadstwin.errors import CRSError, InputError
+from stadstwin.errors import CRSError, InputError, MissingCRSError
 from stadstwin.model.raster import Raster
 
 
@@ -30,7 +30,7 @@ def read_elevation(
         with rasterio.open(path) as source:
             if source.count < 1:
                 raise InputError("the raster has no bands", path=path)
-            crs = _source_crs(source.crs, path, assumed_crs)
+            crs = source_crs(source.crs, path, assumed_crs)
             band = source.read(1, masked=True).astype(np.float64).filled(np.nan)
             transform = source.transform
     except RasterioError as exc:
@@ -48,12 +48,13 @@ def read_elevation(
     return Raster(out, grid.transform, grid.crs)
 
 
-def _source_crs(crs: rasterio.crs.CRS | None, path: Path, assumed_crs: str | None) -> str:
+def source_crs(crs: rasterio.crs.CRS | None, path: Path, assumed_crs: str | None) -> str:
+    """WKT of a raster's CRS, else of ``assumed_crs``; neither is a ``MissingCRSError``."""
     if crs is not None:
         return crs.to_wkt()
     if assumed_crs is None:
-        raise CRSError("GeoTIFF without CRS", path=path,
-                       hint="assume RD only when the scene says so: give this raster crs = \"EPSG:28992\"")
+        raise MissingCRSError("GeoTIFF without CRS", path=path,
+                              hint="assume RD only when the scene says so: give this raster crs = \"EPSG:28992\"")
     return parse_crs(assumed_crs, path=str(path)).to_wkt()
 
 

@@ -5,7 +5,8 @@ pipe and container (Kabelbed, Mantelbuis, Duct) its utility kind from its IMKL c
 network's thema (an Elektriciteitskabel in a water company's network is a power cable), its
 outer diameter (delivered, else the rules' default for the kind), owner (bronhoudercode), status,
 and an axis height per vertex with its source and uncertainty (see ``imkl_depth``). Rows carry the
-IMKL gml ids and, per segment, the outermost Kabelbed/Mantelbuis/Duct they lie in ("" in the soil).
+IMKL gml ids and, per segment, the outermost Kabelbed/Mantelbuis/Duct they lie in, linked or holding
+them by geometry ("" in the soil).
 ``parse_imkl`` gives the lower-level ``ImklDelivery`` records (counts per class,
 depth points, ExtraGeometrie, appurtenances, duct–pipe–cable nesting).
 
@@ -119,6 +120,7 @@ def network_table(
         ground_at,
         radius=lambda f: 0.5 * diameters[f.gml_id],
         cover=lambda f: float(cover[kinds[f.gml_id]]),
+        group=lambda f: _group(delivery, f),
         tolerance=depth_tolerance,
     ).resolve()
     rows = [(f, v) for f in delivery.features for v in depths[f.gml_id]]
@@ -165,6 +167,15 @@ def _utility(delivery: ImklDelivery, feature: LinearFeature) -> Utility:
             hint=f"known thema values: {', '.join(sorted(THEMA_TO_UTILITY))}",
         ) from None
     return _kind_of_class(feature, kind)
+
+
+def _group(delivery: ImklDelivery, feature: LinearFeature) -> str:
+    """The utility group of the feature's network thema (``electricity`` for laag- and middenspanning,
+    ``gas``, ``water``...), else its network id."""
+    network = delivery.networks.get(feature.network)
+    if network is None or network.thema is None:
+        return feature.network or ""
+    return utility_from_thema(network.thema).key.split("_")[0]
 
 
 def _kind_of_class(feature: LinearFeature, kind: Utility) -> Utility:

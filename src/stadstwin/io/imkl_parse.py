@@ -6,7 +6,8 @@ time, so memory grows with the number of network features, not with the file siz
 
 What is kept (``ImklDelivery``): cables, pipes and their containers with their geometry (through the
 ``net:link`` → ``UtilityLink`` indirection), the networks (``Utiliteitsnet`` thema and
-``standaardDieptelegging``), depth points (``DiepteNAP``, ``DiepteTovMaaiveld``), ``ExtraGeometrie``
+``standaardDieptelegging``), depth points (``DiepteNAP``, ``DiepteTovMaaiveld``) and the
+``dieptelegging`` links of a feature to them, ``ExtraGeometrie``
 (2D and 2.5D/3D), appurtenances, the duct–pipe–cable nesting and a count of every feature class.
 Coordinates are returned in RD New metres; other CRSs are reprojected with ``stadstwin.crs``.
 ``xsi:nil`` elements (with or without ``nilReason``) are read as "not given".
@@ -51,6 +52,8 @@ CONTAINER_CLASSES = ("Kabelbed", "Mantelbuis", "Duct")
 LINEAR_CLASSES = CABLE_AND_PIPE_CLASSES + CONTAINER_CLASSES
 APPURTENANCE_CLASSES = ("Appurtenance", "Kast", "Mangat", "Mast", "Toren", "TechnischGebouw")
 DEPTH_CLASSES = ("DiepteNAP", "DiepteTovMaaiveld")
+#: The polygons of the request a delivery answers: the area it covers.
+AREA_CLASSES = ("Graafpolygoon", "Orientatiepolygoon", "Informatiepolygoon")
 
 _GML_NS = "http://www.opengis.net/gml/3.2"
 _XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
@@ -96,7 +99,8 @@ class LinearFeature:
 
     ``lines`` holds (k, 2) or (k, 3) arrays (3 only for a 3D centreline, z in NAP).
     ``diameter`` is the delivered outer diameter [m] or None; ``status`` the ``currentStatus`` code;
-    ``water_type`` the INSPIRE ``waterType`` code of a ``Waterleiding`` (``potable``, ``raw``...) or None.
+    ``water_type`` the INSPIRE ``waterType`` code of a ``Waterleiding`` (``potable``, ``raw``...) or None;
+    ``depth_links`` the ids of the ``DiepteNAP``/``DiepteTovMaaiveld`` its ``dieptelegging`` links to.
     """
 
     imkl_class: str
@@ -109,6 +113,7 @@ class LinearFeature:
     extra_geometry: tuple[str, ...] = ()
     contents: tuple[str, ...] = ()
     water_type: str | None = None
+    depth_links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,6 +170,15 @@ class ImklDelivery:
     appurtenances: list[Appurtenance] = field(default_factory=list)
     operators: dict[str, str] = field(default_factory=dict)
     class_counts: Counter = field(default_factory=Counter)
+    area: list[np.ndarray] = field(default_factory=list)
+
+    def area_bounds(self) -> tuple[float, float, float, float] | None:
+        """(xmin, ymin, xmax, ymax) of the request polygons (graaf-, oriëntatie-, informatiepolygoon)
+        in RD New [m]; None when the delivery holds none."""
+        if not self.area:
+            return None
+        xy = np.vstack([a[:, :2] for a in self.area])
+        return float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()), float(xy[:, 1].max())
 
     def counts(self) -> dict[str, int]:
         """Number of features per IMKL class (every class in the file, e.g. ``Waterleiding``: 85)."""
@@ -507,6 +521,9 @@ class _Collector:
             )
         elif name in DEPTH_CLASSES:
             self._depth(feature, name, fid, network)
+        elif name in AREA_CLASSES:
+            prop = _first(feature, "geometrie")
+            self.out.area += self.r.geometry(prop, fid) if prop is not None else ()
         elif name == "ExtraGeometrie":
             parts = {}
             for prop in feature:
@@ -548,6 +565,7 @@ class _Collector:
         links = [h for c in _children(feature, "link") if (h := _href(c))]
         contents = tuple(h for c in feature if _local(c.tag) in _CONTENT_TAGS and (h := _href(c)))
         extra = tuple(h for c in _children(feature, "extraGeometrie") if (h := _href(c)))
+        depth_links = tuple(h for c in _children(feature, "dieptelegging") if (h := _href(c)))
         record = LinearFeature(
             name,
             fid,
@@ -559,6 +577,7 @@ class _Collector:
             extra,
             contents,
             _code(_first(feature, "waterType")),
+            depth_links,
         )
         self.pending.append((record, links))
 
@@ -618,3 +637,4 @@ class _Collector:
         delivery.appurtenances += self.out.appurtenances
         delivery.operators |= self.out.operators
         delivery.class_counts += self.out.class_counts
+        delivery.area += self.out.area

@@ -41,7 +41,7 @@ from stadstwin.crs import parse_crs, to_internal
 from stadstwin.engines.footprint_heights import footprint_percentiles
 from stadstwin.engines.gap_fill import fill_gaps
 from stadstwin.engines.rasterize import accumulate_points, empty_accumulators, statistic_slots
-from stadstwin.errors import CRSError, InputError, StadstwinError
+from stadstwin.errors import CRSError, InputError, MissingCRSError, StadstwinError
 from stadstwin.model.raster import Raster
 
 GROUND, SURFACE, VEGETATION, BUILDING = range(4)
@@ -173,23 +173,42 @@ def _file_crs(header: laspy.LasHeader, path: Path, assumed_crs: str | None) -> C
     if crs is not None:
         return crs
     if assumed_crs is None:
-        raise CRSError("LAZ without CRS", path=path,
-                       hint="assume RD only when the scene says so: give this point cloud crs = \"EPSG:28992\"")
+        raise MissingCRSError("LAZ without CRS", path=path,
+                              hint="assume RD only when the scene says so: give this point cloud crs = \"EPSG:28992\"")
     return parse_crs(assumed_crs, path=str(path))
 
 
-def _header(path: Path, assumed: str | None) -> tuple[int, tuple[float, float, float, float]]:
-    """(point count, header bounds in RD New [m]: xmin, ymin, xmax, ymax) of a LAS/LAZ file."""
+def pointcloud_header(path: str | PathLike[str], assumed_crs: str | None = None
+                      ) -> tuple[int, tuple[float, float, float, float], CRS]:
+    """(point count, header bounds in RD New [m]: xmin, ymin, xmax, ymax, the file's CRS) of a LAS/LAZ
+    file; ``assumed_crs`` only where the file has none."""
+    path = Path(path)
     try:
         with laspy.open(path) as reader:
             header = reader.header
     except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
         raise InputError(f"not a readable LAS/LAZ file: {exc}", path=path,
                          hint="check that the file is a complete .las/.laz download") from exc
-    crs = _file_crs(header, path, assumed)
+    crs = _file_crs(header, path, assumed_crs)
     (x0, y0, _), (x1, y1, _) = header.mins, header.maxs
     x, y = to_internal(np.array([x0, x1, x0, x1]), np.array([y0, y0, y1, y1]), crs, path=str(path))
-    return int(header.point_count), (float(x.min()), float(y.min()), float(x.max()), float(y.max()))
+    return int(header.point_count), (float(x.min()), float(y.min()), float(x.max()), float(y.max())), crs
+
+
+def check_last_point(path: str | PathLike[str]) -> None:
+    """Decode the last point the header announces (a seek through the LAZ chunk table): a truncated
+    or corrupt file raises ``InputError`` without decoding the whole file."""
+    path, total = Path(path), 0
+    try:
+        with laspy.open(path) as reader:
+            total = reader.header.point_count
+            if total:
+                reader.seek(total - 1)
+                if len(reader.read_points(1)) != 1:
+                    raise ValueError("no point at the end")
+    except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read the last of {total:,} points: {exc}", path=path,
+                         hint="the file is truncated or corrupt; download it again") from exc
 
 
 def _meets(bounds: tuple[float, float, float, float], grid: Raster) -> bool:
@@ -220,7 +239,7 @@ def read_pointclouds(
     files = [_source(item, assumed_crs) for item in sources]
     if not files:
         raise InputError("no point cloud files given")
-    headers = [_header(path, assumed) for path, assumed in files]
+    headers = [pointcloud_header(path, assumed)[:2] for path, assumed in files]
     for (path, _), (total, _) in zip(files, headers):
         if total == 0:
             raise InputError("the point cloud holds no points", path=path)

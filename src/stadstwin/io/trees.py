@@ -1,4 +1,5 @@
-"""Trees: read from a municipal tree register (GeoJSON / GeoPackage / any OGR vector) or detected in a CHM.
+"""Trees: read from a municipal tree register (GeoJSON / GeoPackage / CSV with x, y or WKT columns / any OGR
+vector) or detected in a CHM.
 
 Register columns are found by name, case and punctuation ignored, Dutch register names first:
 
@@ -32,7 +33,7 @@ from pyogrio.errors import DataLayerError, DataSourceError
 
 from stadstwin.crs import parse_crs, to_internal
 from stadstwin.engines.tree_detection import WIDTH_INTERCEPT, WIDTH_SLOPE, detect_tree_tops
-from stadstwin.errors import CRSError, InputError
+from stadstwin.errors import InputError, MissingCRSError
 from stadstwin.model.raster import Raster
 from stadstwin.model.trees import Trees
 
@@ -49,6 +50,11 @@ COLUMN_NAMES: dict[str, tuple[str, ...]] = {
                      "crownbase"),
     "id": ("boomnummer", "boomid", "objectnummer", "treeid", "id", "identificatie", "objectid", "guid"),
 }
+
+
+#: GDAL CSV open options: where a CSV register keeps its coordinates (x/y columns or WKT).
+CSV_OPTIONS = {"X_POSSIBLE_NAMES": "x,x_rd,xcoord*,rd_x,lon*,lng", "Y_POSSIBLE_NAMES": "y,y_rd,ycoord*,rd_y,lat*",
+               "GEOM_POSSIBLE_NAMES": "wkt,geom*,geometry"}
 
 
 def crown_width(height: np.ndarray) -> np.ndarray:
@@ -109,7 +115,8 @@ def read_tree_register(
     """Trees of a register file; ``ground_z`` sampled from ``dtm`` when given (else NaN)."""
     path = Path(path)
     try:
-        meta, fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, return_fids=True)
+        options = CSV_OPTIONS if path.suffix.lower() == ".csv" else {}
+        meta, fids, wkb, field_data = pyogrio.raw.read(path, layer=layer, return_fids=True, **options)
     except (DataSourceError, DataLayerError, OSError, ValueError) as exc:
         raise InputError(f"not a readable vector file: {exc}", path=path,
                          hint="give a GeoJSON or GeoPackage tree register") from exc
@@ -124,8 +131,8 @@ def read_tree_register(
                          hint="name it boomhoogte or height, or map it with columns={'height': ...}")
     crs_text = meta.get("crs")
     if not crs_text and assumed_crs is None:
-        raise CRSError("tree register without CRS", path=path,
-                       hint="assume RD only when the scene says so: give this register crs = \"EPSG:28992\"")
+        raise MissingCRSError("tree register without CRS", path=path,
+                              hint="assume RD only when the scene says so: give this register crs = \"EPSG:28992\"")
     crs = parse_crs(crs_text or assumed_crs, path=str(path))
     geometries = shapely.from_wkb(wkb)
     missing = shapely.is_missing(geometries) | shapely.is_empty(geometries)

@@ -98,6 +98,20 @@ class NetworkTable:
         fid = self.feature_id
         return (self.asset[i] == self.asset[j]) | ((fid[i] == fid[j]) & (fid[i] != ""))
 
+    def nested(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether the feature of row ``i`` lies, on some segment, in the feature of row ``j`` (its
+        outermost container) or the other way round: a cable and its own trench, also where the cable
+        has left the trench."""
+        inside = (self.container != "") & (self.feature_id != "")
+        if not inside.any():
+            return np.zeros(len(i), dtype=bool)
+        n = len(self)
+        names, codes = np.unique(np.concatenate([self.feature_id, self.container[inside]]).astype(str),
+                                 return_inverse=True)
+        fid, m = codes[:n].astype(np.int64), len(names)
+        held = np.unique(fid[inside] * m + codes[n:])
+        return np.isin(fid[i] * m + fid[j], held) | np.isin(fid[j] * m + fid[i], held)
+
     @classmethod
     def empty(cls) -> "NetworkTable":
         """A table with no segments."""

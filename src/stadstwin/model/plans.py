@@ -19,6 +19,14 @@ from stadstwin.model.enums import Phase
 from stadstwin.model.variant import PhasePlanning
 
 
+def add_years(day: date, years: int) -> date:
+    """``day`` moved by whole ``years`` (29 February to 28 February in other years)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 class Plan(BaseModel):
     """One party's planned work. ``geometry`` is a shapely Polygon/MultiPolygon or LineString in RD New [m];
     a line digs a trench ``trench_width`` [m] wide."""
@@ -67,6 +75,12 @@ class Plan(BaseModel):
         if self.geometry.geom_type.endswith("LineString"):
             return self.geometry.buffer(self.trench_width / 2.0, cap_style="flat")
         return self.geometry
+
+    def shifted(self, years: int) -> "Plan":
+        """The plan with every phase's dates moved by whole ``years`` (a batch study varies planning so)."""
+        planning = {phase: PhasePlanning(start=add_years(w.start, years), end=add_years(w.end, years))
+                    for phase, w in self.planning.items()}
+        return self.model_copy(update={"planning": planning})
 
     def redacted(self) -> "Plan":
         """What another organisation may see of a confidential plan: that a party works here in year Y."""

@@ -154,6 +154,7 @@ class Scene(_Strict):
     climate: ClimateSettings = ClimateSettings()
     terrain: TerrainSettings = TerrainSettings()
     sightlines: SightlineSettings = SightlineSettings()
+    shadow_buffer: float = Field(default=100.0, ge=0.0, le=1000.0, description="m")
     assessment: list[Criterion] | None = None
     root: Path = Field(default=Path("."), exclude=True)
 

@@ -25,6 +25,8 @@ class Twin:
     reservations  subsurface prisms claimed by plans
     retention     retention facilities (wadi, water square) added by plans
     operating     operating point per network feature id (loads, fluid temperatures)
+    context       buildings outside the extent within the scene's ``shadow_buffer``, from sources that
+                  reach beyond it: they only cast shadow into the extent (and close its sky)
     """
 
     name: str
@@ -38,6 +40,7 @@ class Twin:
     chm: Raster | None = None
     surface: Raster | None = None
     operating: dict[str, OperatingPoint] = field(default_factory=dict)
+    context: Buildings = field(default_factory=Buildings.empty)
     crs: str = INTERNAL_CRS
     terrain: str = ""  # which terrain the ground comes from, in words (``Scene.terrain_used``)
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from stadstwin.errors import RuleError
 from stadstwin.model.enums import Surface
-from stadstwin.model.utilities import Utility
+from stadstwin.model.utilities import THEMA_TO_UTILITY, Utility
 
 RULES_DIR = Path(__file__).parent
 TABLES = ("utilities", "clearances", "cover", "trees", "soil", "climate", "drinking_water", "surfaces",
@@ -386,11 +386,36 @@ class Graafrust(Sourced):
         return getattr(self, surface.name.lower(), 0.0)
 
 
+class PlanRoutes(Sourced):
+    """The cable or pipe kind a plan's asset type lays (Dutch register names to utility keys)."""
+
+    asset_types: dict[str, str]
+
+    @field_validator("asset_types")
+    @classmethod
+    def _kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        known = {u.key for u in Utility}
+        unknown = sorted(v for v in value.values() if v not in known)
+        if unknown:
+            raise ValueError(f"unknown utility kinds {unknown}; known: {sorted(known)}")
+        return {k.lower(): v for k, v in value.items()}
+
+    def utility(self, asset_type: str) -> Utility | None:
+        """The kind ``asset_type`` lays: a table entry, a utility key or an IMKL thema value; None otherwise."""
+        name = asset_type.strip()
+        if name.lower() in self.asset_types:
+            return Utility.from_key(self.asset_types[name.lower()])
+        if name.lower() in {u.key for u in Utility}:
+            return Utility.from_key(name.lower())
+        return THEMA_TO_UTILITY.get(name)
+
+
 class Programming(_Strict):
-    """Koppelkansen and graafrust of the plan register."""
+    """Koppelkansen and graafrust of the plan register; which asset types are cable or pipe routes."""
 
     koppelkans: Koppelkans
     graafrust: Graafrust
+    routes: PlanRoutes
 
 
 class Rules(_Strict):

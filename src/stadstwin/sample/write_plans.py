@@ -4,16 +4,19 @@ Planted on purpose: a group of three plans in the main street within two years o
 replacement, heat network, cable reinforcement: one dig instead of three), a water main and a
 confidential fibre route in the same north–south street a year apart, and a cable route that digs in
 the south street two years after the municipality resurfaced its carriageway (a graafrust conflict).
-The other plans lie apart in space or time.
+The other plans lie apart in space or time. The planted plans also carry design and preparation
+windows (the programming table draws every phase).
 """
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import shapely
 
+from stadstwin.model.plans import add_years
 from stadstwin.sample.district import STREET, District, block_bounds, main_street, street_low
 
 _REALISED = ("realisatie_start", "realisatie_end")
@@ -37,6 +40,18 @@ def _carriageway(district: District, m: int) -> shapely.Polygon:
     x0, _, x1, _ = district.extent
     y = street_low(m, True)
     return shapely.box(x0, y + 4.0, x1, y + STREET - 4.0)
+
+
+#: The first rows (the planted chances and conflict) also carry their design and preparation phases.
+_PREPARED = 7
+
+
+def _preparation(works: date) -> dict[str, str]:
+    """Design (the year before preparation) and preparation (the 9 months before ``works``) windows."""
+    prepare = add_years(works, -1) + timedelta(days=92)
+    design = add_years(prepare, -1)
+    return {"ontwerp_start": str(design), "ontwerp_end": str(prepare - timedelta(days=1)),
+            "voorbereiding_start": str(prepare), "voorbereiding_end": str(works - timedelta(days=1))}
 
 
 def demo_plans(district: District) -> list[dict]:
@@ -77,9 +92,11 @@ def demo_plans(district: District) -> list[dict]:
          "2038-05-01", "2038-09-30", shapely.box(*block_bounds(1, 1)).buffer(-8.0), "waterberging", {}),
     ]
     features = []
-    for pid, party, theme, phase, start, end, geometry, assets, extra in rows:
+    for k, (pid, party, theme, phase, start, end, geometry, assets, extra) in enumerate(rows):
         properties = {"id": pid, "party": party, "theme": theme, "phase": phase, _REALISED[0]: start,
                       _REALISED[1]: end, "asset_types": assets, **extra}
+        if k < _PREPARED:
+            properties.update(_preparation(date.fromisoformat(start)))
         features.append({"type": "Feature", "properties": properties, "geometry": shapely.geometry.mapping(geometry)})
     return features
 

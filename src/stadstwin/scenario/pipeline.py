@@ -30,7 +30,7 @@ from typing import Any
 import shapely
 
 from stadstwin.analyses.heat_stress import parse_day
-from stadstwin.analyses.registry import ANALYSES
+from stadstwin.analyses.registry import ANALYSES, PLANNING
 from stadstwin.analyses.result import Analysis, AnalysisResult
 from stadstwin.analyses.water_warming import scene_settings as thermal_settings
 from stadstwin.build.cache import (
@@ -43,6 +43,7 @@ from stadstwin.build.cache import (
 )
 from stadstwin.build.twin_builder import build_twin
 from stadstwin.errors import InputError
+from stadstwin.io.plan_register import REGISTER, plan_feature, read_plan_register
 from stadstwin.io.weather import read_weather
 from stadstwin.model.scene import Scene
 from stadstwin.model.twin import Twin
@@ -176,6 +177,8 @@ def implied_settings(scene: Scene | None, name: str, compared: Sequence[Variant]
         return thermal_settings(scene)
     if name == "sightlines":
         return scene.sightlines.model_dump()
+    if name in PLANNING:
+        return register_settings(scene.root)
     if name != "heat":
         return {}
     heat: dict[str, Any] = {}
@@ -187,6 +190,12 @@ def implied_settings(scene: Scene | None, name: str, compared: Sequence[Variant]
     if areas:
         heat["area"] = shapely.geometry.mapping(shapely.union_all(areas))
     return heat
+
+
+def register_settings(folder: Path) -> dict[str, Any]:
+    """``{"plans": features}`` of the register in scene folder ``folder`` (none without a register)."""
+    register = folder / REGISTER
+    return {"plans": [plan_feature(p) for p in read_plan_register(register)] if register.is_file() else []}
 
 
 @dataclass(frozen=True)

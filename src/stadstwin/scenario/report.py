@@ -1,8 +1,9 @@
 """The comparison report: one self-contained HTML file (images inlined) and JSON of the same content.
 
 Sections: the verdict table of each variant against the reference, the ranking (with more than two
-variants), difference maps of every result raster both variants have, 3D snapshots, and the
-findings of each variant.
+variants), difference maps of every result raster both variants have, 3D snapshots, the findings of
+each variant and, when the scene has a plan register, the programme: the kansenkaart with a time
+filter (one map per year window), the programming table and the koppelkansen and graafrust conflicts.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import base64
 import html
 import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,17 +92,61 @@ def _variant_data(run: VariantRun) -> dict[str, Any]:
     }
 
 
-def write_report(comparison: Comparison, folder: Path, *, snapshots: dict[str, bytes] | None = None) -> tuple[Path, Path]:
+@dataclass(frozen=True)
+class Programme:
+    """The plan register's views for the report: kansenkaart PNGs per time window label ("all years"
+    first), the programming table PNG, and the koppelkansen and graafrust conflicts (GeoJSON features)."""
+
+    maps: dict[str, bytes]
+    table: bytes
+    koppelkansen: list[dict[str, Any]]
+    graafrust: list[dict[str, Any]]
+
+
+def write_report(comparison: Comparison, folder: Path, *, snapshots: dict[str, bytes] | None = None,
+                 programme: Programme | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` (self-contained) and ``report.json`` into ``folder``; returns both paths."""
     folder.mkdir(parents=True, exist_ok=True)
     data = report_data(comparison)
     maps = difference_maps(comparison)
     json_path = folder / "report.json"
+    extra = {} if programme is None else {"programme": {
+        "kansenkaart": list(programme.maps), "koppelkansen": programme.koppelkansen, "graafrust": programme.graafrust}}
     json_path.write_text(json.dumps({**data, "difference_maps": sorted(maps),
-                                     "snapshots": sorted(snapshots or {})}, indent=2, default=str))
+                                     "snapshots": sorted(snapshots or {}), **extra}, indent=2, default=str))
     html_path = folder / "report.html"
-    html_path.write_text(_html(comparison, data, maps, snapshots or {}), encoding="utf-8")
+    html_path.write_text(_html(comparison, data, maps, snapshots or {}, programme), encoding="utf-8")
     return html_path, json_path
+
+
+def _programme_html(programme: Programme) -> list[str]:
+    """The programme section: kansenkaart with a time filter, programming table, chances and conflicts."""
+    e = html.escape
+    parts = ['<section id="programme"><h2>Programme: kansenkaart and programming table</h2>',
+             ('<p><label>Works in <select id="kansenkaart-years" onchange="for (const f of document.querySelectorAll('
+              "'figure.kansenkaart')) f.hidden = f.dataset.years !== this.value\">")]
+    parts += [f'<option value="{e(label)}">{e(label)}</option>' for label in programme.maps]
+    parts.append("</select></label></p>")
+    for k, (label, png) in enumerate(programme.maps.items()):
+        hidden = " hidden" if k else ""
+        parts.append(f'<figure class="kansenkaart" data-years="{e(label)}"{hidden} style="width:98%">'
+                     f"{_img(png, f'kansenkaart {label}')}<figcaption>kansenkaart, works in {e(label)}</figcaption></figure>")
+    parts.append(f'<figure id="programming-table" style="width:98%">{_img(programme.table, "programming table")}'
+                 "<figcaption>programming table: phases per plan over the years</figcaption></figure>")
+    parts.append(f"<h3>Koppelkansen ({len(programme.koppelkansen)})</h3><table><tr><th>plans</th><th>parties</th>"
+                 "<th>gap [years]</th><th>shared [m]</th><th>saving</th><th>joined route check</th></tr>")
+    for f in programme.koppelkansen:
+        q = f["properties"]
+        joined = q.get("joined")
+        check = (f"{joined['verdict']} ({joined['certain']} certain, {joined['possible']} possible)"
+                 if joined else "no new cable or pipe route")
+        parts.append(f"<tr><td>{e(' + '.join(q['plans']))}</td><td>{e(', '.join(q['parties']))}</td>"
+                     f"<td>{q['gap_years']:.2f}</td><td>{q['shared_length_m']:.0f}</td><td>{e(q['saving'])}</td>"
+                     f"<td>{e(check)}</td></tr>")
+    parts.append(f"</table><h3>Graafrust conflicts ({len(programme.graafrust)})</h3><ul>")
+    parts += [f"<li>{e(f['properties']['message'])}</li>" for f in programme.graafrust]
+    parts.append("</ul></section>")
+    return parts
 
 
 def _img(png: bytes, alt: str) -> str:
@@ -113,7 +159,8 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.2f}" if abs(x) < 1e5 else f"{x:,.0f}"
 
 
-def _html(comparison: Comparison, data: dict[str, Any], maps: dict[str, bytes], snapshots: dict[str, bytes]) -> str:
+def _html(comparison: Comparison, data: dict[str, Any], maps: dict[str, bytes], snapshots: dict[str, bytes],
+          programme: Programme | None = None) -> str:
     e = html.escape
     ref = comparison.reference.variant
     parts = [f"<h1>{e(comparison.scene)}: what do the plans do here?</h1>",
@@ -159,6 +206,8 @@ def _html(comparison: Comparison, data: dict[str, Any], maps: dict[str, bytes], 
     if not snapshots:
         parts.append("<p>No 3D snapshots.</p>")
     parts.append("</section>")
+    if programme is not None:
+        parts += _programme_html(programme)
     parts.append('<section id="changes"><h2>New and resolved findings</h2>')
     for vid, per in comparison.changes.items():
         for analysis, change in per.items():

@@ -25,6 +25,7 @@ from stadstwin.errors import StadstwinError
 from stadstwin.service import (
     routes_compare,
     routes_layers,
+    routes_plans,
     routes_processes,
     routes_results,
     routes_scenes,
@@ -56,6 +57,8 @@ def create_app(scenes_root: str | Path, db_path: str | Path, *, files: str | Pat
     for name in catalog.scenes:
         for body in catalog.file_variants(name):
             store.seed_variant(name, body)
+        for feature in catalog.file_plans(name):
+            store.seed_plan(name, feature)
     table = processes(analyses)
     files = Path(files) if files is not None else Path(db_path).parent / "files"
     runner = JobRunner(store, catalog, table, files, workers)
@@ -71,7 +74,8 @@ def create_app(scenes_root: str | Path, db_path: str | Path, *, files: str | Pat
     app.state.service = Service(store, catalog, runner, table, analyses, frozenset(confidential), files)
     app.add_middleware(BodySizeLimit, limit=max_body_bytes)
     _add_error_handlers(app)
-    for module in (routes_scenes, routes_variants, routes_layers, routes_results, routes_compare, routes_processes):
+    for module in (routes_scenes, routes_variants, routes_plans, routes_layers, routes_results, routes_compare,
+                   routes_processes):
         app.include_router(module.router)
     if viewer_dist is not None and Path(viewer_dist).is_dir():
         app.mount("/", StaticFiles(directory=viewer_dist, html=True), name="viewer")

@@ -20,6 +20,7 @@ from stadstwin.analyses.registry import ANALYSES
 from stadstwin.analyses.result import Analysis
 from stadstwin.build.summary import summarize
 from stadstwin.errors import SceneError, StadstwinError
+from stadstwin.io.plan_register import REGISTER, plan_feature, read_plan_register
 from stadstwin.model.scene import Scene
 from stadstwin.model.toml_file import validation_problems
 from stadstwin.model.twin import Twin
@@ -98,6 +99,18 @@ class SceneCatalog:
             except StadstwinError as exc:
                 log.error("variant file skipped: %s", exc)
         return bodies
+
+    def file_plans(self, name: str) -> list[dict[str, Any]]:
+        """The plans of the scene's register file (``SCENE/plans.geojson``) as GeoJSON features; an
+        invalid register is logged and skipped."""
+        register = self.scene(name).root / REGISTER
+        if not register.is_file():
+            return []
+        try:
+            return [plan_feature(p) for p in read_plan_register(register)]
+        except StadstwinError as exc:
+            log.error("plan register skipped: %s", exc)
+            return []
 
     def key(self, name: str, variant: Variant) -> str:
         """Content key of the twin of ``variant`` of scene ``name``."""

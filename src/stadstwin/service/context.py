@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from stadstwin.analyses.result import Analysis
+from stadstwin.io.plan_register import plans_from_features
+from stadstwin.model.plans import Plan
 from stadstwin.model.variant import Variant
 from stadstwin.scenario.variants import BASE
 from stadstwin.service.catalog import NotFound, SceneCatalog
@@ -88,11 +90,34 @@ class Service:
     def variant_ids(self, scene: str) -> list[str]:
         return [BASE, *(v.id for v in self.store.variants(scene))]
 
-    def job(self, job_id: str) -> Job:
+    def job(self, job_id: str, who: Principal | None = None) -> Job:
+        """A job; NotFound for unknown ids and, for ``who``, for another organisation's job on the plan
+        register as that organisation sees it (``plans_for``)."""
         found = self.store.job(job_id) if _ID.match(job_id) else None
-        if found is None:
+        if found is None or (who is not None and not self.may_see(who, found)):
             raise NotFound(f"unknown job {job_id!r}")
         return found
+
+    @staticmethod
+    def may_see(who: Principal, job: Job) -> bool:
+        """Whether ``who`` may see ``job``: every job except another organisation's on its view of the plans."""
+        return job.inputs.get("plans_for", who.organisation) == who.organisation
+
+    def plan_hidden(self, who: Principal | None, plan: Plan) -> bool:
+        """Whether ``who`` sees ``plan`` only redacted ("a party plans works here in year Y"): a
+        confidential plan, or any plan of a confidential owner, of another party."""
+        secret = plan.confidential or plan.party in self.confidential
+        return secret and (who is None or who.organisation != plan.party)
+
+    def stored_plans(self, scene: str) -> list[tuple[StoredVariant, Plan]]:
+        """The scene's stored plans with their parsed plan (bodies are validated when stored)."""
+        self.scene_name(scene)
+        stored = self.store.plans(scene)
+        return list(zip(stored, plans_from_features([s.body for s in stored], f"plans of {scene}")))
+
+    def visible_plans(self, who: Principal | None, scene: str) -> list[Plan]:
+        """The scene's plans as ``who`` may see them (module ``routes_plans``)."""
+        return [p.redacted() if self.plan_hidden(who, p) else p for _, p in self.stored_plans(scene)]
 
     def visibility(self, who: Principal | None) -> Visibility:
         """What ``who`` may see (None: a caller without a valid token, who sees no confidential asset)."""

@@ -1,5 +1,7 @@
 """The processes the service executes as jobs (OGC API – Processes): every analysis registered in
-``ANALYSES`` when the app starts, ``compare`` (scenario comparison and report) and ``build``.
+``ANALYSES`` when the app starts, ``compare`` (scenario comparison and report), ``build``, and the
+plan register's analyses (``PLANNING``: koppelkansen, graafrust) on the stored plans as the caller
+sees them (``plans_body``, resolved at submission; the job is its organisation's, ``plans_for``).
 
 Inputs are validated here before a job is stored; the variant a job runs on is resolved at
 submission and stored with it (id, version and body), so a rerun computes exactly the same thing.
@@ -10,7 +12,7 @@ result cache as the CLI and a batch study, so the service gives their answer and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from stadstwin.analyses.registry import PLANNING
 from stadstwin.analyses.result import Analysis
 from stadstwin.build.summary import summarize
 from stadstwin.errors import SceneError
@@ -31,6 +34,7 @@ from stadstwin.model.variant import Variant
 from stadstwin.scenario.compare import Comparison, compare_variants
 from stadstwin.scenario.pipeline import run_analysis
 from stadstwin.scenario.report import report_data, write_report
+from stadstwin.scenario.variants import base_variant
 from stadstwin.service.artifacts import write_analysis
 from stadstwin.service.catalog import SceneCatalog
 from stadstwin.service.limits import ID_PATTERN
@@ -76,6 +80,10 @@ class CompareInputs(_Inputs):
 
 class BuildInputs(_Inputs):
     pass
+
+
+class PlanInputs(_Inputs):
+    shift_years: dict[str, int] = Field(default={}, description="whole years to move a plan's phase dates, by plan id")
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,19 @@ def _analysis_runner(name: str) -> Callable[[JobContext, dict[str, Any]], dict[s
     return run
 
 
+def _plan_runner(name: str) -> Callable[[JobContext, dict[str, Any]], dict[str, Any]]:
+    def run(context: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
+        context.progress(5, f"{name} on the plan register")
+        site = replace(context.catalog.site(inputs["scene"]), analyses=PLANNING)
+        result = run_analysis(site, base_variant(inputs["scene"]), name,
+                              {"plans": inputs["plans_body"], "shift_years": inputs["shift_years"]})
+        context.progress(90, "writing results")
+        written = write_analysis(result, context.folder)
+        return {**written, "settings": {k: v for k, v in written["settings"].items() if k != "plans"}}
+
+    return run
+
+
 def _compare(context: JobContext, inputs: dict[str, Any]) -> dict[str, Any]:
     done = comparison(context.catalog, inputs["scene"], inputs["variant_bodies"], inputs["settings"],
                       context.progress)
@@ -162,4 +183,6 @@ def processes(analyses: Mapping[str, Analysis]) -> dict[str, Process]:
     table["compare"] = Process("compare", "compare variants on every analysis; verdicts and report",
                                CompareInputs, _compare)
     table["build"] = Process("build", "build (or load) the twin of a scene", BuildInputs, _build)
+    for name in PLANNING:
+        table[name] = Process(name, f"{name} of the scene's plan register", PlanInputs, _plan_runner(name))
     return table

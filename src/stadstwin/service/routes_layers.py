@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from stadstwin.model.twin import Twin
 from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
+from stadstwin.service.http_cache import file_answer, json_answer
 from stadstwin.service.layers import layer_files, layer_kind, scene_origin
 from stadstwin.service.store import Principal
 
@@ -27,23 +28,23 @@ def _layers(svc: Service, who: Principal, scene: str, vid: str) -> tuple[Twin, d
     return twin, files
 
 
-@router.get("")
-async def layers(scene: str, vid: str, who: Reader, svc: Svc) -> dict[str, Any]:
-    """The variant's layers with their kind, utility and URL, and the local origin of their vertices."""
+@router.get("", response_model=dict[str, Any])
+async def layers(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """The variant's layers with their kind, utility and URL, and the local origin of their vertices
+    (ETag / 304, gzip)."""
     twin, files = await run_in_threadpool(_layers, svc, who, scene, vid)
     listed = []
     for name in files:
         kind, utility = layer_kind(name)
         listed.append({"name": name, "kind": kind, "utility": utility,
                        "url": f"/api/scenes/{scene}/variants/{vid}/layers/{name}.glb"})
-    return {"origin": list(scene_origin(twin)), "layers": listed}
+    return json_answer(request, {"origin": list(scene_origin(twin)), "layers": listed})
 
 
-@router.get("/{name}.glb", response_class=FileResponse)
-async def layer(scene: str, vid: str, name: str, who: Reader,
-                svc: Svc) -> FileResponse:
-    """One layer as binary glTF."""
+@router.get("/{name}.glb", response_class=Response)
+async def layer(scene: str, vid: str, name: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """One layer as binary glTF (ETag / 304, gzip; ``http_cache``)."""
     _, files = await run_in_threadpool(_layers, svc, who, scene, vid)
     if name not in files:
         raise NotFound(f"unknown layer {name!r}", hint=f"layers: {', '.join(files)}")
-    return FileResponse(files[name], media_type="model/gltf-binary")
+    return await run_in_threadpool(file_answer, request, files[name], "model/gltf-binary")

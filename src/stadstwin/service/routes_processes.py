@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException
+from fastapi import APIRouter, Body, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
+from stadstwin.analyses.registry import PLANNING
+from stadstwin.io.plan_register import plan_feature
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
+from stadstwin.service.http_cache import body_answer
 from stadstwin.service.routes_results import findings, raster_entries, raster_file
 from stadstwin.service.store import Job, Principal
 
@@ -40,9 +43,13 @@ def _process(svc: Service, process_id: str):
     return process
 
 
-def _resolve(svc: Service, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Inputs with the variants they name resolved to their current version and body."""
+def _resolve(svc: Service, who: Principal, process_id: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Inputs with the variants they name resolved to their current version and body, and for the plan
+    register's analyses the stored plans as ``who`` sees them (the job is then ``who``'s organisation's)."""
     svc.scene_name(inputs["scene"])
+    if process_id in PLANNING:
+        plans = [plan_feature(p) for p in svc.visible_plans(who, inputs["scene"])]
+        return {**inputs, "plans_for": who.organisation, "plans_body": plans}
     if "variant" in inputs:
         variant, version = svc.variant(inputs["scene"], inputs["variant"])
         return {**inputs, "variant_version": version, "variant_body": variant.model_dump(mode="json")}
@@ -71,7 +78,7 @@ def execute(process_id: str, body: Annotated[dict[str, Any], Body()], who: Edito
             svc: Svc) -> JSONResponse:
     """Start a job ({"inputs": {...}}); 201 with Location /api/jobs/{jobID}."""
     process = _process(svc, process_id)
-    inputs = _resolve(svc, process.validate(body.get("inputs", {})))
+    inputs = _resolve(svc, who, process_id, process.validate(body.get("inputs", {})))
     job = svc.runner.submit(process_id, inputs, who)
     return JSONResponse(_status(svc, who, job), status_code=201, headers={"Location": f"/api/jobs/{job.id}"})
 
@@ -79,26 +86,26 @@ def execute(process_id: str, body: Annotated[dict[str, Any], Body()], who: Edito
 @router.get("/jobs")
 def list_jobs(who: Reader, svc: Svc) -> dict[str, Any]:
     """Every job, oldest first."""
-    return {"jobs": [_status(svc, who, j) for j in svc.store.jobs()]}
+    return {"jobs": [_status(svc, who, j) for j in svc.store.jobs() if svc.may_see(who, j)]}
 
 
 @router.get("/jobs/{job_id}")
 def job_status(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
     """Status, progress (0-100) and message of a job."""
-    return _status(svc, who, svc.job(job_id))
+    return _status(svc, who, svc.job(job_id, who))
 
 
 @router.delete("/jobs/{job_id}")
 def dismiss(job_id: str, who: Editor, svc: Svc) -> dict[str, Any]:
     """Dismiss a job that has not ended (it is not started, or its result is dropped); 409 otherwise."""
-    job = svc.job(job_id)
+    job = svc.job(job_id, who)
     if not svc.store.dismiss_job(job.id, who):
         raise HTTPException(409, f"job {job_id} has already ended: it is {svc.job(job_id).status}")
     return _status(svc, who, svc.job(job_id))
 
 
 def _finished(svc: Service, who: Principal, job_id: str) -> Job:
-    job = svc.job(job_id)
+    job = svc.job(job_id, who)
     if job.status != "successful":
         message = svc.visibility(who).text(job.message, svc.job_withheld(who, job)) if job.message else ""
         raise NotFound(f"job {job_id} has no results: it is {job.status}" + (f" ({message})" if message else ""))
@@ -107,7 +114,7 @@ def _finished(svc: Service, who: Principal, job_id: str) -> Job:
 
 def _results(svc: Service, who: Principal, job: Job) -> dict[str, Any]:
     result = dict(job.result or {})
-    if job.process in svc.analyses:
+    if job.process in svc.analyses or job.process in PLANNING:
         result["rasters"] = raster_entries(job, f"/api/jobs/{job.id}/results")
         result["findings"] = f"/api/jobs/{job.id}/findings"
     visibility = svc.visibility(who)
@@ -123,16 +130,15 @@ async def job_results(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}/results/{raster}.{suffix}")
-def job_raster(job_id: str, raster: str, suffix: str, who: Reader,
-               svc: Svc) -> FileResponse:
-    """A raster of an analysis job as PNG overlay or GeoTIFF."""
-    return raster_file(svc, _finished(svc, who, job_id), raster, suffix)
+def job_raster(job_id: str, raster: str, suffix: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """A raster of an analysis job as PNG overlay or GeoTIFF (ETag / 304, gzip)."""
+    return raster_file(svc, _finished(svc, who, job_id), raster, suffix, request)
 
 
 @router.get("/jobs/{job_id}/findings")
-async def job_findings(job_id: str, who: Reader, svc: Svc) -> JSONResponse:
-    """The findings of an analysis job (GeoJSON, EPSG:7415)."""
+async def job_findings(job_id: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """The findings of an analysis job (GeoJSON, EPSG:7415; ETag / 304, gzip)."""
     job = _finished(svc, who, job_id)
-    if job.process not in svc.analyses:
+    if job.process not in svc.analyses and job.process not in PLANNING:
         raise NotFound(f"job {job_id} ({job.process}) has no findings")
-    return Response(await run_in_threadpool(findings, svc, who, [job]), media_type="application/geo+json")
+    return body_answer(request, await run_in_threadpool(findings, svc, who, [job]), "application/geo+json")

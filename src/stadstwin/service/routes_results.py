@@ -9,14 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from stadstwin.service.artifacts import read_findings
 from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
+from stadstwin.service.http_cache import body_answer, file_answer, json_answer
 from stadstwin.service.store import Job, Principal
 
 router = APIRouter(prefix="/api")
@@ -31,13 +32,13 @@ def raster_entries(job: Job, base_url: str) -> list[dict[str, Any]]:
             for r in (job.result or {}).get("rasters", [])]
 
 
-def raster_file(svc: Service, job: Job, raster: str, suffix: str) -> FileResponse:
-    """A job's raster as PNG overlay or GeoTIFF; 404 unless the job wrote that raster."""
+def raster_file(svc: Service, job: Job, raster: str, suffix: str, request: Request) -> Response:
+    """A job's raster as PNG overlay or GeoTIFF (ETag / 304, gzip); 404 unless the job wrote that raster."""
     names = {r["raster"] for r in (job.result or {}).get("rasters", [])}
     if raster not in names or suffix not in _MEDIA:
         raise NotFound(f"no raster {raster!r} ({suffix}) in the results of {job.process}",
                        hint=f"rasters: {', '.join(sorted(names)) or 'none'}")
-    return FileResponse(svc.runner.folder(job.id) / f"{raster}.{suffix}", media_type=_MEDIA[suffix])
+    return file_answer(request, svc.runner.folder(job.id) / f"{raster}.{suffix}", _MEDIA[suffix])
 
 
 def findings(svc: Service, who: Principal, jobs: list[Job]) -> bytes:
@@ -52,7 +53,7 @@ def findings(svc: Service, who: Principal, jobs: list[Job]) -> bytes:
         for feature in read_findings(svc.runner.folder(job.id)):
             properties = {"analysis": job.process, **(feature.get("properties") or {})}
             features.append({**feature, "properties": properties})
-    withheld = svc.withheld(who, jobs[0].inputs["scene"], [jobs[0].inputs["variant_body"]]) if jobs else frozenset()
+    withheld = svc.job_withheld(who, jobs[0]) if jobs else frozenset()
     collection = {"type": "FeatureCollection", "features": svc.visibility(who).features(features, withheld)}
     return svc.responses.put(key, json.dumps(collection, separators=(",", ":")).encode())
 
@@ -62,26 +63,26 @@ def _current_jobs(svc: Service, scene: str, vid: str) -> list[Job]:
     return [j for j in svc.store.latest_results(scene, vid, version) if j.process in svc.analyses]
 
 
-@router.get("/scenes/{scene}/variants/{vid}/results")
-def results(scene: str, vid: str, who: Reader, svc: Svc) -> list[dict[str, Any]]:
-    """Result rasters of the finished analyses of this variant version."""
-    return [entry for job in _current_jobs(svc, scene, vid)
-            for entry in raster_entries(job, f"/api/scenes/{scene}/variants/{vid}/results/{job.process}")]
+@router.get("/scenes/{scene}/variants/{vid}/results", response_model=list[dict[str, Any]])
+def results(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """Result rasters of the finished analyses of this variant version (ETag / 304, gzip)."""
+    return json_answer(request, [entry for job in _current_jobs(svc, scene, vid)
+                                 for entry in raster_entries(job, f"/api/scenes/{scene}/variants/{vid}/results/{job.process}")])
 
 
 @router.get("/scenes/{scene}/variants/{vid}/results/{analysis}/{raster}.{suffix}")
 def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str, who: Reader,
-                  svc: Svc) -> FileResponse:
+                  svc: Svc, request: Request) -> Response:
     """A result raster as RGBA PNG overlay (north-up, covering its bounds) or GeoTIFF."""
     job = next((j for j in _current_jobs(svc, scene, vid) if j.process == analysis), None)
     if job is None:
         raise NotFound(f"no finished {analysis!r} run on variant {vid!r}",
                        hint=f"POST /api/processes/{{id}}/execution; processes: {', '.join(svc.analyses) or 'none'}")
-    return raster_file(svc, job, raster, suffix)
+    return raster_file(svc, job, raster, suffix, request)
 
 
 @router.get("/scenes/{scene}/variants/{vid}/findings")
-async def variant_findings(scene: str, vid: str, who: Reader, svc: Svc) -> Response:
-    """Findings of every finished analysis on this variant version (GeoJSON, EPSG:7415)."""
+async def variant_findings(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """Findings of every finished analysis on this variant version (GeoJSON, EPSG:7415; ETag / 304, gzip)."""
     jobs = _current_jobs(svc, scene, vid)
-    return Response(await run_in_threadpool(findings, svc, who, jobs), media_type="application/geo+json")
+    return body_answer(request, await run_in_threadpool(findings, svc, who, jobs), "application/geo+json")

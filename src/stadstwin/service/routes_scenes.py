@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
 
 from stadstwin import __version__
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.context import Svc
+from stadstwin.service.http_cache import json_answer
 from stadstwin.service.layers import scene_origin
 from stadstwin.service.redact import bodies_in
 
@@ -22,22 +24,22 @@ def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/scenes")
-def scenes(who: Reader, svc: Svc) -> list[dict[str, Any]]:
-    """Every scene with its extent and variant ids."""
-    return [{"name": name, "extent": list(scene.extent.bounds), "variants": svc.variant_ids(name)}
-            for name, scene in svc.catalog.scenes.items()]
+@router.get("/scenes", response_model=list[dict[str, Any]])
+def scenes(who: Reader, svc: Svc, request: Request) -> Response:
+    """Every scene with its extent and variant ids (ETag / 304, gzip)."""
+    return json_answer(request, [{"name": name, "extent": list(scene.extent.bounds), "variants": svc.variant_ids(name)}
+                                 for name, scene in svc.catalog.scenes.items()])
 
 
-@router.get("/scenes/{scene}")
-async def scene(scene: str, who: Reader, svc: Svc) -> dict[str, Any]:
-    """A scene's extent, the local origin of its GLB layers and the twin summary."""
+@router.get("/scenes/{scene}", response_model=dict[str, Any])
+async def scene(scene: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """A scene's extent, the local origin of its GLB layers and the twin summary (ETag / 304, gzip)."""
     loaded = svc.catalog.scene(scene)
     _, twin = await run_in_threadpool(svc.catalog.base, scene)
     visibility = svc.visibility(who)
     summary = await run_in_threadpool(visibility.summary, twin) if visibility.hidden else svc.catalog.summary(scene)
-    return {"name": scene, "extent": list(loaded.extent.bounds), "origin": list(scene_origin(twin)),
-            "summary": summary}
+    return json_answer(request, {"name": scene, "extent": list(loaded.extent.bounds),
+                                 "origin": list(scene_origin(twin)), "summary": summary})
 
 
 @router.get("/audit")

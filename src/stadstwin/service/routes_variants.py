@@ -37,14 +37,14 @@ def _response(svc: Service, who: Principal, stored: StoredVariant, code: int = 2
     return JSONResponse(_visible(svc, who, stored), status_code=code, headers=headers)
 
 
-def _expected_version(if_match: str | None, stored: StoredVariant) -> int:
+def expected_version(if_match: str | None, stored: StoredVariant, kind: str = "variant") -> int:
     """The version the client edited, from If-Match; 428 without it, 412 when it is not current."""
     if if_match is None:
-        raise HTTPException(428, "If-Match with the variant's ETag is required to change it")
+        raise HTTPException(428, f"If-Match with the {kind}'s ETag is required to change it")
     tags = [t.strip() for t in if_match.split(",")]
     if "*" in tags or stored.etag in tags:
         return stored.version
-    raise HTTPException(412, f"the variant changed since you read it (now version {stored.version}); "
+    raise HTTPException(412, f"the {kind} changed since you read it (now version {stored.version}); "
                              "read it again, apply your change and retry", headers={"ETag": stored.etag})
 
 
@@ -86,7 +86,7 @@ async def update_variant(scene: str, vid: str, body: Annotated[dict[str, Any], B
                          if_match: Annotated[str | None, Header()] = None) -> JSONResponse:
     """Replace the variant if If-Match holds its current ETag; returns the new ETag."""
     stored = svc.stored_variant(scene, vid)
-    expected = _expected_version(if_match, stored)
+    expected = expected_version(if_match, stored)
     body = {**body, "id": body.get("id", vid)}
     body.pop("version", None)
     if body["id"] != vid:
@@ -106,7 +106,7 @@ def delete_variant(scene: str, vid: str, who: Editor, svc: Svc,
                    if_match: Annotated[str | None, Header()] = None) -> Response:
     """Delete the variant if If-Match holds its current ETag (the audit log keeps its history)."""
     stored = svc.stored_variant(scene, vid)
-    expected = _expected_version(if_match, stored)
+    expected = expected_version(if_match, stored)
     try:
         svc.store.delete_variant(scene, vid, expected, who)
     except VersionConflict:

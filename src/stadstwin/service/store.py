@@ -1,4 +1,4 @@
-"""SQLite persistence of the service: API tokens, variants with versions, jobs and the audit log.
+"""SQLite persistence of the service: API tokens, variants and plans with versions, jobs and the audit log.
 
 Every write runs in one transaction, so a crash never leaves half a change. Tokens are stored as
 SHA-256 digests only. The store is shared by the request threads and the job workers; one lock
@@ -26,6 +26,9 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE TABLE IF NOT EXISTS variants (
     scene TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
     body TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (scene, id));
+CREATE TABLE IF NOT EXISTS plans (
+    scene TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0,
+    body TEXT NOT NULL, updated TEXT NOT NULL, PRIMARY KEY (scene, id));
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY, process TEXT NOT NULL, inputs TEXT NOT NULL, status TEXT NOT NULL,
     progress INTEGER NOT NULL DEFAULT 0, message TEXT NOT NULL DEFAULT '', attempts INTEGER NOT NULL DEFAULT 0,
@@ -36,6 +39,8 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 ROLES = ("read", "edit")
+#: Job inputs only their submitter may see, left out of the audit log: the plan register as it saw it.
+PRIVATE_INPUTS = ("plans_body",)
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
 
 
@@ -64,7 +69,7 @@ class Principal:
 
 @dataclass(frozen=True)
 class StoredVariant:
-    """A variant as stored: its JSON body and version (the ETag)."""
+    """A variant (or a plan of the register) as stored: its JSON body and version (the ETag)."""
 
     scene: str
     id: str
@@ -94,12 +99,19 @@ class Job:
     result: dict[str, Any] | None
 
 
+#: A stored plan of a scene's register: its body is the plan's GeoJSON feature (``io.plan_register``).
+StoredPlan = StoredVariant
+
+#: Versioned documents per scene: table name → what the audit log calls one.
+_KINDS = {"variants": "variant", "plans": "plan"}
+
+
 class VersionConflict(Exception):
     """The stored version differs from the one the client edited (HTTP 412)."""
 
     def __init__(self, current: StoredVariant | None) -> None:
         self.current = current
-        super().__init__("the variant was changed by someone else")
+        super().__init__("the document was changed by someone else")
 
 
 class Store:
@@ -152,59 +164,111 @@ class Store:
         rows = self._query("SELECT name, organisation, role FROM tokens WHERE digest = ?", (digest(token),))
         return Principal(rows[0]["name"], rows[0]["organisation"], rows[0]["role"]) if rows else None
 
-    # variants -------------------------------------------------------------------------------
+    # variants and plans: versioned documents per scene --------------------------------------
     @staticmethod
     def _variant(row: sqlite3.Row) -> StoredVariant:
         return StoredVariant(row["scene"], row["id"], row["version"], json.loads(row["body"]), row["updated"])
 
-    def seed_variant(self, scene: str, body: dict[str, Any]) -> bool:
-        """Store a variant from a file unless the id was ever stored (edits and deletions win)."""
+    def _seed(self, table: str, scene: str, did: str, body: dict[str, Any]) -> bool:
         with self._transaction() as db:
-            cursor = db.execute("INSERT OR IGNORE INTO variants VALUES (?, ?, 1, 0, ?, ?)",
-                                (scene, body["id"], json.dumps(body), now()))
+            cursor = db.execute(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, 1, 0, ?, ?)",
+                                (scene, did, json.dumps(body), now()))
             return cursor.rowcount == 1
 
-    def variants(self, scene: str) -> list[StoredVariant]:
-        rows = self._query("SELECT * FROM variants WHERE scene = ? AND deleted = 0 ORDER BY id", (scene,))
+    def _all(self, table: str, scene: str) -> list[StoredVariant]:
+        rows = self._query(f"SELECT * FROM {table} WHERE scene = ? AND deleted = 0 ORDER BY id", (scene,))
         return [self._variant(r) for r in rows]
 
-    def variant(self, scene: str, vid: str) -> StoredVariant | None:
-        rows = self._query("SELECT * FROM variants WHERE scene = ? AND id = ? AND deleted = 0", (scene, vid))
+    def _one(self, table: str, scene: str, did: str) -> StoredVariant | None:
+        rows = self._query(f"SELECT * FROM {table} WHERE scene = ? AND id = ? AND deleted = 0", (scene, did))
         return self._variant(rows[0]) if rows else None
 
-    def create_variant(self, scene: str, body: dict[str, Any], who: Principal) -> StoredVariant | None:
-        """Store a new variant (version after any deleted one of that id); None when the id is taken."""
-        vid = body["id"]
+    def _create(self, table: str, scene: str, did: str, body: dict[str, Any], who: Principal,
+                audited: tuple[str, dict[str, Any]] | None = None) -> StoredVariant | None:
+        """Store a new document; ``audited`` (id, body) is what the audit log shows instead of the real ones."""
+        shown, shown_body = audited or (did, body)
         with self._transaction() as db:
-            row = db.execute("SELECT version, deleted FROM variants WHERE scene = ? AND id = ?", (scene, vid)).fetchone()
+            row = db.execute(f"SELECT version, deleted FROM {table} WHERE scene = ? AND id = ?", (scene, did)).fetchone()
             if row is not None and not row["deleted"]:
                 return None
             version = 1 if row is None else row["version"] + 1
-            db.execute("INSERT OR REPLACE INTO variants VALUES (?, ?, ?, 0, ?, ?)",
-                       (scene, vid, version, json.dumps(body), now()))
-            self._audit(db, who, "create variant", f"{scene}/{vid}", {"version": version, "body": body})
-        return self.variant(scene, vid)
+            db.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?, ?, 0, ?, ?)",
+                       (scene, did, version, json.dumps(body), now()))
+            self._audit(db, who, f"create {_KINDS[table]}", f"{scene}/{shown}", {"version": version, "body": shown_body})
+        return self._one(table, scene, did)
+
+    def _current(self, db: sqlite3.Connection, table: str, scene: str, did: str, expected: int) -> None:
+        row = db.execute(f"SELECT * FROM {table} WHERE scene = ? AND id = ? AND deleted = 0", (scene, did)).fetchone()
+        if row is None or row["version"] != expected:
+            raise VersionConflict(None if row is None else self._variant(row))
+
+    def _update(self, table: str, scene: str, did: str, body: dict[str, Any], expected: int,
+                who: Principal, audited: tuple[str, dict[str, Any]] | None = None) -> StoredVariant:
+        shown, shown_body = audited or (did, body)
+        with self._transaction() as db:
+            self._current(db, table, scene, did, expected)
+            db.execute(f"UPDATE {table} SET version = ?, body = ?, updated = ? WHERE scene = ? AND id = ?",
+                       (expected + 1, json.dumps(body), now(), scene, did))
+            self._audit(db, who, f"update {_KINDS[table]}", f"{scene}/{shown}",
+                        {"version": expected + 1, "body": shown_body})
+        return self._one(table, scene, did)  # type: ignore[return-value]
+
+    def _delete(self, table: str, scene: str, did: str, expected: int, who: Principal, shown: str | None = None) -> None:
+        with self._transaction() as db:
+            self._current(db, table, scene, did, expected)
+            db.execute(f"UPDATE {table} SET version = ?, deleted = 1, updated = ? WHERE scene = ? AND id = ?",
+                       (expected + 1, now(), scene, did))
+            self._audit(db, who, f"delete {_KINDS[table]}", f"{scene}/{shown or did}", {"version": expected})
+
+    def seed_variant(self, scene: str, body: dict[str, Any]) -> bool:
+        """Store a variant from a file unless the id was ever stored (edits and deletions win)."""
+        return self._seed("variants", scene, body["id"], body)
+
+    def variants(self, scene: str) -> list[StoredVariant]:
+        return self._all("variants", scene)
+
+    def variant(self, scene: str, vid: str) -> StoredVariant | None:
+        return self._one("variants", scene, vid)
+
+    def create_variant(self, scene: str, body: dict[str, Any], who: Principal) -> StoredVariant | None:
+        """Store a new variant (version after any deleted one of that id); None when the id is taken."""
+        return self._create("variants", scene, body["id"], body, who)
 
     def update_variant(self, scene: str, vid: str, body: dict[str, Any], expected: int, who: Principal) -> StoredVariant:
         """Replace a variant if its stored version is ``expected``; raises VersionConflict otherwise."""
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM variants WHERE scene = ? AND id = ? AND deleted = 0", (scene, vid)).fetchone()
-            if row is None or row["version"] != expected:
-                raise VersionConflict(None if row is None else self._variant(row))
-            db.execute("UPDATE variants SET version = ?, body = ?, updated = ? WHERE scene = ? AND id = ?",
-                       (expected + 1, json.dumps(body), now(), scene, vid))
-            self._audit(db, who, "update variant", f"{scene}/{vid}", {"version": expected + 1, "body": body})
-        return self.variant(scene, vid)  # type: ignore[return-value]
+        return self._update("variants", scene, vid, body, expected, who)
 
     def delete_variant(self, scene: str, vid: str, expected: int, who: Principal) -> None:
         """Mark a variant deleted if its stored version is ``expected``; raises VersionConflict otherwise."""
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM variants WHERE scene = ? AND id = ? AND deleted = 0", (scene, vid)).fetchone()
-            if row is None or row["version"] != expected:
-                raise VersionConflict(None if row is None else self._variant(row))
-            db.execute("UPDATE variants SET version = ?, deleted = 1, updated = ? WHERE scene = ? AND id = ?",
-                       (expected + 1, now(), scene, vid))
-            self._audit(db, who, "delete variant", f"{scene}/{vid}", {"version": expected})
+        self._delete("variants", scene, vid, expected, who)
+
+    def seed_plan(self, scene: str, feature: dict[str, Any]) -> bool:
+        """Store a plan of the scene's register file unless its id was ever stored (edits and deletions win)."""
+        return self._seed("plans", scene, feature["properties"]["id"], feature)
+
+    def plans(self, scene: str) -> list[StoredPlan]:
+        return self._all("plans", scene)
+
+    def plan(self, scene: str, pid: str) -> StoredPlan | None:
+        return self._one("plans", scene, pid)
+
+    def create_plan(self, scene: str, feature: dict[str, Any], who: Principal,
+                    audited: dict[str, Any]) -> StoredPlan | None:
+        """Store a new plan (its GeoJSON feature; the audit log records ``audited``, the plan as every
+        editor may see it); None when the id is taken."""
+        return self._create("plans", scene, feature["properties"]["id"], feature, who,
+                            (audited["properties"]["id"], audited))
+
+    def update_plan(self, scene: str, pid: str, feature: dict[str, Any], expected: int, who: Principal,
+                    audited: dict[str, Any]) -> StoredPlan:
+        """Replace a plan if its stored version is ``expected`` (the audit log records ``audited``);
+        raises VersionConflict otherwise."""
+        return self._update("plans", scene, pid, feature, expected, who, (audited["properties"]["id"], audited))
+
+    def delete_plan(self, scene: str, pid: str, expected: int, who: Principal, audited_id: str) -> None:
+        """Mark a plan deleted if its stored version is ``expected`` (the audit log names ``audited_id``);
+        raises VersionConflict otherwise."""
+        self._delete("plans", scene, pid, expected, who, audited_id)
 
     # jobs -----------------------------------------------------------------------------------
     @staticmethod
@@ -220,7 +284,8 @@ class Store:
             db.execute("INSERT INTO jobs (id, process, inputs, status, organisation, created, updated) "
                        "VALUES (?, ?, ?, 'accepted', ?, ?, ?)",
                        (job_id, process, json.dumps(inputs), who.organisation, stamp, stamp))
-            self._audit(db, who, "execute process", f"{process}/{job_id}", {"inputs": inputs})
+            self._audit(db, who, "execute process", f"{process}/{job_id}",
+                        {"inputs": {k: v for k, v in inputs.items() if k not in PRIVATE_INPUTS}})
         return self.job(job_id)  # type: ignore[return-value]
 
     def job(self, job_id: str) -> Job | None:
