@@ -133,6 +133,13 @@ def test_check_sightlines_writes_map_cog_and_json_and_the_pavilion_blocks_the_be
     mine = json.loads((tmp_path / "own" / "sightlines.json").read_text())["metrics"]
     assert mine["visible_area_m2_punt_1"] == base["metrics"]["visible_area_m2_parkbank"]  # the same place
     assert mine["visible_area_m2_punt_2"] == base["metrics"]["visible_area_m2_kruispunt"]
+    # a route that starts at the bench sees at least what the bench sees (the union of its observers)
+    walk = runner.invoke(app, ["check", "sightlines", str(demo_scene), "--along",
+                               f"{bench['x']},{bench['y']} {bench['x']},{bench['y'] - 10}", "--out", str(tmp_path / "walk")])
+    assert walk.exit_code == 0, walk.output
+    walked = json.loads((tmp_path / "walk" / "sightlines.json").read_text())
+    assert walked["details"]["viewpoints"][0]["observers"] == 3
+    assert walked["metrics"]["visible_area_m2_route"] >= base["metrics"]["visible_area_m2_parkbank"]
     bad = runner.invoke(app, ["check", "sightlines", str(demo_scene), "--viewpoint", "155100"])
     assert bad.exit_code == 1 and "--viewpoint" in bad.output and "X,Y" in bad.output
 

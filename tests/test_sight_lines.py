@@ -124,3 +124,34 @@ def test_the_service_overlay_shows_only_the_cells_some_viewpoint_sees(tmp_path):
     assert written["metrics"]["visible_area_m2"] == result.metrics["visible_area_m2"]
     alpha = np.asarray(Image.open(tmp_path / "visible_count.png"))[:, :, 3]
     np.testing.assert_array_equal(alpha > 0, result.rasters["visible_count"].values() > 0)
+
+
+def test_a_route_or_area_sees_the_union_of_its_observers_and_a_landmark_any_of_them_sees():
+    """A route along x = 10.5 … 50.5 on flat ground sees the union of the radius discs of observers every
+    10 m; an area the same from its grid; a wall hides the landmark from all but the observer past its end."""
+    wall = block((20, 45, 38, 47, 6.0, "NL.IMBAG.Pand.0503100000000003"))
+    twin = field(wall)
+    route = {"name": "route", "along": [[X0 + 10.5, Y0 + 30.5], [X0 + 50.5, Y0 + 30.5]], "spacing": 10.0}
+    area = {"name": "plein", "within": [[X0 + 10, Y0 + 25], [X0 + 30, Y0 + 25], [X0 + 30, Y0 + 35], [X0 + 10, Y0 + 35]],
+            "spacing": 10.0}
+    result = sight_lines(twin, RULES, {"viewpoints": [route, area], "radius": 8.0,
+                                       "landmarks": [point("bank", 30.5, 60.5)]})
+    cx, cy = twin.dtm.cell_centres()
+    route_discs = np.zeros(twin.dtm.shape, dtype=bool)
+    for x in (10.5, 20.5, 30.5, 40.5, 50.5):  # the wall lies beyond the 8 m radius of every observer
+        route_discs |= np.hypot(cx - X0 - x, cy - Y0 - 30.5) <= 8.0
+    area_discs = np.zeros(twin.dtm.shape, dtype=bool)
+    for x in (15.5, 25.5):  # grid points (15, 30), (25, 30): 5 m in from the ring, 10 m apart; their cells' centres
+        area_discs |= np.hypot(cx - X0 - x, cy - Y0 - 30.5) <= 8.0
+    assert result.metrics["visible_area_m2_route"] == float(route_discs.sum())
+    assert result.metrics["visible_area_m2_plein"] == float(area_discs.sum())
+    vps = {v["name"]: v for v in result.details["viewpoints"]}
+    assert vps["route"]["observers"] == 5 and vps["plein"]["observers"] == 2
+    assert (vps["route"]["x"], vps["route"]["y"]) == (X0 + 30.5, Y0 + 30.5)
+    lines = {line["viewpoint"]: line for line in result.details["sight_lines"]}
+    # only x = 50.5 looks past the wall's east end (x ≤ 38; its line crosses y 45–47 at x ≈ 40) to the bench
+    assert not lines["route"]["blocked"]
+    # every observer of the area (x 15, 25) has the wall in its line: blocked, named by the wall
+    assert lines["plein"]["blocked"] and lines["plein"]["blocked_by"] == "NL.IMBAG.Pand.0503100000000003"
+    with pytest.raises(InputError, match="route"):
+        sight_lines(twin, RULES, {"viewpoints": [{"name": "route", "along": [[X0 + 21, Y0 + 46], [X0 + 37, Y0 + 46]]}]})

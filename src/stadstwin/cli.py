@@ -1019,6 +1019,10 @@ def check_sightlines(scene: Path = typer.Argument(..., help="Scene folder or its
                                                     help="Earth curvature and refraction (off by default)."),
                      viewpoint: list[str] = typer.Option(None, help="Look from X,Y (RD New m) instead of the "
                                                          "scene's viewpoints; repeatable (named punt_1, punt_2, …)."),
+                     along: str = typer.Option(None, help="Look from a route walked: 'X,Y X,Y …' (RD New m), "
+                                                          "observers every 5 m (named route)."),
+                     within: str = typer.Option(None, help="Look from an area: a polygon ring 'X,Y X,Y X,Y …' "
+                                                           "(RD New m), observers on a 5 m grid (named gebied)."),
                      out: Path = typer.Option(None, help="Output folder (default: SCENE/results/sightlines-VARIANT).")
                      ) -> None:
     """Sight lines: visible area per viewpoint, how many viewpoints see each cell, blocked sight lines."""
@@ -1033,9 +1037,13 @@ def check_sightlines(scene: Path = typer.Argument(..., help="Scene folder or its
     overrides = {key: value for key, value in (("radius", radius), ("transparent_trees", transparent_trees),
                                                ("curvature", curvature)) if value is not None}
     try:
-        if viewpoint:
-            points = [_xy(text, "--viewpoint") for text in viewpoint]
-            overrides["viewpoints"] = [{"name": f"punt_{k}", "x": x, "y": y} for k, (x, y) in enumerate(points, 1)]
+        chosen = [{"name": f"punt_{k}", "x": x, "y": y}
+                  for k, (x, y) in enumerate((_xy(text, "--viewpoint") for text in viewpoint or []), 1)]
+        for option, key, name, text in (("--along", "along", "route", along), ("--within", "within", "gebied", within)):
+            if text:
+                chosen.append({"name": name, key: [_xy(part, option) for part in text.split()]})
+        if chosen:
+            overrides["viewpoints"] = chosen
         with _progress() as progress:
             site, plan, result = _run_analysis(scene, variant, "sightlines", overrides, _Bars(progress))
         if not result.details["viewpoints"]:

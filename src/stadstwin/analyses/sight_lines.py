@@ -8,11 +8,13 @@
    down to the ground: the view below a crown (between its trunk and its base) is not modelled.
 2. **Viewsheds.** Per viewpoint (``[sightlines]`` in the scene, :mod:`stadstwin.model.viewpoints`) the
    eye stands ``eye_height`` (1.75 m) above the ground of its cell and looks ``radius`` metres far
-   (``engines.viewshed``; earth curvature and refraction optional). Visible area = visible cells ×
+   (``engines.viewshed``; earth curvature and refraction optional). A route or area viewpoint looks
+   from observers every ``spacing`` metres on it and sees the union of their viewsheds. Visible area = visible cells ×
    cell area [m², in plan]; the visibility map counts the viewpoints that see each cell.
 3. **Sight lines.** From each viewpoint to each of its landmarks (the top of the surface at the
    landmark, plus ``height``): the first cell above the line names what blocks it. A line that first
-   meets the landmark's own building or tree reaches it.
+   meets the landmark's own building or tree reaches it. A route or area sees a landmark when any of
+   its observers does; otherwise its observer nearest to the landmark names the blocker.
 
 Metrics: ``visible_area_m2`` (all viewpoints), ``visible_area_m2_<viewpoint>``, ``sight_lines`` and
 ``blocked_sight_lines``; findings: one ``blocked_sight_line`` per blocked line (identified by
@@ -24,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import shapely
 from pydantic import ValidationError
 from rasterio.features import rasterize
 from scipy.spatial import cKDTree
@@ -35,7 +38,7 @@ from stadstwin.errors import InputError
 from stadstwin.model.raster import Raster
 from stadstwin.model.toml_file import validation_problems
 from stadstwin.model.twin import Twin
-from stadstwin.model.viewpoints import SightlineSettings
+from stadstwin.model.viewpoints import SightlineSettings, Viewpoint, observer_shape
 from stadstwin.rules import Rules
 
 CROWN_MARGIN_M = 2.0
@@ -107,6 +110,46 @@ def _cell(twin: Twin, x: float, y: float, what: str) -> tuple[int, int]:
     return row, col
 
 
+def _observers(twin: Twin, vp: Viewpoint, top: np.ndarray) -> list[tuple[int, int]]:
+    """(row, col) of the cells a viewpoint looks from: its point, or every ``spacing`` metres along its
+    route / on a grid inside its area (cells under a building or crown left out)."""
+    shape = observer_shape(vp.along, vp.within)
+    if shape is None:
+        row, col = _cell(twin, vp.x, vp.y, f"viewpoint {vp.name}")
+        if top[row, col] > 0:
+            raise InputError(f"viewpoint {vp.name} stands inside building {_object(twin, top[row, col])[1]}",
+                             feature=vp.name, hint="move it onto open ground")
+        return [(row, col)]
+    if shape.geom_type == "LineString":
+        steps = [*np.arange(0.0, shape.length, vp.spacing), shape.length]
+        points = [shape.interpolate(d) for d in steps]
+        xy = [(p.x, p.y) for p in points]
+    else:
+        x0, y0, x1, y1 = shape.bounds
+        gx, gy = np.meshgrid(np.arange(x0 + vp.spacing / 2, x1, vp.spacing), np.arange(y0 + vp.spacing / 2, y1, vp.spacing))
+        inside = shapely.contains_xy(shape, gx, gy)
+        xy = list(zip(gx[inside], gy[inside])) or [(shape.representative_point().x, shape.representative_point().y)]
+    cells = dict.fromkeys(_cell(twin, x, y, f"viewpoint {vp.name}") for x, y in xy)
+    open_cells = [c for c in cells if top[c] == 0]
+    if not open_cells:
+        raise InputError(f"viewpoint {vp.name}: every observer of its route or area stands in a building or tree",
+                         feature=vp.name, hint="draw it over open ground")
+    return open_cells
+
+
+def _first_blocker(surface: np.ndarray, top: np.ndarray, eye_cell: tuple[int, int], eye: float,
+                   target: tuple[int, int], target_z: float, cell: float, kernel: dict[str, Any]
+                   ) -> tuple[int, int] | None:
+    """The first cell that blocks the line from an eye to a target, or None when the line reaches it (a
+    line that first meets the target's own building or tree reaches it)."""
+    if eye_cell == target:
+        return None
+    hit = line_of_sight(surface, eye_cell, eye, target, target_z, cell, **kernel)
+    if hit is not None and top[hit] != 0 and top[hit] == top[target]:
+        return None
+    return hit
+
+
 def sight_lines(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisResult:
     """Viewsheds of the scene's viewpoints and their sight lines to landmarks (module doc); a scene
     without viewpoints gives a result without metrics."""
@@ -124,27 +167,28 @@ def sight_lines(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisR
     viewpoints, lines, criteria = [], [], []
     kernel = {"curvature": options.curvature, "refraction": options.refraction}
     for vp in options.viewpoints:
-        row, col = _cell(twin, vp.x, vp.y, f"viewpoint {vp.name}")
-        if top[row, col] > 0:
-            raise InputError(f"viewpoint {vp.name} stands inside building {_object(twin, top[row, col])[1]}",
-                             feature=vp.name, hint="move it onto open ground")
-        eye = float(terrain[row, col] + vp.eye_height)
-        seen = viewshed(surface, row, col, eye, cell, radius=options.radius, **kernel)
+        observers = _observers(twin, vp, top)
+        eyes = [float(terrain[r, c] + vp.eye_height) for r, c in observers]
+        seen = np.zeros(terrain.shape, dtype=bool)
+        for (row, col), eye in zip(observers, eyes):
+            seen |= viewshed(surface, row, col, eye, cell, radius=options.radius, **kernel).astype(bool)
         count += seen
         area = float(seen.sum()) * cell * cell
         metrics[f"visible_area_m2_{vp.name}"] = area
         criteria.append({"metric": f"sightlines.visible_area_m2_{vp.name}", "better": "higher", "weight": 0.0,
                          "label": f"Area seen from viewpoint {vp.name} (m²)"})
-        viewpoints.append({"name": vp.name, "x": vp.x, "y": vp.y, "eye_z": eye, "visible_area_m2": area})
+        viewpoints.append({"name": vp.name, "x": vp.x, "y": vp.y, "eye_z": eyes[0], "observers": len(observers),
+                           "visible_area_m2": area})
         for name in vp.targets if vp.targets is not None else list(landmarks):
             mark = landmarks[name]
             t_row, t_col = _cell(twin, mark.x, mark.y, f"landmark {name}")
             target_z = float(surface[t_row, t_col] + mark.height)
-            hit = None
-            if (t_row, t_col) != (row, col):
-                hit = line_of_sight(surface, (row, col), eye, (t_row, t_col), target_z, cell, **kernel)
-            if hit is not None and top[hit] != 0 and top[hit] == top[t_row, t_col]:
-                hit = None  # the line first meets the landmark's own building or tree
+            # seen when any observer sees it; else the observer nearest to it names the blocker
+            nearest = sorted(range(len(observers)), key=lambda k: np.hypot(observers[k][0] - t_row,
+                                                                           observers[k][1] - t_col))
+            hits = [_first_blocker(surface, top, observers[k], eyes[k], (t_row, t_col), target_z, cell, kernel)
+                    for k in nearest]
+            hit = None if any(h is None for h in hits) else hits[0]
             line = {"viewpoint": vp.name, "landmark": name, "blocked": hit is not None,
                     "distance_m": float(np.hypot(mark.x - vp.x, mark.y - vp.y))}
             if hit is not None:

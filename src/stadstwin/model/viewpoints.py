@@ -10,6 +10,8 @@ name = "markt"
 x = 136_010.0               # RD New [m]
 y = 455_920.0
 targets = ["kerktoren"]     # landmarks it should see; all landmarks when left out
+# along = [[x, y], …]       # instead of a point: a route walked, observers every `spacing` m (5)
+# within = [[x, y], …]      # or an area stood in (a polygon ring), observers on a `spacing` grid
 
 [[sightlines.landmarks]]
 name = "kerktoren"
@@ -21,6 +23,9 @@ height = 0.0                # m above the surface model at (x, y): 0 = the top o
 
 from __future__ import annotations
 
+from typing import Any
+
+import shapely
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 EYE_HEIGHT_M = 1.75
@@ -42,13 +47,44 @@ class Landmark(_Strict):
 
 
 class Viewpoint(_Strict):
-    """A named place people look from (a square, a bridge, a doorstep) [RD New m]."""
+    """A named place people look from (a square, a bridge, a doorstep) [RD New m]: a point (x, y), a
+    route walked (``along``: a line of [x, y] vertices) or an area stood in (``within``: a polygon ring).
+    A route or area looks from observers every ``spacing`` metres (along the line, on a grid inside the
+    ring, none inside buildings) and sees what any of them sees; (x, y) default to its middle."""
 
     name: str = Field(pattern=_NAME, description="lower case, digits and _ (it names metrics)")
     x: float
     y: float
     eye_height: float = Field(default=EYE_HEIGHT_M, gt=0.0, le=300.0, description="m above the ground")
     targets: list[str] | None = None
+    along: list[tuple[float, float]] | None = Field(default=None, min_length=2)
+    within: list[tuple[float, float]] | None = Field(default=None, min_length=3)
+    spacing: float = Field(default=5.0, ge=0.5, le=100.0, description="m between observers on a route or area")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _middle(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if data.get("along") and data.get("within"):
+            raise ValueError("a viewpoint is a point, a route (along) or an area (within), not both")
+        shape = observer_shape(data.get("along"), data.get("within"))
+        if shape is None or ("x" in data and "y" in data):
+            return data
+        if shape.is_empty or not shape.is_valid:
+            raise ValueError(f"viewpoint {data.get('name')}: its route or area is not a valid geometry")
+        middle = (shape.interpolate(0.5, normalized=True) if shape.geom_type == "LineString"
+                  else shape.representative_point())
+        return {**data, "x": data.get("x", middle.x), "y": data.get("y", middle.y)}
+
+
+def observer_shape(along: Any, within: Any) -> shapely.Geometry | None:
+    """The route (LineString) or area (Polygon) of a viewpoint, or None for a point."""
+    if along:
+        return shapely.LineString(along)
+    if within:
+        return shapely.Polygon(within)
+    return None
 
 
 class SightlineSettings(_Strict):
