@@ -59,8 +59,8 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
     rules = rules or load_rules()
     origin = local_origin(twin)
     layers: dict[str, list[tuple[str, trimesh.Trimesh, dict, str]]] = {
-        "terrain": [("terrain", terrain_mesh(twin.dtm, max_terrain_triangles), {"layer": "terrain"}, TERRAIN_COLOUR)],
-        "buildings": _buildings(twin),
+        "terrain": [terrain_node(twin, max_terrain_triangles)],
+        "buildings": building_nodes(twin),
         "trees": _trees(twin),
     }
     networks = twin.networks
@@ -74,7 +74,7 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
     for name, nodes in layers.items():
         nodes = [n for n in nodes if len(n[1].faces)]
         if nodes:
-            written[name] = _write(folder / f"{name}.glb", nodes, origin)
+            written[name] = write_nodes(folder / f"{name}.glb", nodes, origin)
     return written
 
 
@@ -90,7 +90,12 @@ def to_gltf(points: np.ndarray, origin: np.ndarray) -> np.ndarray:
     return (np.asarray(points, dtype=np.float64) - origin) @ Y_UP.T
 
 
-def _write(path: Path, nodes: list[tuple[str, trimesh.Trimesh, dict, str]], origin: np.ndarray) -> Path:
+#: A GLB node: (name, mesh in EPSG:7415 [m], extras, colour "#rrggbb").
+Node = tuple[str, trimesh.Trimesh, dict, str]
+
+
+def write_nodes(path: Path, nodes: list[Node], origin: np.ndarray) -> Path:
+    """Write ``nodes`` as one GLB under the georeferenced root node, vertices y-up relative to ``origin`` [m]."""
     scene = trimesh.Scene()
     scene.graph.update(frame_from=scene.graph.base_frame, frame_to=ROOT, matrix=np.eye(4),
                        metadata={"crs": INTERNAL_CRS, "origin_rd_nap": origin.tolist(), "up": "y",
@@ -122,7 +127,13 @@ def _plain(value) -> object:
     return str(value)
 
 
-def _buildings(twin: Twin):
+def terrain_node(twin: Twin, max_triangles: int) -> Node:
+    """The DTM as one node ``terrain``, thinned to at most ``max_triangles``."""
+    return "terrain", terrain_mesh(twin.dtm, max_triangles), {"layer": "terrain"}, TERRAIN_COLOUR
+
+
+def building_nodes(twin: Twin) -> list[Node]:
+    """One node per building with heights, named by its BAG id."""
     b = twin.buildings
     meshes = building_meshes(b)
     return [
