@@ -44,6 +44,21 @@ def content(folder: Path, tile: dict) -> dict[str, np.ndarray]:
     return {name: v[:, [0, 2, 1]] * [1, -1, 1] for name, v in gltf_vertices(scene).items()}
 
 
+def leaf_buildings(folder: Path, tile: dict) -> tuple[dict[str, np.ndarray], dict]:
+    """BAG id -> vertices (tileset frame) of each building in a leaf, split by the per-vertex feature ids and the
+    node's ``source_id`` column (from the raw glTF JSON and trimesh), and the node's extras."""
+    doc = _gltf_json(folder / tile["content"]["uri"])
+    (node,) = [n for n in doc["nodes"] if n["name"] == "buildings"]
+    (primitive,) = doc["meshes"][node["mesh"]]["primitives"]
+    (feature_ids,) = primitive["extensions"]["EXT_mesh_features"]["featureIds"]
+    assert feature_ids["featureCount"] == len(node["extras"]["source_id"]) and "_FEATURE_ID_0" in primitive["attributes"]
+    scene = trimesh.load(folder / tile["content"]["uri"], file_type="glb", process=False)
+    (geometry,) = scene.geometry.values()
+    ids = np.asarray(geometry.vertex_attributes["_FEATURE_ID_0"]).ravel().astype(int)
+    vertices = content(folder, tile)["buildings"]
+    return {bag: vertices[ids == k] for k, bag in enumerate(node["extras"]["source_id"])}, node["extras"]
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     twin = block_district(300, pitch=10.0, size=6.0, seed=3)
@@ -70,8 +85,10 @@ def test_every_building_is_in_exactly_one_tile_and_boxes_hold_their_content(expo
         if depth == 0:
             assert set(nodes) == {"terrain"}
         else:
-            assert "children" not in tile and tile["geometricError"] == 0 and len(nodes) <= 20
-            seen += list(nodes)
+            buildings, _ = leaf_buildings(folder, tile)
+            assert "children" not in tile and tile["geometricError"] == 0 and 0 < len(buildings) <= 20
+            assert all(len(v) for v in buildings.values())
+            seen += list(buildings)
     assert sorted(seen) == sorted(twin.buildings.source_id.tolist())
     assert len(list(tiles(tileset["root"]))) > 300 / 20  # split into a tree, not one tile
 
@@ -84,13 +101,13 @@ def test_tiles_hold_the_buildings_where_the_twin_has_them_with_their_bag_extras(
     leaf = next(t for t, d in tiles(tileset["root"]) if d > 0 and "content" in t)
     scene = trimesh.load(folder / leaf["content"]["uri"], file_type="glb", process=False)
     assert georeference(scene)["origin_rd_nap"] == pytest.approx(origin.tolist())
-    extras = {n["name"]: n["extras"] for n in _gltf_json(folder / leaf["content"]["uri"])["nodes"]}
-    for name, local in content(folder, leaf).items():
+    buildings, extras = leaf_buildings(folder, leaf)
+    for k, (name, local) in enumerate(buildings.items()):
         i = row[name]
         xmin, ymin, xmax, ymax = b.footprint[i].bounds
         np.testing.assert_allclose(local.min(axis=0) + origin, [xmin, ymin, b.ground_z[i]], atol=1e-3)
         np.testing.assert_allclose(local.max(axis=0) + origin, [xmax, ymax, b.roof_z[i]], atol=1e-3)
-        assert extras[name]["source_id"] == name and extras[name]["height"] == pytest.approx(b.height[i])
+        assert extras["height"][k] == pytest.approx(b.height[i]) and extras["roof_z"][k] == pytest.approx(b.roof_z[i])
 
 
 def test_root_transform_maps_the_local_frame_to_the_ecef_points_pyproj_gives(exported):
@@ -104,6 +121,8 @@ def test_root_transform_maps_the_local_frame_to_the_ecef_points_pyproj_gives(exp
     corner = np.array([xmax, ymax, 25.0])
     mapped = matrix @ np.append(corner - origin, 1.0)
     assert np.linalg.norm(mapped[:3] - np.array(to_ecef.transform(*corner))) < 0.05
+    rotation = matrix[:3, :3] / np.linalg.norm(matrix[:3, 0])
+    np.testing.assert_allclose(rotation.T @ rotation, np.eye(3), atol=1e-12)  # uniform scale, as viewers expect
     up = matrix[:3, 2] / np.linalg.norm(matrix[:3, 2])
     np.testing.assert_allclose(up, matrix[:3, 3] / np.linalg.norm(matrix[:3, 3]), atol=4e-3)  # ~ geocentric up
 

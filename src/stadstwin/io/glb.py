@@ -25,6 +25,7 @@ Nodes and extras (glTF ``extras`` per node, the viewer's attribute table):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -94,8 +95,11 @@ def to_gltf(points: np.ndarray, origin: np.ndarray) -> np.ndarray:
 Node = tuple[str, trimesh.Trimesh, dict, str]
 
 
-def write_nodes(path: Path, nodes: list[Node], origin: np.ndarray) -> Path:
-    """Write ``nodes`` as one GLB under the georeferenced root node, vertices y-up relative to ``origin`` [m]."""
+def write_nodes(path: Path, nodes: list[Node], origin: np.ndarray,
+                tree_postprocessor: Callable[[dict], None] | None = None) -> Path:
+    """Write ``nodes`` as one GLB under the georeferenced root node, vertices y-up relative to ``origin`` [m]; a
+    mesh's ``vertex_attributes`` go along (as glTF attributes ``_NAME``), ``tree_postprocessor`` may edit the
+    glTF JSON before it is written."""
     scene = trimesh.Scene()
     scene.graph.update(frame_from=scene.graph.base_frame, frame_to=ROOT, matrix=np.eye(4),
                        metadata={"crs": INTERNAL_CRS, "origin_rd_nap": origin.tolist(), "up": "y",
@@ -107,14 +111,15 @@ def write_nodes(path: Path, nodes: list[Node], origin: np.ndarray) -> Path:
             rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
             materials[colour] = PBRMaterial(baseColorFactor=[*rgb, 255], metallicFactor=0.0, roughnessFactor=0.9)
         local = trimesh.Trimesh(to_gltf(mesh.vertices, origin), mesh.faces, process=False,
-                                visual=trimesh.visual.TextureVisuals(material=materials[colour]))
+                                visual=trimesh.visual.TextureVisuals(material=materials[colour]),
+                                vertex_attributes=dict(mesh.vertex_attributes))
         unique = name
         k = 1
         while unique in used or unique == ROOT:
             unique, k = f"{name}#{k}", k + 1
         used.add(unique)
         scene.add_geometry(local, node_name=unique, geom_name=unique, parent_node_name=ROOT, metadata=extras)
-    path.write_bytes(scene.export(file_type="glb"))
+    path.write_bytes(scene.export(file_type="glb", tree_postprocessor=tree_postprocessor))
     return path
 
 
