@@ -65,3 +65,18 @@ def test_ten_thousand_buildings_stream_and_draw_once_each(browser, site):
     share = masks(pixels(png))["building"].mean()
     assert share > 0.05, share
     assert np.isfinite(handle["firstFrameMs"])
+
+
+def test_the_viewer_links_to_the_variant_tileset_the_service_streams(browser, viewer, service):
+    href = viewer.page.get_attribute("#tiles-link", "href")
+    assert href.startswith("tiles.html?tileset=")
+    tileset = service.get("/api/scenes/demo/variants/base/tiles/tileset.json").json()
+    page = browser.new_page(viewport=VIEWPORT)
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{service.url}/{href}&quality=low&errorTarget=2&token={service.read_token}")
+    page.wait_for_function("window.__tiles && window.__tiles.ready === true", timeout=120_000)
+    handle = page.evaluate("window.__tiles")
+    page.close()
+    assert errors == [] and handle["errors"] == []
+    assert handle["buildings"] == handle["distinct"] == tileset["extras"]["buildings"] > 0
