@@ -1,6 +1,7 @@
 """3D Tiles streamed by the viewer's tiles page (3d-tiles-renderer) in headless Chromium: a synthetic district of
 10,000 box buildings exported with ``export_3dtiles`` and served as static files; every building is drawn exactly
-once at the overview, the canvas shows them, and the time to that first frame is printed (not asserted)."""
+once at the overview, the canvas shows them, a click names the building by its feature id, and the time to that
+first frame is printed (not asserted)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import time
 import httpx
 import numpy as np
 import pytest
+import shapely
 from conftest import VIEWPORT, build_viewer, free_port
 from test_viewer_browser import masks, pixels
 
@@ -46,7 +48,7 @@ def site(tmp_path_factory, chromium_path):
     server.wait(timeout=10)
 
 
-def test_ten_thousand_buildings_stream_and_draw_once_each(browser, site):
+def test_ten_thousand_buildings_stream_and_draw_once_each_and_a_click_names_the_building(browser, site):
     page = browser.new_page(viewport=VIEWPORT)
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -57,7 +59,20 @@ def test_ten_thousand_buildings_stream_and_draw_once_each(browser, site):
     seconds = time.perf_counter() - start
     handle = page.evaluate("window.__tiles")
     png = page.screenshot()
+    # the tallest building's roof centre: nothing on the ray to it is higher, so a click there must name it
+    twin = block_district(BUILDINGS)
+    b = twin.buildings
+    i = int(np.argmax(b.roof_z))
+    centre = b.footprint[i].centroid
+    origin = page.evaluate("fetch('tileset/tileset.json').then((r) => r.json()).then((t) => t.extras.origin_rd_nap)")
+    x, y = page.evaluate("(p) => window.__tilesDebug.project(p)",
+                         [centre.x - origin[0], centre.y - origin[1], b.roof_z[i] - origin[2]])
+    page.mouse.click(x, y)
+    pick = page.evaluate("window.__tiles.pick")
     page.close()
+    assert pick["source_id"] == b.source_id[i] and pick["height"] == pytest.approx(b.height[i])
+    assert shapely.contains_xy(b.footprint[i].buffer(0.05), pick["point"][0] + origin[0], pick["point"][1] + origin[1])
+    assert pick["point"][2] + origin[2] == pytest.approx(b.roof_z[i], abs=0.05)
     print(f"\n3D Tiles, {BUILDINGS} buildings in {handle['tiles']} tiles: first frame {handle['firstFrameMs']:.0f} ms "
           f"after navigation ({seconds:.2f} s measured by the test)")
     assert errors == [] and handle["errors"] == []

@@ -3,7 +3,9 @@
 // The root's ENU→ECEF transform is undone, so the scene is in the tileset's local frame (x east, y north, z up
 // [m] from the origin in the tileset's extras). `window.__tiles` is a debug handle for the browser tests: ready
 // (the first frame with every tile the view needs drawn), firstFrameMs, tilesetMs (tileset.json loaded), lastTileMs
-// (last tile parsed) [ms since navigation], buildings (nodes drawn), distinct (their BAG ids).
+// (last tile parsed) [ms since navigation], buildings (drawn), distinct (their BAG ids), pick (the last clicked
+// object: a building's extras by its feature id, or a node name, and the local point). `window.__tilesDebug.project`
+// maps a local point to client pixels.
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
 import { TilesRenderer } from '3d-tiles-renderer';
@@ -13,7 +15,7 @@ THREE.Object3D.DEFAULT_UP.set(0, 0, 1);
 const params = new URLSearchParams(window.location.search);
 const container = document.getElementById('viewport');
 const status = document.getElementById('status');
-const handle = { ready: false, firstFrameMs: null, tilesetMs: null, lastTileMs: null, buildings: 0, distinct: 0, tiles: 0, errors: [] };
+const handle = { pick: null, ready: false, firstFrameMs: null, tilesetMs: null, lastTileMs: null, buildings: 0, distinct: 0, tiles: 0, errors: [] };
 const seen = new Set();
 let dirty = true; // a frame is due
 let lastRender = 0;
@@ -61,6 +63,37 @@ tiles.addEventListener('load-model', ({ scene: model }) => {
   handle.distinct = seen.size;
 });
 tiles.addEventListener('load-error', ({ error, url }) => handle.errors.push(`${url}: ${error}`));
+
+// Click: the building under the pointer, by the feature id of the hit triangle's vertex.
+const raycaster = new THREE.Raycaster();
+renderer.domElement.addEventListener('click', (event) => {
+  const rect = renderer.domElement.getBoundingClientRect();
+  const pointer = new THREE.Vector2(((event.clientX - rect.left) / rect.width) * 2 - 1,
+    -((event.clientY - rect.top) / rect.height) * 2 + 1);
+  raycaster.setFromCamera(pointer, camera);
+  const hit = raycaster.intersectObject(tiles.group, true)[0];
+  handle.pick = hit ? pickOf(hit) : null;
+  status.textContent = handle.pick ? JSON.stringify(handle.pick) : 'nothing here';
+});
+
+function pickOf(hit) {
+  const { userData, geometry, name } = hit.object;
+  const feature = geometry.getAttribute('_feature_id_0');
+  const point = hit.point.toArray().map((v) => Math.round(v * 1000) / 1000);
+  if (!feature || !Array.isArray(userData.source_id)) return { name, point };
+  const k = feature.getX(hit.face.a);
+  const picked = Object.fromEntries(Object.entries(userData).filter(([, v]) => Array.isArray(v)).map(([key, v]) => [key, v[k]]));
+  return { ...picked, point };
+}
+
+window.__tilesDebug = {
+  /** Client pixel [x, y] of a local point [m]. */
+  project(point) {
+    const v = new THREE.Vector3(...point).project(camera);
+    const rect = renderer.domElement.getBoundingClientRect();
+    return [rect.left + (v.x + 1) / 2 * rect.width, rect.top + (1 - v.y) / 2 * rect.height];
+  },
+};
 
 function resize() {
   dirty = true;
