@@ -112,7 +112,7 @@ def main(count: int) -> None:
         tiles = json.loads(tileset.read_text())
     report("tiles", rows, notes=(
         f"export_3dtiles of {count} buildings: {export_s:.1f} s, {megabytes:.1f} MB, max "
-        f"{256} buildings per tile; root geometricError {tiles['root']['geometricError']:.1f} m. first_frame_s: "
+        f"256 buildings per tile (the default); root geometricError {tiles['root']['geometricError']:.1f} m. first_frame_s: "
         "navigation to the first frame with every needed tile drawn, fresh browser context, headless Debian "
         "Chromium, WebGL on SwiftShader (CPU), 1280x800, best of 3 after a warm-up. peer_fetch_s: tileset.json "
         "and every tile fetched with httpx (transfer only). ratio = first frame / peer."))

@@ -17,6 +17,7 @@ from test_exports import _gltf_json, georeference, gltf_vertices
 from typer.testing import CliRunner
 
 from stadstwin.cli import app
+from stadstwin.errors import InputError
 from stadstwin.io.tiles3d import export_3dtiles
 from stadstwin.sample.blocks import block_district
 
@@ -108,6 +109,16 @@ def test_tiles_hold_the_buildings_where_the_twin_has_them_with_their_bag_extras(
         np.testing.assert_allclose(local.min(axis=0) + origin, [xmin, ymin, b.ground_z[i]], atol=1e-3)
         np.testing.assert_allclose(local.max(axis=0) + origin, [xmax, ymax, b.roof_z[i]], atol=1e-3)
         assert extras["height"][k] == pytest.approx(b.height[i]) and extras["roof_z"][k] == pytest.approx(b.roof_z[i])
+
+
+def test_a_twin_without_buildings_is_the_terrain_root_alone(tmp_path):
+    twin = block_district(4)
+    flat = type(twin)("flat", twin.dtm)
+    tileset = json.loads(export_3dtiles(flat, tmp_path, max_terrain_triangles=200).read_text())
+    assert "children" not in tileset["root"] and tileset["root"]["content"]["uri"] == "terrain.glb"
+    assert set(content(tmp_path, tileset["root"])) == {"terrain"} and tileset["extras"]["buildings"] == 0
+    with pytest.raises(InputError, match="max_buildings_per_tile"):
+        export_3dtiles(twin, tmp_path / "none", max_buildings_per_tile=0)
 
 
 def test_root_transform_maps_the_local_frame_to_the_ecef_points_pyproj_gives(exported):

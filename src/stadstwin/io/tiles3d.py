@@ -30,6 +30,7 @@ import numpy as np
 import trimesh
 
 from stadstwin.crs import INTERNAL_CRS
+from stadstwin.errors import InputError
 from stadstwin.io.glb import Node, building_nodes, local_origin, terrain_node, write_nodes
 from stadstwin.model.twin import Twin
 
@@ -42,7 +43,7 @@ def export_3dtiles(twin: Twin, folder: str | Path, *, max_buildings_per_tile: in
                    max_terrain_triangles: int = 50_000) -> Path:
     """Write the 3D Tiles 1.1 tileset of ``twin`` into ``folder``; returns the path of tileset.json."""
     if max_buildings_per_tile < 1:
-        raise ValueError(f"max_buildings_per_tile must be at least 1, got {max_buildings_per_tile}")
+        raise InputError(f"max_buildings_per_tile must be at least 1, got {max_buildings_per_tile}")
     folder = Path(folder)
     (folder / "tiles").mkdir(parents=True, exist_ok=True)
     origin = local_origin(twin)
@@ -59,10 +60,11 @@ def export_3dtiles(twin: Twin, folder: str | Path, *, max_buildings_per_tile: in
     terrain = write_nodes(folder / "terrain.glb", [ground], origin)
     bounds = _union([_local_bounds(ground[1].bounds, origin)]
                     + [c.pop("_bounds") for c in children])
-    error = max((c["geometricError"] for c in children), default=0.0)
-    error = max(error, max((float(n[1].bounds[1, 2] - n[1].bounds[0, 2]) for n in nodes), default=0.0))
+    error = max((float(n[1].bounds[1, 2] - n[1].bounds[0, 2]) for n in nodes), default=0.0)  # tallest [m]
     root = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "ADD",
-            "transform": root_transform(origin), "content": {"uri": terrain.name}, "children": children}
+            "transform": root_transform(origin), "content": {"uri": terrain.name}}
+    if children:
+        root["children"] = children
     tileset = {
         "asset": {"version": "1.1", "generator": "stadstwin"},
         "geometricError": 2.0 * error,
