@@ -36,7 +36,7 @@ REPEAT = 3
 
 
 def build_viewer() -> Path:
-    if not (VIEWER / "dist" / "index.html").is_file():
+    if not all((VIEWER / "dist" / page).is_file() for page in ("index.html", "tiles.html")):
         if not (VIEWER / "node_modules").is_dir():
             subprocess.run([shutil.which("npm"), "ci", "--no-audit", "--no-fund"], cwd=VIEWER, check=True)
         subprocess.run([shutil.which("npm"), "run", "build"], cwd=VIEWER, check=True, stdout=subprocess.DEVNULL)

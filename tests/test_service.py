@@ -238,6 +238,7 @@ def test_malformed_json_and_bad_process_inputs_are_422(service):
     "/api/processes/nowhere", "/api/scenes/..%2F..%2Fetc/variants",
     "/api/scenes/demo/variants/..%2F..%2Fscene.toml", "/api/scenes/demo/variants/base/layers/..%2Fscene.glb",
     "/api/scenes/demo/variants/base/layers/%2E%2E.glb", "/api/jobs/..%2F..%2Fservice.sqlite/results",
+    "/api/scenes/demo/variants/base/tiles/nothing.glb", "/api/scenes/demo/variants/base/tiles/..%2F..%2Fservice.sqlite",
 ])
 def test_unknown_ids_and_path_traversal_are_404_with_a_json_reason(service, path):
     _, client, h, _ = service
@@ -289,6 +290,32 @@ def test_layers_list_kinds_and_serve_glb(service):
         np.testing.assert_allclose(rd_nap(scene, str(bag_id)), mesh.vertices, atol=1e-3)
     tops = np.concatenate([v[:, 1] for v in gltf_vertices(scene).values()])
     assert tops.max() == pytest.approx(max(m.vertices[:, 2].max() for m in meshes) - layers["origin"][2], abs=1e-3)
+
+
+def test_tiles_serve_the_tileset_and_its_tiles_holding_every_building(service):
+    app, client, h, _ = service
+    base = "/api/scenes/demo/variants/base/tiles/"
+    response = client.get(base + "tileset.json", headers=h["public"])
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    tileset = response.json()
+    assert tileset["asset"]["version"] == "1.1"
+    layers = client.get("/api/scenes/demo/variants/base/layers", headers=h["public"]).json()
+    assert tileset["extras"]["origin_rd_nap"] == pytest.approx(layers["origin"])
+    uris, stack = [], [tileset["root"]]
+    while stack:
+        tile = stack.pop()
+        uris += [tile["content"]["uri"]] if "content" in tile else []
+        stack += tile.get("children", [])
+    names = []
+    for uri in uris:
+        answer = client.get(base + uri, headers=h["public"])
+        assert answer.status_code == 200
+        names += [bag for n in glb_json(answer.content)["nodes"] if n["name"] == "buildings"
+                  for bag in n["extras"]["source_id"]]
+    buildings = app.state.service.catalog.base("demo")[1].buildings
+    assert sorted(names) == sorted(buildings.source_id.astype(str).tolist())
+    again = client.get(base + uris[-1], headers={**h["public"], "If-None-Match": answer.headers["etag"]})
+    assert again.status_code == 304
 
 
 def test_confidential_assets_are_occupied_space_only_for_other_organisations(service, scenes):

@@ -138,11 +138,13 @@ def build(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml
 @app.command()
 def export(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
            format: str = typer.Option("glb", "--format", help="glb (per layer, for viewers), cityjson (2.0), "
-                                                               "gpkg (3D lines per utility, for QGIS) or cog (DTM/DSM/CHM)."),
+                                                               "gpkg (3D lines per utility, for QGIS), cog (DTM/DSM/CHM) or "
+                                                               "3dtiles (OGC 3D Tiles 1.1, for city-scale viewers)."),
            variant: str = typer.Option(None, help="Export a plan variant instead of the unchanged scene."),
            out: Path = typer.Option(None, help="Output folder (default: SCENE/export/VARIANT).")) -> None:
-    """Export the twin for viewers and GIS: GLB layers, CityJSON 2.0, GeoPackage or Cloud-Optimised GeoTIFFs."""
-    formats = ("glb", "cityjson", "gpkg", "cog")
+    """Export the twin for viewers and GIS: GLB layers, CityJSON 2.0, GeoPackage, Cloud-Optimised GeoTIFFs or
+    3D Tiles."""
+    formats = ("glb", "cityjson", "gpkg", "cog", "3dtiles")
     if format not in formats:
         fail(StadstwinError(f"unknown format {format!r}", hint=f"choose one of {', '.join(formats)}"))
     try:
@@ -164,6 +166,10 @@ def export(scene: Path = typer.Argument(..., help="Scene folder or its scene.tom
         from stadstwin.io.gpkg import export_gpkg
 
         written = [export_gpkg(twin, folder / f"{twin.name.replace(':', '-')}.gpkg")]
+    elif format == "3dtiles":
+        from stadstwin.io.tiles3d import export_3dtiles
+
+        written = [export_3dtiles(twin, folder)]
     else:
         from stadstwin.io.geotiff import write_cog
 

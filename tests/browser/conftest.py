@@ -42,7 +42,7 @@ def build_viewer() -> Path:
     dist = VIEWER / "dist"
     with open(VIEWER / "package.json") as guard:
         fcntl.flock(guard, fcntl.LOCK_EX)  # pytest-xdist workers build once, one after the other
-        if not (dist / "index.html").is_file():
+        if not all((dist / page).is_file() for page in ("index.html", "tiles.html")):
             npm = shutil.which("npm")
             if npm is None:
                 pytest.fail("npm is needed to build viewer/ (Node.js 20+)")

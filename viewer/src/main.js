@@ -146,6 +146,9 @@ async function loadVariants() {
   window.__stadstwin.timings.firstFrameMs ??= performance.now();
   window.__stadstwin.ready = true;
   setStatus(`${state.scene}: ${wanted.join(' | ')} · ${panes[0].layerNames.length} layers`, 'ready');
+  const tileset = `/api/scenes/${encodeURIComponent(state.scene)}/variants/${encodeURIComponent(wanted[0])}/tiles/tileset.json`;
+  $('tiles-link').href = `tiles.html?tileset=${encodeURIComponent(tileset)}`;
+  $('tiles-link').hidden = false;
 }
 
 function applyOpacity() {

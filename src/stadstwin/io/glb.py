@@ -25,6 +25,7 @@ Nodes and extras (glTF ``extras`` per node, the viewer's attribute table):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,8 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
     rules = rules or load_rules()
     origin = local_origin(twin)
     layers: dict[str, list[tuple[str, trimesh.Trimesh, dict, str]]] = {
-        "terrain": [("terrain", terrain_mesh(twin.dtm, max_terrain_triangles), {"layer": "terrain"}, TERRAIN_COLOUR)],
-        "buildings": _buildings(twin),
+        "terrain": [terrain_node(twin, max_terrain_triangles)],
+        "buildings": building_nodes(twin),
         "trees": _trees(twin),
     }
     networks = twin.networks
@@ -74,7 +75,7 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
     for name, nodes in layers.items():
         nodes = [n for n in nodes if len(n[1].faces)]
         if nodes:
-            written[name] = _write(folder / f"{name}.glb", nodes, origin)
+            written[name] = write_nodes(folder / f"{name}.glb", nodes, origin)
     return written
 
 
@@ -90,7 +91,15 @@ def to_gltf(points: np.ndarray, origin: np.ndarray) -> np.ndarray:
     return (np.asarray(points, dtype=np.float64) - origin) @ Y_UP.T
 
 
-def _write(path: Path, nodes: list[tuple[str, trimesh.Trimesh, dict, str]], origin: np.ndarray) -> Path:
+#: A GLB node: (name, mesh in EPSG:7415 [m], extras, colour "#rrggbb").
+Node = tuple[str, trimesh.Trimesh, dict, str]
+
+
+def write_nodes(path: Path, nodes: list[Node], origin: np.ndarray,
+                tree_postprocessor: Callable[[dict], None] | None = None) -> Path:
+    """Write ``nodes`` as one GLB under the georeferenced root node, vertices y-up relative to ``origin`` [m]; a
+    mesh's ``vertex_attributes`` go along (as glTF attributes ``_NAME``), ``tree_postprocessor`` may edit the
+    glTF JSON before it is written."""
     scene = trimesh.Scene()
     scene.graph.update(frame_from=scene.graph.base_frame, frame_to=ROOT, matrix=np.eye(4),
                        metadata={"crs": INTERNAL_CRS, "origin_rd_nap": origin.tolist(), "up": "y",
@@ -102,14 +111,15 @@ def _write(path: Path, nodes: list[tuple[str, trimesh.Trimesh, dict, str]], orig
             rgb = [int(colour[i:i + 2], 16) for i in (1, 3, 5)]
             materials[colour] = PBRMaterial(baseColorFactor=[*rgb, 255], metallicFactor=0.0, roughnessFactor=0.9)
         local = trimesh.Trimesh(to_gltf(mesh.vertices, origin), mesh.faces, process=False,
-                                visual=trimesh.visual.TextureVisuals(material=materials[colour]))
+                                visual=trimesh.visual.TextureVisuals(material=materials[colour]),
+                                vertex_attributes=dict(mesh.vertex_attributes))
         unique = name
         k = 1
         while unique in used or unique == ROOT:
             unique, k = f"{name}#{k}", k + 1
         used.add(unique)
         scene.add_geometry(local, node_name=unique, geom_name=unique, parent_node_name=ROOT, metadata=extras)
-    path.write_bytes(scene.export(file_type="glb"))
+    path.write_bytes(scene.export(file_type="glb", tree_postprocessor=tree_postprocessor))
     return path
 
 
@@ -122,7 +132,13 @@ def _plain(value) -> object:
     return str(value)
 
 
-def _buildings(twin: Twin):
+def terrain_node(twin: Twin, max_triangles: int) -> Node:
+    """The DTM as one node ``terrain``, thinned to at most ``max_triangles``."""
+    return "terrain", terrain_mesh(twin.dtm, max_triangles), {"layer": "terrain"}, TERRAIN_COLOUR
+
+
+def building_nodes(twin: Twin) -> list[Node]:
+    """One node per building with heights, named by its BAG id."""
     b = twin.buildings
     meshes = building_meshes(b)
     return [

@@ -77,6 +77,7 @@ def create_app(scenes_root: str | Path, db_path: str | Path, *, files: str | Pat
     for module in (routes_scenes, routes_variants, routes_plans, routes_layers, routes_results, routes_compare,
                    routes_processes):
         app.include_router(module.router)
+    app.include_router(routes_layers.tiles_router)
     if viewer_dist is not None and Path(viewer_dist).is_dir():
         app.mount("/", StaticFiles(directory=viewer_dist, html=True), name="viewer")
     return app

@@ -1,4 +1,5 @@
-"""A variant's twin as GLB layers (glTF y-up, local to an RD/NAP origin that the root node's extras hold)."""
+"""A variant's twin as GLB layers (glTF y-up, local to an RD/NAP origin that the root node's extras hold), and as
+an OGC 3D Tiles 1.1 tileset for streaming viewers."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
 from stadstwin.service.http_cache import file_answer, json_answer
-from stadstwin.service.layers import layer_files, layer_kind, scene_origin
+from stadstwin.service.layers import layer_files, layer_kind, scene_origin, tileset_folder
 from stadstwin.service.store import Principal
 
 router = APIRouter(prefix="/api/scenes/{scene}/variants/{vid}/layers")
+tiles_router = APIRouter(prefix="/api/scenes/{scene}/variants/{vid}/tiles")
 
 
 def _layers(svc: Service, who: Principal, scene: str, vid: str) -> tuple[Twin, dict[str, Path]]:
@@ -48,3 +50,19 @@ async def layer(scene: str, vid: str, name: str, who: Reader, svc: Svc, request:
     if name not in files:
         raise NotFound(f"unknown layer {name!r}", hint=f"layers: {', '.join(files)}")
     return await run_in_threadpool(file_answer, request, files[name], "model/gltf-binary")
+
+
+def _tiles(svc: Service, scene: str, vid: str) -> Path:
+    variant, _ = svc.variant(scene, vid)
+    return tileset_folder(svc.catalog.twin(scene, variant), svc.catalog.key(scene, variant), svc.files / "tiles")
+
+
+@tiles_router.get("/{path:path}", response_class=Response)
+async def tile(scene: str, vid: str, path: str, who: Reader, svc: Svc, request: Request) -> Response:
+    """A file of the variant's 3D Tiles tileset: ``tileset.json`` or a tile's GLB (ETag / 304, gzip)."""
+    folder = await run_in_threadpool(_tiles, svc, scene, vid)
+    file = (folder / path).resolve()
+    if not file.is_file() or not file.is_relative_to(folder.resolve()):
+        raise NotFound(f"no tileset file {path!r}", hint="start at tileset.json")
+    media = "application/json" if file.suffix == ".json" else "model/gltf-binary"
+    return await run_in_threadpool(file_answer, request, file, media)
