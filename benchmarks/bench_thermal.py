@@ -20,9 +20,10 @@ import numpy as np
 import scipy.special
 from harness import measure, report
 
+from stadstwin.analyses.thermal_sources import cable_profiles
 from stadstwin.engines.transient_line_source import ERFC_NEGLIGIBLE, sampling_plan
+from stadstwin.rules import shipped_rules
 from stadstwin.thermal import (
-    DEFAULT_CABLE_PROFILES,
     cable_load_profile,
     cutoff_error_bound,
     pair_mutual_resistance,
@@ -45,8 +46,9 @@ def street_grid():
         for j in range(crossings - 1):
             edges.append(((j * spacing, i * spacing), (1.0, 0.0)))  # east-west
             edges.append(((i * spacing, j * spacing), (0.0, 1.0)))  # north-south
-    lv = cable_load_profile(DEFAULT_CABLE_PROFILES["laagspanning"]) ** 2 * 18.0  # W/m at peak
-    mv = cable_load_profile(DEFAULT_CABLE_PROFILES["middenspanning"]) ** 2 * 30.0
+    profiles = cable_profiles(shipped_rules())
+    lv = cable_load_profile(profiles["laagspanning"]) ** 2 * 18.0  # W/m at peak
+    mv = cable_load_profile(profiles["middenspanning"]) ** 2 * 30.0
     r_ins = pipe_insulation_resistance([0.107, 0.1143, 0.1936, 0.2], [50.0, 0.027, 0.43])
     ground_t = 11.0
     q_s, q_r = pipe_pair_heat_losses(

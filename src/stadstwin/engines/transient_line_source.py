@@ -17,9 +17,20 @@ Load history. Loads W[m, k] [W/m] hold during step k, [kΔt, (k+1)Δt); the resu
 the rise at the end of step n. Before step 0 the load is ``initial`` (the annual mean for a warm
 start: the ground is then in steady state under the mean load, computed in closed form from all
 sources), so ΔT(n) = Σ_m initial_m·g_m(∞) + Σ_m Σ_{k≤n} (W[m,k] − W[m,k−1])·g_m((n+1−k)Δt).
-The temporal sum is a linear convolution done by FFT (length ≥ 2T − 1): per source the increment
-spectrum once, per pair the step-response spectrum, accumulated per receiver, one inverse per
-receiver. Direct convolution is O(T²) per pair (≈ 3.8e7 multiply-adds for a year).
+
+Superposition by load class. The increment rows D = W[:, k] − W[:, k−1] are written as
+D = C·B with K orthonormal class profiles B (K, T) (``load_classes``: greedy Gram–Schmidt on the
+rows, residual ≤ 1e-12 of each row): sources whose loads are equal up to a factor (the cables of
+one voltage level) share one class, seasonal pipe losses span a few. By linearity ΔT(n) − steady =
+Σ_k Σ_j G_pk(j)·(B_k ∗ ψ_j)(n), G_pk = Σ_m C[m,k]·g_pm the step responses of all sources of
+class k summed at receiver p, evaluated only at the log-time samples j (``sampling_plan``) and
+expanded to every step by the interpolation weights ψ_j. The class kernels B_k ∗ ψ_j are
+convolved by FFT once per (class, sample); what is left per receiver is one product of its
+(K·S) summed samples with the (K·S, T) kernel matrix — no transform per pair or receiver. When
+the loads need more classes than a receiver has sources (unstructured loads), the sum runs per
+pair instead: per source the increment spectrum once, per pair the step-response spectrum,
+accumulated per receiver, one inverse per receiver. Both are the same linear sum (FFT length
+≥ 2T − 1); the direct convolution is O(T²) per pair (≈ 3.8e7 multiply-adds for a year).
 
 Cut-off. Only pairs whose segment comes within ``cutoff`` R of the receiver enter the transient
 sum. g is non-decreasing in t (its time derivative is the instantaneous source, which is larger
@@ -105,6 +116,20 @@ def _gauss_legendre_erfc(offset, a, b, spread, nodes, weights):
     return half * part
 
 
+@njit(cache=True, nogil=True)
+def within(px, py, pz, sources, m, cutoff):
+    """Whether segment m comes within ``cutoff`` [m] of P (box test first, then the clamped foot)."""
+    ax, ay, az = sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2]
+    bx, by, bz = sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2]
+    if (px < min(ax, bx) - cutoff or px > max(ax, bx) + cutoff or py < min(ay, by) - cutoff
+            or py > max(ay, by) + cutoff or pz < min(az, bz) - cutoff or pz > max(az, bz) + cutoff):
+        return False
+    dx, dy, dz = bx - ax, by - ay, bz - az
+    length2 = dx * dx + dy * dy + dz * dz
+    f = 0.0 if length2 == 0.0 else min(max(((px - ax) * dx + (py - ay) * dy + (pz - az) * dz) / length2, 0.0), 1.0)
+    return (px - ax - f * dx) ** 2 + (py - ay - f * dy) ** 2 + (pz - az - f * dz) ** 2 <= cutoff * cutoff
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def pairs_within(points, sources, cutoff):
     """CSR (starts (P+1,), source index) of segments within ``cutoff`` [m] of each point."""
@@ -113,12 +138,7 @@ def pairs_within(points, sources, cutoff):
     for p in prange(n_points):
         n = 0
         for m in range(sources.shape[0]):
-            g = segment_geometry(
-                points[p, 0], points[p, 1], points[p, 2],
-                sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-                sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
-            )
-            if g[3] <= cutoff:
+            if within(points[p, 0], points[p, 1], points[p, 2], sources, m, cutoff):
                 n += 1
         counts[p + 1] = n
     starts = np.cumsum(counts)
@@ -126,12 +146,7 @@ def pairs_within(points, sources, cutoff):
     for p in prange(n_points):
         j = starts[p]
         for m in range(sources.shape[0]):
-            g = segment_geometry(
-                points[p, 0], points[p, 1], points[p, 2],
-                sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-                sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
-            )
-            if g[3] <= cutoff:
+            if within(points[p, 0], points[p, 1], points[p, 2], sources, m, cutoff):
                 index[j] = m
                 j += 1
     return starts, index
@@ -169,6 +184,27 @@ def sampling_plan(n_steps, ratio):
     return sampled, index, weights
 
 
+@njit(cache=True, nogil=True)
+def sampled_step_response(px, py, pz, sources, ground_z, m, spreads, scale, nodes, weights, out):
+    """Step response of source m at P for each spread 2√(αt) (S,) into ``out`` [K per W/m]."""
+    mirror = 2.0 * ground_z[m]
+    direct = segment_geometry(
+        px, py, pz,
+        sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
+        sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
+    )
+    image = segment_geometry(
+        px, py, pz,
+        sources[m, 0, 0], sources[m, 0, 1], mirror - sources[m, 0, 2],
+        sources[m, 1, 0], sources[m, 1, 1], mirror - sources[m, 1, 2],
+    )
+    for n in range(spreads.shape[0]):
+        out[n] = scale * (
+            erfc_segment_integral(direct[0], direct[1], direct[2], spreads[n], nodes, weights)
+            - erfc_segment_integral(image[0], image[1], image[2], spreads[n], nodes, weights)
+        )
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def step_responses(
     points, sources, ground_z, pair_point, pair_source, spreads, scale, nodes, weights,
@@ -184,30 +220,39 @@ def step_responses(
     out = np.zeros((n_pairs, n_steps))
     for j in prange(n_pairs):
         p = pair_point[j]
-        m = pair_source[j]
-        px, py, pz = points[p, 0], points[p, 1], points[p, 2]
-        mirror = 2.0 * ground_z[m]
-        direct = segment_geometry(
-            px, py, pz,
-            sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-            sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
-        )
-        image = segment_geometry(
-            px, py, pz,
-            sources[m, 0, 0], sources[m, 0, 1], mirror - sources[m, 0, 2],
-            sources[m, 1, 0], sources[m, 1, 1], mirror - sources[m, 1, 2],
-        )
         sampled = np.empty(spreads.shape[0])
-        for n in range(spreads.shape[0]):
-            sampled[n] = scale * (
-                erfc_segment_integral(direct[0], direct[1], direct[2], spreads[n], nodes, weights)
-                - erfc_segment_integral(image[0], image[1], image[2], spreads[n], nodes, weights)
-            )
+        sampled_step_response(
+            points[p, 0], points[p, 1], points[p, 2], sources, ground_z, pair_source[j], spreads, scale,
+            nodes, weights, sampled,
+        )
         for n in range(n_steps):
             value = 0.0
             for i in range(4):
                 value += sample_weights[n, i] * sampled[sample_index[n, i]]
             out[j, n] = value
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def class_step_responses(points, sources, ground_z, starts, pair_source, coefficients, spreads, scale, nodes, weights):
+    """Per receiver and class Σ_m C[m, k]·g_m at the sampled spreads (P, K, S) over the CSR pairs."""
+    n_points = starts.shape[0] - 1
+    n_classes = coefficients.shape[1]
+    n_samples = spreads.shape[0]
+    out = np.zeros((n_points, n_classes, n_samples))
+    for p in prange(n_points):
+        sampled = np.empty(n_samples)
+        for j in range(starts[p], starts[p + 1]):
+            m = pair_source[j]
+            sampled_step_response(
+                points[p, 0], points[p, 1], points[p, 2], sources, ground_z, m, spreads, scale, nodes, weights,
+                sampled,
+            )
+            for k in range(n_classes):
+                c = coefficients[m, k]
+                if c != 0.0:
+                    for n in range(n_samples):
+                        out[p, k, n] += c * sampled[n]
     return out
 
 
@@ -224,22 +269,80 @@ def accumulate_spectra(response_spectra, load_spectra, pair_source, local_starts
     return out
 
 
+def load_classes(increments, max_classes, rtol=1e-12):
+    """(C (M, K), B (K, T)) with increments ≈ C·B, B orthonormal rows, or None beyond ``max_classes``.
+
+    Greedy Gram–Schmidt: the row least represented so far adds its residual as the next class,
+    until every row's residual is ≤ ``rtol`` of its norm; C = increments·Bᵀ.
+    """
+    norms = np.linalg.norm(increments, axis=1)
+    residual = increments.copy()
+    basis = np.zeros((0, increments.shape[1]))
+    while True:
+        left = np.linalg.norm(residual, axis=1)
+        if not np.any(left > rtol * norms):
+            return increments @ basis.T, basis
+        if basis.shape[0] >= max_classes:
+            return None
+        q = residual[int(np.argmax(left))]
+        q = q - basis.T @ (basis @ q)  # re-orthogonalise against round-off
+        basis = np.vstack([basis, q / np.linalg.norm(q)])
+        residual -= np.outer(residual @ basis[-1], basis[-1])
+
+
+def class_kernels(basis, sample_index, sample_weights, n_samples, n_fft):
+    """(K·S, T) rise at each step from a unit step response at one log-time sample, per class.
+
+    Row (k, j) is the class increments B_k convolved (FFT) with ψ_j, the weight of sample j in
+    the interpolated step response at each step.
+    """
+    n_classes, n_steps = basis.shape
+    psi = np.zeros((n_samples, n_steps))
+    np.add.at(psi, (sample_index, np.arange(n_steps)[:, None]), sample_weights)
+    psi_spectra = scipy.fft.rfft(psi, n_fft, axis=1, workers=-1)
+    out = np.empty((n_classes, n_samples, n_steps))
+    for k in range(n_classes):
+        spectrum = scipy.fft.rfft(basis[k], n_fft)
+        out[k] = scipy.fft.irfft(psi_spectra * spectrum, n_fft, axis=1, workers=-1)[:, :n_steps]
+    return out.reshape(n_classes * n_samples, n_steps)
+
+
 def hourly_temperature_rise(
     sources, watts_per_m, points, resistivity, diffusivity, ground_z, cutoff, step_seconds,
-    initial, nodes, weights, sample_ratio, pairs_per_chunk=1024,
+    initial, nodes, weights, sample_ratio, superposition="auto", pairs_per_chunk=1024,
 ):
-    """Rise [K] (P, T) at the end of each step; arrays validated by the caller (see module doc)."""
+    """Rise [K] (P, T) at the end of each step; arrays validated by the caller (see module doc).
+
+    superposition: "classes" (per receiver and load class), "pairs" (per source–receiver pair) or
+    "auto" (classes unless the loads need more classes than the mean pairs per receiver).
+    """
     n_points = points.shape[0]
     n_steps = watts_per_m.shape[1]
-    out = np.empty((n_points, n_steps))
-    out[:] = steady_temperature_rise(sources, initial, points, resistivity, ground_z)[:, None]
+    steady = steady_temperature_rise(sources, initial, points, resistivity, ground_z)
     increments = np.diff(watts_per_m, axis=1, prepend=initial[:, None])
     n_fft = scipy.fft.next_fast_len(2 * n_steps - 1, real=True)
-    load_spectra = scipy.fft.rfft(increments, n_fft, axis=1, workers=-1)
     sampled, sample_index, sample_weights = sampling_plan(n_steps, sample_ratio)
     spreads = 2.0 * np.sqrt(diffusivity * step_seconds * sampled)
     scale = resistivity / (4.0 * math.pi)
     starts, pair_source = pairs_within(points, sources, cutoff)
+    if superposition == "pairs":
+        classes = None
+    else:  # a class costs about one pair's transforms per receiver
+        pairs_per_point = -(-int(starts[-1]) // max(n_points, 1))
+        classes = load_classes(increments, increments.shape[0] if superposition == "classes" else 1 + pairs_per_point)
+    if classes is not None:
+        coefficients, basis = classes
+        summed = class_step_responses(
+            points, sources, ground_z, starts, pair_source, np.ascontiguousarray(coefficients), spreads, scale,
+            nodes, weights,
+        )
+        kernels = class_kernels(basis, sample_index, sample_weights, sampled.size, n_fft)
+        out = summed.reshape(n_points, basis.shape[0] * sampled.size) @ kernels
+        out += steady[:, None]
+        return out
+    out = np.empty((n_points, n_steps))
+    out[:] = steady[:, None]
+    load_spectra = scipy.fft.rfft(increments, n_fft, axis=1, workers=-1)
     first = 0
     while first < n_points:
         last = int(np.searchsorted(starts, starts[first] + pairs_per_chunk, side="right")) - 1
