@@ -20,8 +20,8 @@ sources), so ΔT(n) = Σ_m initial_m·g_m(∞) + Σ_m Σ_{k≤n} (W[m,k] − W[m
 
 Superposition by load class. The increment rows D = W[:, k] − W[:, k−1] are written as
 D = C·B with K orthonormal class profiles B (K, T) (``load_classes``: greedy Gram–Schmidt on the
-rows, residual ≤ 1e-12 of each row): sources whose loads are equal up to a factor (the cables of
-one voltage level) share one class, seasonal pipe losses span a few. By linearity ΔT(n) − steady =
+rows, residual ≤ 1e-13 of each source's load norm): sources whose loads are equal up to a factor
+(the cables of one voltage level) share one class, seasonal pipe losses span two more. By linearity ΔT(n) − steady =
 Σ_k Σ_j G_pk(j)·(B_k ∗ ψ_j)(n), G_pk = Σ_m C[m,k]·g_pm the step responses of all sources of
 class k summed at receiver p, evaluated only at the log-time samples j (``sampling_plan``) and
 expanded to every step by the interpolation weights ψ_j. The class kernels B_k ∗ ψ_j are
@@ -269,13 +269,14 @@ def accumulate_spectra(response_spectra, load_spectra, pair_source, local_starts
     return out
 
 
-def load_classes(increments, max_classes, rtol=1e-12):
+def load_classes(increments, scale, max_classes, rtol=1e-13):
     """(C (M, K), B (K, T)) with increments ≈ C·B, B orthonormal rows, or None beyond ``max_classes``.
 
     Greedy Gram–Schmidt: the row least represented so far adds its residual as the next class,
-    until every row's residual is ≤ ``rtol`` of its norm; C = increments·Bᵀ.
+    until every row's residual norm is ≤ ``rtol``·``scale`` (M,), the norm of the source's loads
+    (increments are differences of loads and carry their round-off); C = increments·Bᵀ.
     """
-    norms = np.linalg.norm(increments, axis=1)
+    norms = np.asarray(scale, dtype=float)
     residual = increments.copy()
     basis = np.zeros((0, increments.shape[1]))
     while True:
@@ -329,7 +330,8 @@ def hourly_temperature_rise(
         classes = None
     else:  # a class costs about one pair's transforms per receiver
         pairs_per_point = -(-int(starts[-1]) // max(n_points, 1))
-        classes = load_classes(increments, increments.shape[0] if superposition == "classes" else 1 + pairs_per_point)
+        limit = increments.shape[0] if superposition == "classes" else 1 + pairs_per_point
+        classes = load_classes(increments, np.linalg.norm(watts_per_m, axis=1), limit)
     if classes is not None:
         coefficients, basis = classes
         summed = class_step_responses(
