@@ -21,16 +21,15 @@ sources), so ΔT(n) = Σ_m initial_m·g_m(∞) + Σ_m Σ_{k≤n} (W[m,k] − W[m
 Superposition by load class. The increment rows D = W[:, k] − W[:, k−1] are written as
 D = C·B with K orthonormal class profiles B (K, T) (``load_classes``: greedy Gram–Schmidt on the
 rows, residual ≤ 1e-13 of each source's load norm): sources whose loads are equal up to a factor
-(the cables of one voltage level) share one class, seasonal pipe losses span two more. By linearity ΔT(n) − steady =
-Σ_k Σ_j G_pk(j)·(B_k ∗ ψ_j)(n), G_pk = Σ_m C[m,k]·g_pm the step responses of all sources of
-class k summed at receiver p, evaluated only at the log-time samples j (``sampling_plan``) and
-expanded to every step by the interpolation weights ψ_j. The class kernels B_k ∗ ψ_j are
-convolved by FFT once per (class, sample); what is left per receiver is one product of its
-(K·S) summed samples with the (K·S, T) kernel matrix — no transform per pair or receiver. When
-the loads need more classes than a receiver has sources (unstructured loads), the sum runs per
-pair instead: per source the increment spectrum once, per pair the step-response spectrum,
-accumulated per receiver, one inverse per receiver. Both are the same linear sum (FFT length
-≥ 2T − 1); the direct convolution is O(T²) per pair (≈ 3.8e7 multiply-adds for a year).
+(the cables of one voltage level) share one class, seasonal pipe losses span two more. By
+linearity ΔT(n) − steady = Σ_k (B_k ∗ G_pk)(n), G_pk = Σ_m C[m,k]·g_pm the step responses of all
+sources of class k summed at receiver p — summed at the log-time samples (``sampling_plan``), then
+interpolated to every step once per (receiver, class). The temporal sum is a linear convolution
+by FFT (length ≥ 2T − 1): per class the profile spectrum once, per (receiver, class) the summed
+response spectrum, accumulated per receiver, one inverse per receiver. When the loads need more
+classes than a receiver has sources (unstructured loads) the rows are the pairs instead, each
+with its source's increments. Direct convolution is O(T²) per row (≈ 3.8e7 multiply-adds for a
+year).
 
 Cut-off. Only pairs whose segment comes within ``cutoff`` R of the receiver enter the transient
 sum. g is non-decreasing in t (its time derivative is the instantaneous source, which is larger
@@ -50,6 +49,7 @@ import math
 
 import numpy as np
 import scipy.fft
+import scipy.linalg.blas
 import scipy.special
 from numba import njit, prange
 
@@ -206,29 +206,28 @@ def sampled_step_response(px, py, pz, sources, ground_z, m, spreads, scale, node
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def step_responses(
-    points, sources, ground_z, pair_point, pair_source, spreads, scale, nodes, weights,
-    sample_index, sample_weights,
-):
-    """Step responses g (pairs, T) [K per W/m]; scale = ρ/(4π).
-
-    Evaluated at the sampled spreads 2√(αt) (S,) and expanded to T steps with the 4-point
-    interpolation of ``sampling_plan``.
-    """
-    n_pairs = pair_point.shape[0]
-    n_steps = sample_index.shape[0]
-    out = np.zeros((n_pairs, n_steps))
-    for j in prange(n_pairs):
+def pair_step_responses(points, sources, ground_z, pair_point, pair_source, spreads, scale, nodes, weights):
+    """Step responses (pairs, S) [K per W/m] at the sampled spreads 2√(αt); scale = ρ/(4π)."""
+    out = np.empty((pair_point.shape[0], spreads.shape[0]))
+    for j in prange(pair_point.shape[0]):
         p = pair_point[j]
-        sampled = np.empty(spreads.shape[0])
         sampled_step_response(
             points[p, 0], points[p, 1], points[p, 2], sources, ground_z, pair_source[j], spreads, scale,
-            nodes, weights, sampled,
+            nodes, weights, out[j],
         )
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def expand_samples(sampled, sample_index, sample_weights):
+    """Rows sampled at the log-time samples (N, S) → every step (N, T), interpolated as ``sampling_plan``."""
+    n_steps = sample_index.shape[0]
+    out = np.empty((sampled.shape[0], n_steps))
+    for j in prange(sampled.shape[0]):
         for n in range(n_steps):
             value = 0.0
             for i in range(4):
-                value += sample_weights[n, i] * sampled[sample_index[n, i]]
+                value += sample_weights[n, i] * sampled[j, sample_index[n, i]]
             out[j, n] = value
     return out
 
@@ -257,13 +256,13 @@ def class_step_responses(points, sources, ground_z, starts, pair_source, coeffic
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def accumulate_spectra(response_spectra, load_spectra, pair_source, local_starts):
-    """Per receiver Σ over its pairs of response spectrum × load-increment spectrum of the source."""
+def accumulate_spectra(response_spectra, load_spectra, row_load, local_starts):
+    """Per receiver Σ over its rows of response spectrum × spectrum of the row's load (source or class)."""
     n_receivers = local_starts.shape[0] - 1
     out = np.zeros((n_receivers, response_spectra.shape[1]), dtype=np.complex128)
     for r in prange(n_receivers):
         for j in range(local_starts[r], local_starts[r + 1]):
-            m = pair_source[j]
+            m = row_load[j]
             for f in range(response_spectra.shape[1]):
                 out[r, f] += response_spectra[j, f] * load_spectra[m, f]
     return out
@@ -277,40 +276,24 @@ def load_classes(increments, scale, max_classes, rtol=1e-13):
     (increments are differences of loads and carry their round-off); C = increments·Bᵀ.
     """
     norms = np.asarray(scale, dtype=float)
-    residual = increments.copy()
+    residual = np.array(increments, dtype=float, order="F")  # Fortran order for the BLAS rank-1 update
     basis = np.zeros((0, increments.shape[1]))
     while True:
-        left = np.linalg.norm(residual, axis=1)
+        left = np.sqrt(np.einsum("ij,ij->i", residual, residual))
         if not np.any(left > rtol * norms):
             return increments @ basis.T, basis
         if basis.shape[0] >= max_classes:
             return None
         q = residual[int(np.argmax(left))]
         q = q - basis.T @ (basis @ q)  # re-orthogonalise against round-off
-        basis = np.vstack([basis, q / np.linalg.norm(q)])
-        residual -= np.outer(residual @ basis[-1], basis[-1])
-
-
-def class_kernels(basis, sample_index, sample_weights, n_samples, n_fft):
-    """(K·S, T) rise at each step from a unit step response at one log-time sample, per class.
-
-    Row (k, j) is the class increments B_k convolved (FFT) with ψ_j, the weight of sample j in
-    the interpolated step response at each step.
-    """
-    n_classes, n_steps = basis.shape
-    psi = np.zeros((n_samples, n_steps))
-    np.add.at(psi, (sample_index, np.arange(n_steps)[:, None]), sample_weights)
-    psi_spectra = scipy.fft.rfft(psi, n_fft, axis=1, workers=-1)
-    out = np.empty((n_classes, n_samples, n_steps))
-    for k in range(n_classes):
-        spectrum = scipy.fft.rfft(basis[k], n_fft)
-        out[k] = scipy.fft.irfft(psi_spectra * spectrum, n_fft, axis=1, workers=-1)[:, :n_steps]
-    return out.reshape(n_classes * n_samples, n_steps)
+        q /= np.linalg.norm(q)
+        basis = np.vstack([basis, q])
+        residual = scipy.linalg.blas.dger(-1.0, residual @ q, q, a=residual, overwrite_a=True)
 
 
 def hourly_temperature_rise(
     sources, watts_per_m, points, resistivity, diffusivity, ground_z, cutoff, step_seconds,
-    initial, nodes, weights, sample_ratio, superposition="auto", pairs_per_chunk=1024,
+    initial, nodes, weights, sample_ratio, superposition="auto", rows_per_chunk=1024,
 ):
     """Rise [K] (P, T) at the end of each step; arrays validated by the caller (see module doc).
 
@@ -319,46 +302,43 @@ def hourly_temperature_rise(
     """
     n_points = points.shape[0]
     n_steps = watts_per_m.shape[1]
-    steady = steady_temperature_rise(sources, initial, points, resistivity, ground_z)
     increments = np.diff(watts_per_m, axis=1, prepend=initial[:, None])
     n_fft = scipy.fft.next_fast_len(2 * n_steps - 1, real=True)
     sampled, sample_index, sample_weights = sampling_plan(n_steps, sample_ratio)
     spreads = 2.0 * np.sqrt(diffusivity * step_seconds * sampled)
     scale = resistivity / (4.0 * math.pi)
     starts, pair_source = pairs_within(points, sources, cutoff)
-    if superposition == "pairs":
-        classes = None
-    else:  # a class costs about one pair's transforms per receiver
-        pairs_per_point = -(-int(starts[-1]) // max(n_points, 1))
-        limit = increments.shape[0] if superposition == "classes" else 1 + pairs_per_point
+    classes = None
+    if superposition != "pairs":  # a class costs one transform per receiver, as a pair does
+        limit = increments.shape[0] if superposition == "classes" else 1 + -(-int(starts[-1]) // max(n_points, 1))
         classes = load_classes(increments, np.linalg.norm(watts_per_m, axis=1), limit)
-    if classes is not None:
-        coefficients, basis = classes
-        summed = class_step_responses(
-            points, sources, ground_z, starts, pair_source, np.ascontiguousarray(coefficients), spreads, scale,
+    if classes is None:  # rows: pairs, each convolved with its source's increments
+        rows = pair_step_responses(
+            points, sources, ground_z, np.repeat(np.arange(n_points), np.diff(starts)), pair_source, spreads, scale,
             nodes, weights,
         )
-        kernels = class_kernels(basis, sample_index, sample_weights, sampled.size, n_fft)
-        out = summed.reshape(n_points, basis.shape[0] * sampled.size) @ kernels
-        out += steady[:, None]
-        return out
+        row_load, row_starts, loads = pair_source, starts, increments
+    else:  # rows: (receiver, class), each convolved with the class profile
+        coefficients, loads = classes
+        n_classes = loads.shape[0]
+        rows = class_step_responses(
+            points, sources, ground_z, starts, pair_source, np.ascontiguousarray(coefficients), spreads, scale,
+            nodes, weights,
+        ).reshape(n_points * n_classes, sampled.size)
+        row_load = np.tile(np.arange(n_classes), n_points)
+        row_starts = np.arange(n_points + 1) * n_classes
+    load_spectra = scipy.fft.rfft(loads, n_fft, axis=1, workers=-1)
     out = np.empty((n_points, n_steps))
-    out[:] = steady[:, None]
-    load_spectra = scipy.fft.rfft(increments, n_fft, axis=1, workers=-1)
+    out[:] = steady_temperature_rise(sources, initial, points, resistivity, ground_z)[:, None]
     first = 0
     while first < n_points:
-        last = int(np.searchsorted(starts, starts[first] + pairs_per_chunk, side="right")) - 1
+        last = int(np.searchsorted(row_starts, row_starts[first] + rows_per_chunk, side="right")) - 1
         last = min(max(last, first + 1), n_points)
-        lo, hi = starts[first], starts[last]
+        lo, hi = row_starts[first], row_starts[last]
         if hi > lo:
-            local_source = pair_source[lo:hi]
-            local_point = np.repeat(np.arange(first, last), np.diff(starts[first : last + 1]))
-            responses = step_responses(
-                points, sources, ground_z, local_point, local_source, spreads, scale, nodes, weights,
-                sample_index, sample_weights,
-            )
+            responses = expand_samples(rows[lo:hi], sample_index, sample_weights)
             spectra = scipy.fft.rfft(responses, n_fft, axis=1, workers=-1)
-            summed = accumulate_spectra(spectra, load_spectra, local_source, starts[first : last + 1] - lo)
+            summed = accumulate_spectra(spectra, load_spectra, row_load[lo:hi], row_starts[first : last + 1] - lo)
             out[first:last] += scipy.fft.irfft(summed, n_fft, axis=1, workers=-1)[:, :n_steps]
         first = last
     return out
