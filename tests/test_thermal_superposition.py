@@ -7,8 +7,9 @@ import pygfunction as gt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.special import erfc
+from scipy.special import erfc, exp1
 
+from stadstwin.engines import transient_line_source
 from stadstwin.engines.transient_line_source import (
     ERFC_NEGLIGIBLE,
     hourly_temperature_rise,
@@ -23,7 +24,8 @@ X16, W16 = np.polynomial.legendre.leggauss(16)
 
 
 def _numpy_erfc_integral(p, a, b, spreads):
-    """∫ erfc(r/spread)/r ds along A→B at spreads (S,): the documented sinh-substituted rule, numpy."""
+    """∫ erfc(r/spread)/r ds along A→B at spreads (S,): the documented rule (sinh substitution, half
+    lines in closed form, Gauss–Legendre elsewhere) in numpy."""
     length = np.linalg.norm(b - a)
     u = (b - a) / length
     along = (p - a) @ u
@@ -38,14 +40,18 @@ def _numpy_erfc_integral(p, a, b, spreads):
         lo, hi = max(v1, -reach), min(v2, reach)
         if hi <= lo:
             continue
-        if lo == -reach and hi == reach:
-            parts, factor = [(0.0, reach)], 2.0
+        if lo < 0.0 < hi:  # a side clipped at the reach is the half line E1(a²)/2
+            parts = []
+            for end in (lo, hi):
+                if abs(end) == reach:
+                    out[n] += 0.5 * exp1((h / spread) ** 2)
+                else:
+                    parts.append((min(end, 0.0), max(end, 0.0)))
         else:
-            split = 0.0 if lo < 0.0 < hi else 0.5 * (lo + hi)
-            parts, factor = [(lo, split), (split, hi)], 1.0
+            parts = [(lo, 0.5 * (lo + hi)), (0.5 * (lo + hi), hi)]
         for x0, x1 in parts:
             v = 0.5 * (x0 + x1) + 0.5 * (x1 - x0) * X16
-            out[n] += factor * 0.5 * (x1 - x0) * np.sum(W16 * erfc(h * np.cosh(v) / spread))
+            out[n] += 0.5 * (x1 - x0) * np.sum(W16 * erfc(h * np.cosh(v) / spread))
     return out
 
 
@@ -179,3 +185,8 @@ def test_step_response_matches_pygfunction_finite_line_source(source, receiver):
         M=201)
     got = _mean_step_response(*_borehole_ends(*source), *_borehole_ends(*receiver), times, rho)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+
+
+def test_exp1_matches_scipy():
+    x = np.geomspace(1e-12, 40.0, 500)
+    np.testing.assert_allclose([transient_line_source.exp1(v) for v in x], exp1(x), rtol=1e-13)

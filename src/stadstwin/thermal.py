@@ -134,8 +134,9 @@ def temperature_rise_hourly(
 
     watts_per_m_hourly (M, T) [W/m] holds during each step of ``step_seconds``; diffusivity α
     [m²/s]; other arguments as ``temperature_rise``. Step responses of finite segments with their
-    images (integral of erfc(r/(2√(αt)))/r along the segment, ``nodes``-point Gauss–Legendre per
-    side after a sinh substitution) are superposed with the load increments by linearity: summed
+    images (integral of erfc(r/(2√(αt)))/r along the segment: after a sinh substitution a side
+    longer than the heat has reached is a half infinite line, E1/2 in closed form, a shorter one
+    takes a ``nodes``-point Gauss–Legendre rule) are superposed with the load increments by linearity: summed
     per receiver and load class (loads equal up to a factor share a class) and convolved once per
     class by FFT (``engines.transient_line_source``); loads without such structure run per pair.
 

@@ -9,9 +9,11 @@ for the image mirrored in the ground surface (the surface stays at the undisturb
 The finite segment is kept (not the infinite-line E1 form) because crossings are the common case
 and a crossing cable is short seen from the water main. With s − s⊥ = h·sinh v (h the distance
 from P to the segment's line, s⊥ the foot point) the integrand becomes erfc(h·cosh v/(2√(αt))) dv:
-the 1/r singularity is gone and the integrand is smooth and monotone on each side of v = 0. Each
-side is integrated with a fixed Gauss–Legendre rule on v ≤ acosh(6·2√(αt)/h), beyond which
-erfc < 2.2e-17. For t → ∞ the rule integrates 1 over v, i.e. the steady closed form.
+the 1/r singularity is gone and the integrand is smooth and monotone on each side of v = 0. Beyond
+|v| = acosh(6·2√(αt)/h) erfc < 2.2e-17: a side of the segment that reaches that far is a half
+infinite line, ∫₀^∞ erfc(a·cosh v) dv = E1(a²)/2 with a = h/(2√(αt)) (``exp1``); a shorter side
+is integrated with a fixed Gauss–Legendre rule (a segment beside P, not over its foot point, in
+two halves). For t → ∞ the rule integrates 1 over v, i.e. the steady closed form.
 
 Load history. Loads W[m, k] [W/m] hold during step k, [kΔt, (k+1)Δt); the result at index n is
 the rise at the end of step n. Before step 0 the load is ``initial`` (the annual mean for a warm
@@ -57,6 +59,7 @@ from stadstwin.engines.finite_line_source import steady_temperature_rise
 
 ERFC_NEGLIGIBLE = 6.0
 """erfc(x) < 2.2e-17 beyond this argument; the integration range is clipped there."""
+EULER_GAMMA = 0.5772156649015329
 
 
 @njit(cache=True, nogil=True)
@@ -97,12 +100,43 @@ def erfc_segment_integral(offset, v_start, v_end, spread, nodes, weights):
     hi = min(v_end, reach)
     if hi <= lo:
         return 0.0
-    if lo == -reach and hi == reach:  # both sides clipped: the even integrand counts twice
-        return 2.0 * _gauss_legendre_erfc(offset, 0.0, reach, spread, nodes, weights)
-    split = 0.0 if lo < 0.0 < hi else 0.5 * (lo + hi)
+    if lo < 0.0 < hi:  # each side of the foot point: a half infinite line where clipped
+        half_line = 0.5 * exp1((offset / spread) ** 2) if lo == -reach or hi == reach else 0.0
+        left = half_line if lo == -reach else _gauss_legendre_erfc(offset, lo, 0.0, spread, nodes, weights)
+        right = half_line if hi == reach else _gauss_legendre_erfc(offset, 0.0, hi, spread, nodes, weights)
+        return left + right
+    split = 0.5 * (lo + hi)
     return _gauss_legendre_erfc(offset, lo, split, spread, nodes, weights) + _gauss_legendre_erfc(
         offset, split, hi, spread, nodes, weights
     )
+
+
+@njit(cache=True, nogil=True)
+def exp1(x):
+    """Exponential integral E1(x) for x > 0: series up to 1, continued fraction beyond (≈1e-15)."""
+    if x <= 1.0:
+        term = x
+        total = x
+        for k in range(2, 60):
+            term *= -x / k
+            total += term / k
+            if abs(term) < 1e-17 * abs(total):
+                break
+        return -EULER_GAMMA - math.log(x) + total
+    b = x + 1.0
+    c = 1e300
+    d = 1.0 / b
+    h = d
+    for i in range(1, 500):  # modified Lentz
+        a = -float(i * i)
+        b += 2.0
+        d = 1.0 / (a * d + b)
+        c = b + a / c
+        delta = c * d
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return h * math.exp(-x)
 
 
 @njit(cache=True, nogil=True)
