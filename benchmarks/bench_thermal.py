@@ -5,13 +5,14 @@ cable and a district-heating supply/return pair, every one split into two 40 m s
 sources), and a water main sampled every 80/70 m (10080 receivers). Loads: cable losses from the
 default voltage-level profiles, heat-pipe losses from seasonal fluid temperatures with the pair
 formula. Project: ``stadstwin.thermal.temperature_rise_hourly`` (superposition per receiver and
-load class). Baselines: a plain numpy implementation of the same physics (same sinh-substituted
-Gauss–Legendre step responses, same log-time sampling, numpy FFT convolution per pair), run on a
-random subset of receivers and scaled by the number of source–receiver pairs, because the full
-problem would take too long in numpy; the project's own per-pair path (the previous algorithm) on
-1000 receivers. Peer: pygfunction's finite line source for the step responses of horizontal
-segment pairs (mean over the receiving segment, with image), against ours averaged by
-Gauss–Legendre along the receiving segment.
+load class). Baselines: a plain numpy implementation of the same physics (same step-response
+rule: sinh substitution, half lines past the reach as E1/2, Gauss–Legendre elsewhere; same
+log-time sampling; numpy FFT convolution per pair), run on a random subset of receivers and scaled
+by the number of source–receiver pairs, because the full problem would take too long in numpy;
+the project's own per-pair superposition (the previous algorithm, same step responses) on 1000
+receivers. Peer: pygfunction's finite line source for the step responses of horizontal segment
+pairs (mean over the receiving segment, with image), against ours averaged by Gauss–Legendre
+along the receiving segment.
 """
 
 from __future__ import annotations
@@ -126,13 +127,18 @@ def numpy_erfc_integral(points, a, b, spreads, x, w):
     reach = np.arccosh(np.maximum(ratio, 1.0))
     lo, hi = np.maximum(v1, -reach), np.minimum(v2, reach)
     valid = (ratio > 1.0) & (hi > lo)
-    split = np.where((lo < 0) & (hi > 0), 0.0, 0.5 * (lo + hi))
+    beside = valid & (lo < 0) & (hi > 0)
+    split = np.where(beside, 0.0, 0.5 * (lo + hi))
+    half_line = 0.5 * scipy.special.exp1((h[:, None] / spreads[None, :]) ** 2)  # side past the reach
+    scaled = h[:, None] / spreads[None, :]
     total = np.zeros_like(lo)
-    for start, end in ((lo, split), (split, hi)):
-        half, mid = 0.5 * (end - start), 0.5 * (end + start)
-        v = mid[..., None] + half[..., None] * x
-        total += half * np.sum(w * scipy.special.erfc(h[:, None, None] * np.cosh(v) / spreads[None, :, None]), axis=-1)
-    return np.where(valid, total, 0.0)
+    for start, end, clipped in ((lo, split, beside & (lo == -reach)), (split, hi, beside & (hi == reach))):
+        need = valid & ~clipped
+        half, mid = 0.5 * (end - start)[need], 0.5 * (end + start)[need]
+        v = mid[:, None] + half[:, None] * x
+        total[need] += half * np.sum(w * scipy.special.erfc(scaled[need][:, None] * np.cosh(v)), axis=-1)
+        total[clipped] += half_line[clipped]
+    return total
 
 
 def numpy_hourly(sources, loads, points, ratio, convolution="fft"):

@@ -28,10 +28,13 @@ linearity ΔT(n) − steady = Σ_k (B_k ∗ G_pk)(n), G_pk = Σ_m C[m,k]·g_pm t
 sources of class k summed at receiver p — summed at the log-time samples (``sampling_plan``), then
 interpolated to every step once per (receiver, class). The temporal sum is a linear convolution
 by FFT (length ≥ 2T − 1): per class the profile spectrum once, per (receiver, class) the summed
-response spectrum, accumulated per receiver, one inverse per receiver. When the loads need more
-classes than a receiver has sources (unstructured loads) the rows are the pairs instead, each
-with its source's increments. Direct convolution is O(T²) per row (≈ 3.8e7 multiply-adds for a
-year).
+response spectrum, accumulated per receiver, one inverse per receiver. With few log-time samples
+(≤ ``KERNEL_SAMPLES``, the default 1.04 grid has 177 for a year) the interpolation and the
+convolution are done once per (class, sample) instead — kernels B_k ∗ ψ_j by FFT, ψ_j the weight
+of sample j at each step — and a receiver is one product of its K·S summed samples with that
+(K·S, T) matrix (BLAS). When the loads need more classes than a receiver has sources
+(unstructured loads) the rows are the pairs instead, each with its source's increments. Direct
+convolution is O(T²) per row (≈ 3.8e7 multiply-adds for a year).
 
 Cut-off. Only pairs whose segment comes within ``cutoff`` R of the receiver enter the transient
 sum. g is non-decreasing in t (its time derivative is the instantaneous source, which is larger
@@ -60,6 +63,11 @@ from stadstwin.engines.finite_line_source import steady_temperature_rise
 ERFC_NEGLIGIBLE = 6.0
 """erfc(x) < 2.2e-17 beyond this argument; the integration range is clipped there."""
 EULER_GAMMA = 0.5772156649015329
+KERNEL_SAMPLES = 256
+"""Up to this many log-time samples a receiver's (K·S) summed samples times the (K·S, T) class
+kernels cost less than K + 1 transforms of length ≥ 2T − 1 (BLAS against FFT, measured)."""
+KERNEL_ELEMENTS = 2**25
+"""Largest class-kernel matrix K·S·T [values] (268 MB)."""
 
 
 @njit(cache=True, nogil=True)
@@ -144,9 +152,11 @@ def _gauss_legendre_erfc(offset, a, b, spread, nodes, weights):
     """∫ erfc(offset·cosh v/spread) dv over [a, b] by the Gauss–Legendre rule."""
     half = 0.5 * (b - a)
     mid = 0.5 * (b + a)
+    scaled = 0.5 * offset / spread
     part = 0.0
     for k in range(nodes.shape[0]):
-        part += weights[k] * math.erfc(offset * math.cosh(mid + half * nodes[k]) / spread)
+        grow = math.exp(mid + half * nodes[k])
+        part += weights[k] * math.erfc(scaled * (grow + 1.0 / grow))  # offset·cosh v/spread
     return half * part
 
 
@@ -253,10 +263,11 @@ def pair_step_responses(points, sources, ground_z, pair_point, pair_source, spre
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def expand_samples(sampled, sample_index, sample_weights):
-    """Rows sampled at the log-time samples (N, S) → every step (N, T), interpolated as ``sampling_plan``."""
+def expand_samples(sampled, sample_index, sample_weights, width):
+    """Rows sampled at the log-time samples (N, S) → every step, interpolated as ``sampling_plan``,
+    zero-padded to ``width`` ≥ T columns (N, width)."""
     n_steps = sample_index.shape[0]
-    out = np.empty((sampled.shape[0], n_steps))
+    out = np.zeros((sampled.shape[0], width))
     for j in prange(sampled.shape[0]):
         for n in range(n_steps):
             value = 0.0
@@ -325,6 +336,23 @@ def load_classes(increments, scale, max_classes, rtol=1e-13):
         residual = scipy.linalg.blas.dger(-1.0, residual @ q, q, a=residual, overwrite_a=True)
 
 
+def class_kernels(basis, sample_index, sample_weights, n_samples, n_fft):
+    """(K·S, T) rise at each step from a unit summed step response at one log-time sample, per class.
+
+    Row (k, j) is the class profile B_k convolved (FFT) with ψ_j, the weight of sample j in the
+    interpolated step response at each step.
+    """
+    n_classes, n_steps = basis.shape
+    psi = np.zeros((n_samples, n_steps))
+    np.add.at(psi, (sample_index, np.arange(n_steps)[:, None]), sample_weights)
+    psi_spectra = scipy.fft.rfft(psi, n_fft, axis=1, workers=-1)
+    out = np.empty((n_classes, n_samples, n_steps))
+    for k in range(n_classes):
+        spectrum = scipy.fft.rfft(basis[k], n_fft)
+        out[k] = scipy.fft.irfft(psi_spectra * spectrum, n_fft, axis=1, workers=-1)[:, :n_steps]
+    return out.reshape(n_classes * n_samples, n_steps)
+
+
 def hourly_temperature_rise(
     sources, watts_per_m, points, resistivity, diffusivity, ground_z, cutoff, step_seconds,
     initial, nodes, weights, sample_ratio, superposition="auto", rows_per_chunk=1024,
@@ -342,6 +370,7 @@ def hourly_temperature_rise(
     spreads = 2.0 * np.sqrt(diffusivity * step_seconds * sampled)
     scale = resistivity / (4.0 * math.pi)
     starts, pair_source = pairs_within(points, sources, cutoff)
+    steady = steady_temperature_rise(sources, initial, points, resistivity, ground_z)
     classes = None
     if superposition != "pairs":  # a class costs one transform per receiver, as a pair does
         limit = increments.shape[0] if superposition == "classes" else 1 + -(-int(starts[-1]) // max(n_points, 1))
@@ -359,19 +388,24 @@ def hourly_temperature_rise(
             points, sources, ground_z, starts, pair_source, np.ascontiguousarray(coefficients), spreads, scale,
             nodes, weights,
         ).reshape(n_points * n_classes, sampled.size)
+        if sampled.size <= KERNEL_SAMPLES and n_classes * sampled.size * n_steps <= KERNEL_ELEMENTS:
+            kernels = class_kernels(loads, sample_index, sample_weights, sampled.size, n_fft)
+            out = rows.reshape(n_points, n_classes * sampled.size) @ kernels
+            out += steady[:, None]
+            return out
         row_load = np.tile(np.arange(n_classes), n_points)
         row_starts = np.arange(n_points + 1) * n_classes
     load_spectra = scipy.fft.rfft(loads, n_fft, axis=1, workers=-1)
     out = np.empty((n_points, n_steps))
-    out[:] = steady_temperature_rise(sources, initial, points, resistivity, ground_z)[:, None]
+    out[:] = steady[:, None]
     first = 0
     while first < n_points:
         last = int(np.searchsorted(row_starts, row_starts[first] + rows_per_chunk, side="right")) - 1
         last = min(max(last, first + 1), n_points)
         lo, hi = row_starts[first], row_starts[last]
         if hi > lo:
-            responses = expand_samples(rows[lo:hi], sample_index, sample_weights)
-            spectra = scipy.fft.rfft(responses, n_fft, axis=1, workers=-1)
+            responses = expand_samples(rows[lo:hi], sample_index, sample_weights, n_fft)
+            spectra = scipy.fft.rfft(responses, axis=1, workers=-1)
             summed = accumulate_spectra(spectra, load_spectra, row_load[lo:hi], row_starts[first : last + 1] - lo)
             out[first:last] += scipy.fft.irfft(summed, n_fft, axis=1, workers=-1)[:, :n_steps]
         first = last
