@@ -5,9 +5,10 @@ cable and a district-heating supply/return pair, every one split into two 40 m s
 sources), and a water main sampled every 80/70 m (10080 receivers). Loads: cable losses from the
 default voltage-level profiles, heat-pipe losses from seasonal fluid temperatures with the pair
 formula. Project: ``stadstwin.thermal.temperature_rise_hourly`` (superposition per receiver and
-load class). Baselines: a plain numpy implementation of the same physics (same step-response
-rule: sinh substitution, half lines past the reach as E1/2, Gauss–Legendre elsewhere; same
-log-time sampling; numpy FFT convolution per pair), run on a random subset of receivers and scaled
+load class; step responses integrated over ln t from sample to sample). Baselines: a plain numpy
+implementation of the same physics (the erfc integral evaluated at each log-time sample on its
+own: sinh substitution, half lines past the reach as E1/2, Gauss–Legendre elsewhere; same
+interpolation; numpy FFT convolution per pair), run on a random subset of receivers and scaled
 by the number of source–receiver pairs, because the full problem would take too long in numpy;
 the project's own per-pair superposition (the previous algorithm, same step responses) on 1000
 receivers. Peer: pygfunction's finite line source for the step responses of horizontal segment

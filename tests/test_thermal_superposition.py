@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import erfc, exp1
+from test_thermal_transient import _quad_erfc
 
 from stadstwin.engines import transient_line_source
 from stadstwin.engines.transient_line_source import (
@@ -24,8 +25,9 @@ X16, W16 = np.polynomial.legendre.leggauss(16)
 
 
 def _numpy_erfc_integral(p, a, b, spreads):
-    """∫ erfc(r/spread)/r ds along A→B at spreads (S,): the documented rule (sinh substitution, half
-    lines in closed form, Gauss–Legendre elsewhere) in numpy."""
+    """∫ erfc(r/spread)/r ds along A→B at spreads (S,) in numpy, at each spread on its own (sinh
+    substitution, half lines in closed form, Gauss–Legendre elsewhere) — the project integrates
+    the heating rate over ln t from sample to sample instead."""
     length = np.linalg.norm(b - a)
     u = (b - a) / length
     along = (p - a) @ u
@@ -185,6 +187,26 @@ def test_step_response_matches_pygfunction_finite_line_source(source, receiver):
         M=201)
     got = _mean_step_response(*_borehole_ends(*source), *_borehole_ends(*receiver), times, rho)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-12)
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.integers(0, 2**31), st.booleans())
+def test_step_response_over_the_year_matches_quadrature(seed, crossing):
+    """The first sample by the spatial rule, the others by integrating the instantaneous source over
+    ln t: against adaptive quadrature of the erfc integral, source minus image, to 1e-9 of steady."""
+    rng = np.random.default_rng(seed)
+    a, b, p = (np.r_[rng.uniform(-20, 20, 2), -rng.uniform(0.5, 2.0)] for _ in range(3))
+    if crossing:
+        p = a + rng.uniform(0, 1) * (b - a) + np.array([0.0, 0.0, rng.uniform(0.05, 0.5)])
+    sampled, _, _ = sampling_plan(8760, 1.04)
+    spreads = 2.0 * np.sqrt(ALPHA * 3600.0 * sampled)
+    got = np.empty(len(spreads))
+    sampled_step_response(*p, np.array([[a, b]]), np.zeros(1), 0, spreads, 1.0, X16, W16, got)
+    mirror = np.array([1.0, 1.0, -1.0])
+    steady = transient_line_source.segment_geometry(*p, *a, *b)
+    for j in (0, 3, 24, 60, 120, len(spreads) - 1):
+        expected = _quad_erfc(a, b, p, spreads[j]) - _quad_erfc(a * mirror, b * mirror, p, spreads[j])
+        assert abs(got[j] - expected) <= 1e-9 * (steady[2] - steady[1])
 
 
 def test_exp1_matches_scipy():

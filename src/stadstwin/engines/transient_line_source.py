@@ -13,7 +13,15 @@ the 1/r singularity is gone and the integrand is smooth and monotone on each sid
 |v| = acosh(6·2√(αt)/h) erfc < 2.2e-17: a side of the segment that reaches that far is a half
 infinite line, ∫₀^∞ erfc(a·cosh v) dv = E1(a²)/2 with a = h/(2√(αt)) (``exp1``); a shorter side
 is integrated with a fixed Gauss–Legendre rule (a segment beside P, not over its foot point, in
-two halves). For t → ∞ the rule integrates 1 over v, i.e. the steady closed form.
+two halves). For t → ∞ the rule integrates 1 over v, i.e. the steady closed form. This spatial
+rule gives the first log-time sample only; from sample to sample the step response grows by the
+integral over ln t of the instantaneous source, in closed form along the segment,
+
+    dI/d ln t = ½·exp(−h²/s²)·[erf(u₂/s) − erf(u₁/s)],   s = 2√(αt),
+
+u₁, u₂ the segment ends measured from the foot point: 3-point Gauss–Legendre on pieces of ln t
+at most ``TIME_PIECE`` wide (one piece per step of the 1.04 grid) — 1e-13 of the steady value
+against adaptive quadrature and about 5× fewer special functions than the spatial rule per sample.
 
 Load history. Loads W[m, k] [W/m] hold during step k, [kΔt, (k+1)Δt); the result at index n is
 the rise at the end of step n. Before step 0 the load is ``initial`` (the annual mean for a warm
@@ -63,6 +71,10 @@ from stadstwin.engines.finite_line_source import steady_temperature_rise
 ERFC_NEGLIGIBLE = 6.0
 """erfc(x) < 2.2e-17 beyond this argument; the integration range is clipped there."""
 EULER_GAMMA = 0.5772156649015329
+TIME_PIECE = 0.1
+"""Widest piece of ln t [-] integrated by one 3-point Gauss–Legendre rule between samples."""
+GAUSS3_NODES = np.array([-math.sqrt(0.6), 0.0, math.sqrt(0.6)])
+GAUSS3_WEIGHTS = np.array([5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0])
 KERNEL_SAMPLES = 256
 """Up to this many log-time samples a receiver's (K·S) summed samples times the (K·S, T) class
 kernels cost less than K + 1 transforms of length ≥ 2T − 1 (BLAS against FFT, measured)."""
@@ -242,11 +254,33 @@ def sampled_step_response(px, py, pz, sources, ground_z, m, spreads, scale, node
         sources[m, 0, 0], sources[m, 0, 1], mirror - sources[m, 0, 2],
         sources[m, 1, 0], sources[m, 1, 1], mirror - sources[m, 1, 2],
     )
-    for n in range(spreads.shape[0]):
-        out[n] = scale * (
-            erfc_segment_integral(direct[0], direct[1], direct[2], spreads[n], nodes, weights)
-            - erfc_segment_integral(image[0], image[1], image[2], spreads[n], nodes, weights)
-        )
+    out[0] = scale * (
+        erfc_segment_integral(direct[0], direct[1], direct[2], spreads[0], nodes, weights)
+        - erfc_segment_integral(image[0], image[1], image[2], spreads[0], nodes, weights)
+    )
+    h, u1, u2 = direct[0], direct[0] * math.sinh(direct[1]), direct[0] * math.sinh(direct[2])
+    h_img, u1_img, u2_img = image[0], image[0] * math.sinh(image[1]), image[0] * math.sinh(image[2])
+    for n in range(1, spreads.shape[0]):
+        y0 = 2.0 * math.log(spreads[n - 1])
+        width = 2.0 * math.log(spreads[n]) - y0
+        pieces = max(1, math.ceil(width / TIME_PIECE))
+        half = 0.5 * width / pieces
+        total = 0.0
+        for piece in range(pieces):
+            mid = y0 + (2 * piece + 1) * half
+            for k in range(3):
+                spread = math.exp(0.5 * (mid + half * GAUSS3_NODES[k]))
+                total += GAUSS3_WEIGHTS[k] * (
+                    _heating_rate(h, u1, u2, spread) - _heating_rate(h_img, u1_img, u2_img, spread))
+        out[n] = out[n - 1] + scale * half * total
+
+
+@njit(cache=True, nogil=True)
+def _heating_rate(offset, u1, u2, spread):
+    """d/d ln t of ∫ erfc(r/spread)/r ds along u1…u2 of a line at ``offset``: the instantaneous source."""
+    if offset > ERFC_NEGLIGIBLE * spread:
+        return 0.0
+    return 0.5 * math.exp(-((offset / spread) ** 2)) * (math.erf(u2 / spread) - math.erf(u1 / spread))
 
 
 @njit(cache=True, nogil=True, parallel=True)
