@@ -284,8 +284,10 @@ def main() -> None:
         f"A-priori bound per receiver Σ_m max|W−W̄|·ρ/(4π)·min(E1(R²/4αT), 4·zs·zr/R²): max {bound.max():.3f} K, "
         f"median {np.median(bound):.3f} K; measured change against a 60 m cut-off on the subset: {measured:.2e} K. "
         f"Peak rise {full.max():.2f} K. Load classes: {n_classes} for {len(sources)} sources. Threads: "
-        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')}, {os.cpu_count()} CPUs. Step responses: {NODES}-point Gauss–Legendre per side; sampled at steps "
-        f"growing by {RATIO} and interpolated cubically in ln t. Numpy peer uses scipy.special.erfc. "
+        f"NUMBA_NUM_THREADS={os.environ.get('NUMBA_NUM_THREADS', 'all')}, {os.cpu_count()} CPUs. Step responses: "
+        f"first log-time sample by the {NODES}-point spatial rule, then the instantaneous source integrated over "
+        f"ln t; samples at steps growing by {RATIO}, interpolated cubically in ln t (numpy: the spatial rule at "
+        f"every sample, scipy.special.erfc). "
         f"Load average (1 min) before / after the run: {load_before:.1f} / {os.getloadavg()[0]:.1f}."
     )
     report("thermal", rows, notes=notes)
