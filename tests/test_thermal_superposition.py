@@ -212,3 +212,21 @@ def test_step_response_over_the_year_matches_quadrature(seed, crossing):
 def test_exp1_matches_scipy():
     x = np.geomspace(1e-12, 40.0, 500)
     np.testing.assert_allclose([transient_line_source.exp1(v) for v in x], exp1(x), rtol=1e-13)
+
+
+def test_many_receivers_compressed_classes_equal_the_per_pair_path():
+    """200 receivers: their summed responses span few shapes (``compress`` truncates), the answer
+    stays that of one FFT per source–receiver pair."""
+    rng = np.random.default_rng(4)
+    sources, _ = _layout(rng, 6, 1, spread=10.0)
+    points = np.c_[np.linspace(-10, 10, 200), rng.uniform(-3, 3, 200), -rng.uniform(0.5, 2.0, 200)]
+    watts = _class_loads(rng, 6, 1500, 2)
+
+    def run(superposition):
+        return hourly_temperature_rise(sources, watts, points, 1.0, ALPHA, np.zeros(6), 8.0, 3600.0,
+                                       watts.mean(axis=1), X16, W16, 1.04, superposition)
+
+    summed = np.ones((200, 1, 1)) @ np.ones((1, 1, 90)) * np.linspace(0, 1, 90)  # rank one
+    left, _ = transient_line_source.compress(summed, np.eye(90))
+    assert left.shape == (200, 1)
+    np.testing.assert_allclose(run("classes"), run("pairs"), rtol=0, atol=1e-9)

@@ -40,7 +40,8 @@ response spectrum, accumulated per receiver, one inverse per receiver. With few 
 (≤ ``KERNEL_SAMPLES``, the default 1.04 grid has 177 for a year) the interpolation and the
 convolution are done once per (class, sample) instead — kernels B_k ∗ ψ_j by FFT, ψ_j the weight
 of sample j at each step — and a receiver is one product of its K·S summed samples with that
-(K·S, T) matrix (BLAS). When the loads need more classes than a receiver has sources
+(K·S, T) matrix (BLAS) — fewer than S columns per class, as the summed responses of all
+receivers span few shapes in ln t (``compress``: ~35 of 177 on the street grid at 1e-13). When the loads need more classes than a receiver has sources
 (unstructured loads) the rows are the pairs instead, each with its source's increments. Direct
 convolution is O(T²) per row (≈ 3.8e7 multiply-adds for a year).
 
@@ -62,7 +63,6 @@ import math
 
 import numpy as np
 import scipy.fft
-import scipy.linalg.blas
 import scipy.special
 from numba import njit, prange
 
@@ -80,6 +80,8 @@ KERNEL_SAMPLES = 256
 kernels cost less than K + 1 transforms of length ≥ 2T − 1 (BLAS against FFT, measured)."""
 KERNEL_ELEMENTS = 2**25
 """Largest class-kernel matrix K·S·T [values] (268 MB)."""
+COMPRESS_RTOL = 1e-13
+"""Residual of the receivers' summed step responses left by their shape basis, relative to the largest."""
 
 
 @njit(cache=True, nogil=True)
@@ -355,19 +357,32 @@ def load_classes(increments, scale, max_classes, rtol=1e-13):
     (increments are differences of loads and carry their round-off); C = increments·Bᵀ.
     """
     norms = np.asarray(scale, dtype=float)
-    residual = np.array(increments, dtype=float, order="F")  # Fortran order for the BLAS rank-1 update
+    residual = np.array(increments, dtype=float)
+    left = np.sqrt(np.einsum("ij,ij->i", residual, residual))
     basis = np.zeros((0, increments.shape[1]))
-    while True:
-        left = np.sqrt(np.einsum("ij,ij->i", residual, residual))
-        if not np.any(left > rtol * norms):
-            return increments @ basis.T, basis
+    while np.any(left > rtol * norms):
         if basis.shape[0] >= max_classes:
             return None
-        q = residual[int(np.argmax(left))]
-        q = q - basis.T @ (basis @ q)  # re-orthogonalise against round-off
+        q = residual[int(np.argmax(left))].copy()
+        q -= basis.T @ (basis @ q)  # re-orthogonalise against round-off
         q /= np.linalg.norm(q)
         basis = np.vstack([basis, q])
-        residual = scipy.linalg.blas.dger(-1.0, residual @ q, q, a=residual, overwrite_a=True)
+        project_out(residual, q, left)
+    return increments @ basis.T, basis
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def project_out(rows, unit, norms):
+    """rows −= (rows·unit) unitᵀ in place, and the new row norms into ``norms``."""
+    for i in prange(rows.shape[0]):
+        c = 0.0
+        for t in range(rows.shape[1]):
+            c += rows[i, t] * unit[t]
+        total = 0.0
+        for t in range(rows.shape[1]):
+            rows[i, t] -= c * unit[t]
+            total += rows[i, t] * rows[i, t]
+        norms[i] = math.sqrt(total)
 
 
 def class_kernels(basis, sample_index, sample_weights, n_samples, n_fft):
@@ -385,6 +400,25 @@ def class_kernels(basis, sample_index, sample_weights, n_samples, n_fft):
         spectrum = scipy.fft.rfft(basis[k], n_fft)
         out[k] = scipy.fft.irfft(psi_spectra * spectrum, n_fft, axis=1, workers=-1)[:, :n_steps]
     return out.reshape(n_classes * n_samples, n_steps)
+
+
+def compress(summed, kernels, rtol=COMPRESS_RTOL):
+    """(P, R) and (R, T) factors of Σ_k summed[:, k] @ kernels_k, R ≤ K·S.
+
+    The summed step responses of all receivers, as functions of ln t, span few shapes: per class
+    an orthonormal basis of them (``load_classes`` on the rows, residual ≤ ``rtol`` of the largest
+    row) replaces the S samples.
+    """
+    n_points, n_classes, n_samples = summed.shape
+    left, right = [np.zeros((n_points, 0))], [np.zeros((0, kernels.shape[1]))]
+    for k in range(n_classes):
+        rows = np.ascontiguousarray(summed[:, k])
+        largest = np.sqrt(np.einsum("ij,ij->i", rows, rows)).max(initial=0.0)
+        shapes = load_classes(rows, np.full(n_points, largest), n_samples, rtol)
+        coefficients, basis = shapes if shapes is not None else (rows, np.eye(n_samples))
+        left.append(coefficients)
+        right.append(basis @ kernels[k * n_samples : (k + 1) * n_samples])
+    return np.hstack(left), np.vstack(right)
 
 
 def hourly_temperature_rise(
@@ -424,7 +458,8 @@ def hourly_temperature_rise(
         ).reshape(n_points * n_classes, sampled.size)
         if sampled.size <= KERNEL_SAMPLES and n_classes * sampled.size * n_steps <= KERNEL_ELEMENTS:
             kernels = class_kernels(loads, sample_index, sample_weights, sampled.size, n_fft)
-            out = rows.reshape(n_points, n_classes * sampled.size) @ kernels
+            left, right = compress(rows.reshape(n_points, n_classes, sampled.size), kernels)
+            out = left @ right
             out += steady[:, None]
             return out
         row_load = np.tile(np.arange(n_classes), n_points)
