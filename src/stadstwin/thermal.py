@@ -134,8 +134,13 @@ def temperature_rise_hourly(
 
     watts_per_m_hourly (M, T) [W/m] holds during each step of ``step_seconds``; diffusivity α
     [m²/s]; other arguments as ``temperature_rise``. Step responses of finite segments with their
-    images (integral of erfc(r/(2√(αt)))/r along the segment, ``nodes``-point Gauss–Legendre per
-    side after a sinh substitution) are superposed by FFT convolution with the load increments.
+    images (integral of erfc(r/(2√(αt)))/r along the segment: after a sinh substitution a side
+    longer than the heat has reached is a half infinite line, E1/2 in closed form, a shorter one
+    takes a ``nodes``-point Gauss–Legendre rule; later samples add the closed-form instantaneous
+    source integrated over ln t) are superposed with the load increments by
+    linearity: summed per receiver and load class (loads equal up to a factor share a class) and
+    convolved by FFT per class, not per pair (``engines.transient_line_source``); loads without
+    such structure run per pair.
 
     warm_start: before step 0 every source ran at its mean load long enough for steady state
     (closed form, all sources); else the ground starts undisturbed. Only segments within

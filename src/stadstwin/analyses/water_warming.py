@@ -47,7 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "hours": 8760, "cutoff": 10.0, "receiver_spacing": 2.5, "stagnation_hours": 0.0, "soil": None,
     "resistivity": None, "diffusivity": None, "top_sources": 3,
 }
-CHUNK_RECEIVERS = 256
+CHUNK_RECEIVERS = 1024
 """Receivers per hourly run (memory: receivers × hours × 8 bytes per array)."""
 BEYOND_CUTOFF = "sources beyond the cut-off"
 

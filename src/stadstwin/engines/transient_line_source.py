@@ -9,17 +9,41 @@ for the image mirrored in the ground surface (the surface stays at the undisturb
 The finite segment is kept (not the infinite-line E1 form) because crossings are the common case
 and a crossing cable is short seen from the water main. With s − s⊥ = h·sinh v (h the distance
 from P to the segment's line, s⊥ the foot point) the integrand becomes erfc(h·cosh v/(2√(αt))) dv:
-the 1/r singularity is gone and the integrand is smooth and monotone on each side of v = 0. Each
-side is integrated with a fixed Gauss–Legendre rule on v ≤ acosh(6·2√(αt)/h), beyond which
-erfc < 2.2e-17. For t → ∞ the rule integrates 1 over v, i.e. the steady closed form.
+the 1/r singularity is gone and the integrand is smooth and monotone on each side of v = 0. Beyond
+|v| = acosh(6·2√(αt)/h) erfc < 2.2e-17: a side of the segment that reaches that far is a half
+infinite line, ∫₀^∞ erfc(a·cosh v) dv = E1(a²)/2 with a = h/(2√(αt)) (``exp1``); a shorter side
+is integrated with a fixed Gauss–Legendre rule (a segment beside P, not over its foot point, in
+two halves). For t → ∞ the rule integrates 1 over v, i.e. the steady closed form. This spatial
+rule gives the first log-time sample only; from sample to sample the step response grows by the
+integral over ln t of the instantaneous source, in closed form along the segment,
+
+    dI/d ln t = ½·exp(−h²/s²)·[erf(u₂/s) − erf(u₁/s)],   s = 2√(αt),
+
+u₁, u₂ the segment ends measured from the foot point: 3-point Gauss–Legendre on pieces of ln t
+at most ``TIME_PIECE`` wide (one piece per step of the 1.04 grid) — 1e-13 of the steady value
+against adaptive quadrature and about 5× fewer special functions than the spatial rule per sample.
 
 Load history. Loads W[m, k] [W/m] hold during step k, [kΔt, (k+1)Δt); the result at index n is
 the rise at the end of step n. Before step 0 the load is ``initial`` (the annual mean for a warm
 start: the ground is then in steady state under the mean load, computed in closed form from all
 sources), so ΔT(n) = Σ_m initial_m·g_m(∞) + Σ_m Σ_{k≤n} (W[m,k] − W[m,k−1])·g_m((n+1−k)Δt).
-The temporal sum is a linear convolution done by FFT (length ≥ 2T − 1): per source the increment
-spectrum once, per pair the step-response spectrum, accumulated per receiver, one inverse per
-receiver. Direct convolution is O(T²) per pair (≈ 3.8e7 multiply-adds for a year).
+
+Superposition by load class. The increment rows D = W[:, k] − W[:, k−1] are written as
+D = C·B with K orthonormal class profiles B (K, T) (``load_classes``: greedy Gram–Schmidt on the
+rows, residual ≤ 1e-13 of each source's load norm): sources whose loads are equal up to a factor
+(the cables of one voltage level) share one class, seasonal pipe losses span two more. By
+linearity ΔT(n) − steady = Σ_k (B_k ∗ G_pk)(n), G_pk = Σ_m C[m,k]·g_pm the step responses of all
+sources of class k summed at receiver p — summed at the log-time samples (``sampling_plan``), then
+interpolated to every step once per (receiver, class). The temporal sum is a linear convolution
+by FFT (length ≥ 2T − 1): per class the profile spectrum once, per (receiver, class) the summed
+response spectrum, accumulated per receiver, one inverse per receiver. With few log-time samples
+(≤ ``KERNEL_SAMPLES``, the default 1.04 grid has 177 for a year) the interpolation and the
+convolution are done once per (class, sample) instead — kernels B_k ∗ ψ_j by FFT, ψ_j the weight
+of sample j at each step — and a receiver is one product of its K·S summed samples with that
+(K·S, T) matrix (BLAS) — fewer than S columns per class, as the summed responses of all
+receivers span few shapes in ln t (``compress``: ~35 of 177 on the street grid at 1e-13). When the loads need more classes than a receiver has sources
+(unstructured loads) the rows are the pairs instead, each with its source's increments. Direct
+convolution is O(T²) per row (≈ 3.8e7 multiply-adds for a year).
 
 Cut-off. Only pairs whose segment comes within ``cutoff`` R of the receiver enter the transient
 sum. g is non-decreasing in t (its time derivative is the instantaneous source, which is larger
@@ -46,6 +70,18 @@ from stadstwin.engines.finite_line_source import steady_temperature_rise
 
 ERFC_NEGLIGIBLE = 6.0
 """erfc(x) < 2.2e-17 beyond this argument; the integration range is clipped there."""
+EULER_GAMMA = 0.5772156649015329
+TIME_PIECE = 0.1
+"""Widest piece of ln t [-] integrated by one 3-point Gauss–Legendre rule between samples."""
+GAUSS3_NODES = np.array([-math.sqrt(0.6), 0.0, math.sqrt(0.6)])
+GAUSS3_WEIGHTS = np.array([5.0 / 9.0, 8.0 / 9.0, 5.0 / 9.0])
+KERNEL_SAMPLES = 256
+"""Up to this many log-time samples a receiver's (K·S) summed samples times the (K·S, T) class
+kernels cost less than K + 1 transforms of length ≥ 2T − 1 (BLAS against FFT, measured)."""
+KERNEL_ELEMENTS = 2**25
+"""Largest class-kernel matrix K·S·T [values] (268 MB)."""
+COMPRESS_RTOL = 1e-13
+"""Residual of the receivers' summed step responses left by their shape basis, relative to the largest."""
 
 
 @njit(cache=True, nogil=True)
@@ -86,12 +122,43 @@ def erfc_segment_integral(offset, v_start, v_end, spread, nodes, weights):
     hi = min(v_end, reach)
     if hi <= lo:
         return 0.0
-    if lo == -reach and hi == reach:  # both sides clipped: the even integrand counts twice
-        return 2.0 * _gauss_legendre_erfc(offset, 0.0, reach, spread, nodes, weights)
-    split = 0.0 if lo < 0.0 < hi else 0.5 * (lo + hi)
+    if lo < 0.0 < hi:  # each side of the foot point: a half infinite line where clipped
+        half_line = 0.5 * exp1((offset / spread) ** 2) if lo == -reach or hi == reach else 0.0
+        left = half_line if lo == -reach else _gauss_legendre_erfc(offset, lo, 0.0, spread, nodes, weights)
+        right = half_line if hi == reach else _gauss_legendre_erfc(offset, 0.0, hi, spread, nodes, weights)
+        return left + right
+    split = 0.5 * (lo + hi)
     return _gauss_legendre_erfc(offset, lo, split, spread, nodes, weights) + _gauss_legendre_erfc(
         offset, split, hi, spread, nodes, weights
     )
+
+
+@njit(cache=True, nogil=True)
+def exp1(x):
+    """Exponential integral E1(x) for x > 0: series up to 1, continued fraction beyond (≈1e-15)."""
+    if x <= 1.0:
+        term = x
+        total = x
+        for k in range(2, 60):
+            term *= -x / k
+            total += term / k
+            if abs(term) < 1e-17 * abs(total):
+                break
+        return -EULER_GAMMA - math.log(x) + total
+    b = x + 1.0
+    c = 1e300
+    d = 1.0 / b
+    h = d
+    for i in range(1, 500):  # modified Lentz
+        a = -float(i * i)
+        b += 2.0
+        d = 1.0 / (a * d + b)
+        c = b + a / c
+        delta = c * d
+        h *= delta
+        if abs(delta - 1.0) < 1e-16:
+            break
+    return h * math.exp(-x)
 
 
 @njit(cache=True, nogil=True)
@@ -99,10 +166,26 @@ def _gauss_legendre_erfc(offset, a, b, spread, nodes, weights):
     """∫ erfc(offset·cosh v/spread) dv over [a, b] by the Gauss–Legendre rule."""
     half = 0.5 * (b - a)
     mid = 0.5 * (b + a)
+    scaled = 0.5 * offset / spread
     part = 0.0
     for k in range(nodes.shape[0]):
-        part += weights[k] * math.erfc(offset * math.cosh(mid + half * nodes[k]) / spread)
+        grow = math.exp(mid + half * nodes[k])
+        part += weights[k] * math.erfc(scaled * (grow + 1.0 / grow))  # offset·cosh v/spread
     return half * part
+
+
+@njit(cache=True, nogil=True)
+def within(px, py, pz, sources, m, cutoff):
+    """Whether segment m comes within ``cutoff`` [m] of P (box test first, then the clamped foot)."""
+    ax, ay, az = sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2]
+    bx, by, bz = sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2]
+    if (px < min(ax, bx) - cutoff or px > max(ax, bx) + cutoff or py < min(ay, by) - cutoff
+            or py > max(ay, by) + cutoff or pz < min(az, bz) - cutoff or pz > max(az, bz) + cutoff):
+        return False
+    dx, dy, dz = bx - ax, by - ay, bz - az
+    length2 = dx * dx + dy * dy + dz * dz
+    f = 0.0 if length2 == 0.0 else min(max(((px - ax) * dx + (py - ay) * dy + (pz - az) * dz) / length2, 0.0), 1.0)
+    return (px - ax - f * dx) ** 2 + (py - ay - f * dy) ** 2 + (pz - az - f * dz) ** 2 <= cutoff * cutoff
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -113,12 +196,7 @@ def pairs_within(points, sources, cutoff):
     for p in prange(n_points):
         n = 0
         for m in range(sources.shape[0]):
-            g = segment_geometry(
-                points[p, 0], points[p, 1], points[p, 2],
-                sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-                sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
-            )
-            if g[3] <= cutoff:
+            if within(points[p, 0], points[p, 1], points[p, 2], sources, m, cutoff):
                 n += 1
         counts[p + 1] = n
     starts = np.cumsum(counts)
@@ -126,12 +204,7 @@ def pairs_within(points, sources, cutoff):
     for p in prange(n_points):
         j = starts[p]
         for m in range(sources.shape[0]):
-            g = segment_geometry(
-                points[p, 0], points[p, 1], points[p, 2],
-                sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-                sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
-            )
-            if g[3] <= cutoff:
+            if within(points[p, 0], points[p, 1], points[p, 2], sources, m, cutoff):
                 index[j] = m
                 j += 1
     return starts, index
@@ -169,91 +242,240 @@ def sampling_plan(n_steps, ratio):
     return sampled, index, weights
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def step_responses(
-    points, sources, ground_z, pair_point, pair_source, spreads, scale, nodes, weights,
-    sample_index, sample_weights,
-):
-    """Step responses g (pairs, T) [K per W/m]; scale = ρ/(4π).
+@njit(cache=True, nogil=True)
+def sampled_step_response(px, py, pz, sources, ground_z, m, spreads, scale, nodes, weights, out):
+    """Step response of source m at P for each spread 2√(αt) (S,) into ``out`` [K per W/m]."""
+    mirror = 2.0 * ground_z[m]
+    direct = segment_geometry(
+        px, py, pz,
+        sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
+        sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
+    )
+    image = segment_geometry(
+        px, py, pz,
+        sources[m, 0, 0], sources[m, 0, 1], mirror - sources[m, 0, 2],
+        sources[m, 1, 0], sources[m, 1, 1], mirror - sources[m, 1, 2],
+    )
+    out[0] = scale * (
+        erfc_segment_integral(direct[0], direct[1], direct[2], spreads[0], nodes, weights)
+        - erfc_segment_integral(image[0], image[1], image[2], spreads[0], nodes, weights)
+    )
+    h, u1, u2 = direct[0], direct[0] * math.sinh(direct[1]), direct[0] * math.sinh(direct[2])
+    h_img, u1_img, u2_img = image[0], image[0] * math.sinh(image[1]), image[0] * math.sinh(image[2])
+    for n in range(1, spreads.shape[0]):
+        y0 = 2.0 * math.log(spreads[n - 1])
+        width = 2.0 * math.log(spreads[n]) - y0
+        pieces = max(1, math.ceil(width / TIME_PIECE))
+        half = 0.5 * width / pieces
+        total = 0.0
+        for piece in range(pieces):
+            mid = y0 + (2 * piece + 1) * half
+            for k in range(3):
+                spread = math.exp(0.5 * (mid + half * GAUSS3_NODES[k]))
+                total += GAUSS3_WEIGHTS[k] * (
+                    _heating_rate(h, u1, u2, spread) - _heating_rate(h_img, u1_img, u2_img, spread))
+        out[n] = out[n - 1] + scale * half * total
 
-    Evaluated at the sampled spreads 2√(αt) (S,) and expanded to T steps with the 4-point
-    interpolation of ``sampling_plan``.
-    """
-    n_pairs = pair_point.shape[0]
-    n_steps = sample_index.shape[0]
-    out = np.zeros((n_pairs, n_steps))
-    for j in prange(n_pairs):
+
+@njit(cache=True, nogil=True)
+def _heating_rate(offset, u1, u2, spread):
+    """d/d ln t of ∫ erfc(r/spread)/r ds along u1…u2 of a line at ``offset``: the instantaneous source."""
+    if offset > ERFC_NEGLIGIBLE * spread:
+        return 0.0
+    return 0.5 * math.exp(-((offset / spread) ** 2)) * (math.erf(u2 / spread) - math.erf(u1 / spread))
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def pair_step_responses(points, sources, ground_z, pair_point, pair_source, spreads, scale, nodes, weights):
+    """Step responses (pairs, S) [K per W/m] at the sampled spreads 2√(αt); scale = ρ/(4π)."""
+    out = np.empty((pair_point.shape[0], spreads.shape[0]))
+    for j in prange(pair_point.shape[0]):
         p = pair_point[j]
-        m = pair_source[j]
-        px, py, pz = points[p, 0], points[p, 1], points[p, 2]
-        mirror = 2.0 * ground_z[m]
-        direct = segment_geometry(
-            px, py, pz,
-            sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-            sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
+        sampled_step_response(
+            points[p, 0], points[p, 1], points[p, 2], sources, ground_z, pair_source[j], spreads, scale,
+            nodes, weights, out[j],
         )
-        image = segment_geometry(
-            px, py, pz,
-            sources[m, 0, 0], sources[m, 0, 1], mirror - sources[m, 0, 2],
-            sources[m, 1, 0], sources[m, 1, 1], mirror - sources[m, 1, 2],
-        )
-        sampled = np.empty(spreads.shape[0])
-        for n in range(spreads.shape[0]):
-            sampled[n] = scale * (
-                erfc_segment_integral(direct[0], direct[1], direct[2], spreads[n], nodes, weights)
-                - erfc_segment_integral(image[0], image[1], image[2], spreads[n], nodes, weights)
-            )
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def expand_samples(sampled, sample_index, sample_weights, width):
+    """Rows sampled at the log-time samples (N, S) → every step, interpolated as ``sampling_plan``,
+    zero-padded to ``width`` ≥ T columns (N, width)."""
+    n_steps = sample_index.shape[0]
+    out = np.zeros((sampled.shape[0], width))
+    for j in prange(sampled.shape[0]):
         for n in range(n_steps):
             value = 0.0
             for i in range(4):
-                value += sample_weights[n, i] * sampled[sample_index[n, i]]
+                value += sample_weights[n, i] * sampled[j, sample_index[n, i]]
             out[j, n] = value
     return out
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def accumulate_spectra(response_spectra, load_spectra, pair_source, local_starts):
-    """Per receiver Σ over its pairs of response spectrum × load-increment spectrum of the source."""
+def class_step_responses(points, sources, ground_z, starts, pair_source, coefficients, spreads, scale, nodes, weights):
+    """Per receiver and class Σ_m C[m, k]·g_m at the sampled spreads (P, K, S) over the CSR pairs."""
+    n_points = starts.shape[0] - 1
+    n_classes = coefficients.shape[1]
+    n_samples = spreads.shape[0]
+    out = np.zeros((n_points, n_classes, n_samples))
+    for p in prange(n_points):
+        sampled = np.empty(n_samples)
+        for j in range(starts[p], starts[p + 1]):
+            m = pair_source[j]
+            sampled_step_response(
+                points[p, 0], points[p, 1], points[p, 2], sources, ground_z, m, spreads, scale, nodes, weights,
+                sampled,
+            )
+            for k in range(n_classes):
+                c = coefficients[m, k]
+                if c != 0.0:
+                    for n in range(n_samples):
+                        out[p, k, n] += c * sampled[n]
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def accumulate_spectra(response_spectra, load_spectra, row_load, local_starts):
+    """Per receiver Σ over its rows of response spectrum × spectrum of the row's load (source or class)."""
     n_receivers = local_starts.shape[0] - 1
     out = np.zeros((n_receivers, response_spectra.shape[1]), dtype=np.complex128)
     for r in prange(n_receivers):
         for j in range(local_starts[r], local_starts[r + 1]):
-            m = pair_source[j]
+            m = row_load[j]
             for f in range(response_spectra.shape[1]):
                 out[r, f] += response_spectra[j, f] * load_spectra[m, f]
     return out
 
 
+def load_classes(increments, scale, max_classes, rtol=1e-13):
+    """(C (M, K), B (K, T)) with increments ≈ C·B, B orthonormal rows, or None beyond ``max_classes``.
+
+    Greedy Gram–Schmidt: the row least represented so far adds its residual as the next class,
+    until every row's residual norm is ≤ ``rtol``·``scale`` (M,), the norm of the source's loads
+    (increments are differences of loads and carry their round-off); C = increments·Bᵀ.
+    """
+    norms = np.asarray(scale, dtype=float)
+    residual = np.array(increments, dtype=float)
+    left = np.sqrt(np.einsum("ij,ij->i", residual, residual))
+    basis = np.zeros((0, increments.shape[1]))
+    while np.any(left > rtol * norms):
+        if basis.shape[0] >= max_classes:
+            return None
+        q = residual[int(np.argmax(left))].copy()
+        q -= basis.T @ (basis @ q)  # re-orthogonalise against round-off
+        q /= np.linalg.norm(q)
+        basis = np.vstack([basis, q])
+        project_out(residual, q, left)
+    return increments @ basis.T, basis
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def project_out(rows, unit, norms):
+    """rows −= (rows·unit) unitᵀ in place, and the new row norms into ``norms``."""
+    for i in prange(rows.shape[0]):
+        c = 0.0
+        for t in range(rows.shape[1]):
+            c += rows[i, t] * unit[t]
+        total = 0.0
+        for t in range(rows.shape[1]):
+            rows[i, t] -= c * unit[t]
+            total += rows[i, t] * rows[i, t]
+        norms[i] = math.sqrt(total)
+
+
+def class_kernels(basis, sample_index, sample_weights, n_samples, n_fft):
+    """(K·S, T) rise at each step from a unit summed step response at one log-time sample, per class.
+
+    Row (k, j) is the class profile B_k convolved (FFT) with ψ_j, the weight of sample j in the
+    interpolated step response at each step.
+    """
+    n_classes, n_steps = basis.shape
+    psi = np.zeros((n_samples, n_steps))
+    np.add.at(psi, (sample_index, np.arange(n_steps)[:, None]), sample_weights)
+    psi_spectra = scipy.fft.rfft(psi, n_fft, axis=1, workers=-1)
+    out = np.empty((n_classes, n_samples, n_steps))
+    for k in range(n_classes):
+        spectrum = scipy.fft.rfft(basis[k], n_fft)
+        out[k] = scipy.fft.irfft(psi_spectra * spectrum, n_fft, axis=1, workers=-1)[:, :n_steps]
+    return out.reshape(n_classes * n_samples, n_steps)
+
+
+def compress(summed, kernels, rtol=COMPRESS_RTOL):
+    """(P, R) and (R, T) factors of Σ_k summed[:, k] @ kernels_k, R ≤ K·S.
+
+    The summed step responses of all receivers, as functions of ln t, span few shapes: per class
+    an orthonormal basis of them (``load_classes`` on the rows, residual ≤ ``rtol`` of the largest
+    row) replaces the S samples.
+    """
+    n_points, n_classes, n_samples = summed.shape
+    left, right = [np.zeros((n_points, 0))], [np.zeros((0, kernels.shape[1]))]
+    for k in range(n_classes):
+        rows = np.ascontiguousarray(summed[:, k])
+        largest = np.sqrt(np.einsum("ij,ij->i", rows, rows)).max(initial=0.0)
+        shapes = load_classes(rows, np.full(n_points, largest), n_samples, rtol)
+        coefficients, basis = shapes if shapes is not None else (rows, np.eye(n_samples))
+        left.append(coefficients)
+        right.append(basis @ kernels[k * n_samples : (k + 1) * n_samples])
+    return np.hstack(left), np.vstack(right)
+
+
 def hourly_temperature_rise(
     sources, watts_per_m, points, resistivity, diffusivity, ground_z, cutoff, step_seconds,
-    initial, nodes, weights, sample_ratio, pairs_per_chunk=1024,
+    initial, nodes, weights, sample_ratio, superposition="auto", rows_per_chunk=1024,
 ):
-    """Rise [K] (P, T) at the end of each step; arrays validated by the caller (see module doc)."""
+    """Rise [K] (P, T) at the end of each step; arrays validated by the caller (see module doc).
+
+    superposition: "classes" (per receiver and load class), "pairs" (per source–receiver pair) or
+    "auto" (classes unless the loads need more classes than the mean pairs per receiver).
+    """
     n_points = points.shape[0]
     n_steps = watts_per_m.shape[1]
-    out = np.empty((n_points, n_steps))
-    out[:] = steady_temperature_rise(sources, initial, points, resistivity, ground_z)[:, None]
     increments = np.diff(watts_per_m, axis=1, prepend=initial[:, None])
     n_fft = scipy.fft.next_fast_len(2 * n_steps - 1, real=True)
-    load_spectra = scipy.fft.rfft(increments, n_fft, axis=1, workers=-1)
     sampled, sample_index, sample_weights = sampling_plan(n_steps, sample_ratio)
     spreads = 2.0 * np.sqrt(diffusivity * step_seconds * sampled)
     scale = resistivity / (4.0 * math.pi)
     starts, pair_source = pairs_within(points, sources, cutoff)
+    steady = steady_temperature_rise(sources, initial, points, resistivity, ground_z)
+    classes = None
+    if superposition != "pairs":  # a class costs one transform per receiver, as a pair does
+        limit = increments.shape[0] if superposition == "classes" else 1 + -(-int(starts[-1]) // max(n_points, 1))
+        classes = load_classes(increments, np.linalg.norm(watts_per_m, axis=1), limit)
+    if classes is None:  # rows: pairs, each convolved with its source's increments
+        rows = pair_step_responses(
+            points, sources, ground_z, np.repeat(np.arange(n_points), np.diff(starts)), pair_source, spreads, scale,
+            nodes, weights,
+        )
+        row_load, row_starts, loads = pair_source, starts, increments
+    else:  # rows: (receiver, class), each convolved with the class profile
+        coefficients, loads = classes
+        n_classes = loads.shape[0]
+        rows = class_step_responses(
+            points, sources, ground_z, starts, pair_source, np.ascontiguousarray(coefficients), spreads, scale,
+            nodes, weights,
+        ).reshape(n_points * n_classes, sampled.size)
+        if sampled.size <= KERNEL_SAMPLES and n_classes * sampled.size * n_steps <= KERNEL_ELEMENTS:
+            kernels = class_kernels(loads, sample_index, sample_weights, sampled.size, n_fft)
+            left, right = compress(rows.reshape(n_points, n_classes, sampled.size), kernels)
+            out = left @ right
+            out += steady[:, None]
+            return out
+        row_load = np.tile(np.arange(n_classes), n_points)
+        row_starts = np.arange(n_points + 1) * n_classes
+    load_spectra = scipy.fft.rfft(loads, n_fft, axis=1, workers=-1)
+    out = np.empty((n_points, n_steps))
+    out[:] = steady[:, None]
     first = 0
     while first < n_points:
-        last = int(np.searchsorted(starts, starts[first] + pairs_per_chunk, side="right")) - 1
+        last = int(np.searchsorted(row_starts, row_starts[first] + rows_per_chunk, side="right")) - 1
         last = min(max(last, first + 1), n_points)
-        lo, hi = starts[first], starts[last]
+        lo, hi = row_starts[first], row_starts[last]
         if hi > lo:
-            local_source = pair_source[lo:hi]
-            local_point = np.repeat(np.arange(first, last), np.diff(starts[first : last + 1]))
-            responses = step_responses(
-                points, sources, ground_z, local_point, local_source, spreads, scale, nodes, weights,
-                sample_index, sample_weights,
-            )
-            spectra = scipy.fft.rfft(responses, n_fft, axis=1, workers=-1)
-            summed = accumulate_spectra(spectra, load_spectra, local_source, starts[first : last + 1] - lo)
+            responses = expand_samples(rows[lo:hi], sample_index, sample_weights, n_fft)
+            spectra = scipy.fft.rfft(responses, axis=1, workers=-1)
+            summed = accumulate_spectra(spectra, load_spectra, row_load[lo:hi], row_starts[first : last + 1] - lo)
             out[first:last] += scipy.fft.irfft(summed, n_fft, axis=1, workers=-1)[:, :n_steps]
         first = last
     return out
