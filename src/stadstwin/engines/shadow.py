@@ -56,18 +56,20 @@ def ray_steps(azimuth: float, altitude: float, cell_size: float, n_steps: int):
 
 
 @njit(cache=True, nogil=True)
-def block_bounds(block: int, n_rows: int, n_cols: int) -> tuple[int, int, int, int]:
-    """Rows [r0, r1) and columns [c0, c1) of block number ``block`` (row-major, ``BLOCK`` cells)."""
-    n_block_cols = (n_cols + BLOCK - 1) // BLOCK
-    r0 = (block // n_block_cols) * BLOCK
-    c0 = (block % n_block_cols) * BLOCK
-    return r0, min(r0 + BLOCK, n_rows), c0, min(c0 + BLOCK, n_cols)
+def n_blocks(region: tuple[int, int, int, int]) -> int:
+    """Number of ``BLOCK``-sized blocks covering rows [row0, row1) × columns [col0, col1) of ``region``."""
+    row0, row1, col0, col1 = region
+    return ((row1 - row0 + BLOCK - 1) // BLOCK) * ((col1 - col0 + BLOCK - 1) // BLOCK)
 
 
 @njit(cache=True, nogil=True)
-def n_blocks(n_rows: int, n_cols: int) -> int:
-    """Number of ``BLOCK``-sized blocks covering an n_rows × n_cols raster."""
-    return ((n_rows + BLOCK - 1) // BLOCK) * ((n_cols + BLOCK - 1) // BLOCK)
+def block_bounds(block: int, region: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """Rows [r0, r1) and columns [c0, c1) of block number ``block`` (row-major) of ``region``."""
+    row0, row1, col0, col1 = region
+    n_block_cols = (col1 - col0 + BLOCK - 1) // BLOCK
+    r0 = row0 + (block // n_block_cols) * BLOCK
+    c0 = col0 + (block % n_block_cols) * BLOCK
+    return r0, min(r0 + BLOCK, row1), c0, min(c0 + BLOCK, col1)
 
 
 @njit(cache=True, nogil=True)
@@ -178,24 +180,27 @@ def cast_shadow(
     azimuth: float,
     altitude: float,
     transmissivity: float,
+    region: tuple[int, int, int, int],
 ) -> np.ndarray:
     """Sunlit fraction per cell (float32): 1 sunlit, ``transmissivity`` under crowns, 0 shaded.
 
     ``dsm`` ground plus buildings [m]; ``canopy_top``/``trunk_top`` absolute crown top and trunk
     zone top [m] (-inf without vegetation, same shape as ``dsm``); angles in radians. Each ray
     stops at the raster edge or once it rises above the highest obstacle. Cells are walked in
-    ``BLOCK``-sized blocks (in parallel).
+    ``BLOCK``-sized blocks (in parallel). Only the cells of ``region`` (row0, row1, col0, col1) are
+    computed and returned; the whole raster casts shadow on them.
     """
     n_rows, n_cols = dsm.shape
     highest, has_vegetation = obstacle_top(dsm, canopy_top)
     tops = local_tops(dsm, canopy_top)
     d_row, d_col, rise = ray_steps(azimuth, altitude, cell_size, max(n_rows, n_cols) + 1)
-    out = np.empty((n_rows, n_cols), np.float32)
-    for block in prange(n_blocks(n_rows, n_cols)):
-        r0, r1, c0, c1 = block_bounds(block, n_rows, n_cols)
+    row0, row1, col0, col1 = region
+    out = np.empty((row1 - row0, col1 - col0), np.float32)
+    for block in prange(n_blocks(region)):
+        r0, r1, c0, c1 = block_bounds(block, region)
         for i in range(r0, r1):
             for j in range(c0, c1):
-                out[i, j] = sunlit_fraction(
+                out[i - row0, j - col0] = sunlit_fraction(
                     dsm,
                     canopy_top,
                     trunk_top,

@@ -26,12 +26,14 @@ def sunlit_hours(
     altitudes: np.ndarray,
     hours_per_position: float,
     transmissivity: float,
+    region: tuple[int, int, int, int],
 ) -> np.ndarray:
     """Sum over sun positions of the sunlit fraction times ``hours_per_position`` [h] (float32).
 
-    Inputs as for ``shadow.cast_shadow``; ``azimuths``/``altitudes`` in radians, all above the
-    horizon. Blocks of ``BLOCK`` × ``BLOCK`` cells run in parallel, each walking every position for all
-    its cells (the rays of one position from one block share cache), so one launch serves the day.
+    Inputs as for ``shadow.cast_shadow`` (only the cells of ``region`` are returned);
+    ``azimuths``/``altitudes`` in radians, all above the horizon. Blocks of ``BLOCK`` × ``BLOCK``
+    cells run in parallel, each walking every position for all its cells (the rays of one position
+    from one block share cache), so one launch serves the day.
     """
     n_rows, n_cols = dsm.shape
     n_positions = azimuths.size
@@ -43,9 +45,10 @@ def sunlit_hours(
     rise = np.empty((n_positions, n_steps), np.float64)
     for p in range(n_positions):
         d_row[p], d_col[p], rise[p] = ray_steps(azimuths[p], altitudes[p], cell_size, n_steps)
-    out = np.empty((n_rows, n_cols), np.float32)
-    for block in prange(n_blocks(n_rows, n_cols)):
-        r0, r1, c0, c1 = block_bounds(block, n_rows, n_cols)
+    row0, row1, col0, col1 = region
+    out = np.empty((row1 - row0, col1 - col0), np.float32)
+    for block in prange(n_blocks(region)):
+        r0, r1, c0, c1 = block_bounds(block, region)
         total = np.zeros((BLOCK, BLOCK))
         for p in range(n_positions):
             for i in range(r0, r1):
@@ -66,5 +69,5 @@ def sunlit_hours(
                     )
         for i in range(r0, r1):
             for j in range(c0, c1):
-                out[i, j] = total[i - r0, j - c0] * hours_per_position
+                out[i - row0, j - col0] = total[i - r0, j - c0] * hours_per_position
     return out
