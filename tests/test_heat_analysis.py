@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 import rasterio
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from twins import X0, Y0, small_twin
 from typer.testing import CliRunner
 
@@ -329,3 +331,36 @@ def test_rule_surface_albedo_changes_tmrt_as_the_radiation_balance_says():
     got = (tmrt(bright) + 273.15) ** 4 - (tmrt(RULES) + 273.15) ** 4
     np.testing.assert_allclose(got, np.broadcast_to(delta[:, None, None], got.shape), rtol=1e-9)
     assert np.all(got > 0)
+
+
+@settings(max_examples=4, deadline=None)
+@given(seed=st.integers(0, 10_000), tile_size=st.integers(5, 16))
+def test_tiled_heat_grids_equal_untiled(seed, tile_size):
+    # relief of a few centimetres keeps the margin of the lowest sun of the day (under 1°) inside the
+    # raster, so the tiles really see only part of it
+    from stadstwin.analyses.heat_stress import heat_grids
+    from stadstwin.crs import rd_to_wgs84
+    from stadstwin.engines.tiling import overlap_cells
+    from stadstwin.shade import sun_positions
+
+    rng = np.random.default_rng(seed)
+    n, origin = 40, (121000.0, 487000.0)
+    dsm = rng.uniform(0.0, 0.05, (n, n)).astype(np.float32).astype(np.float64)
+    canopy = np.where(rng.random((n, n)) < 0.1, 0.02, 0.0)
+    codes = np.full((n, n), int(Surface.PAVEMENT))
+    lat, lon = (float(v) for v in rd_to_wgs84(origin[0] + n / 2, origin[1] - n / 2))
+    run = parse_settings({"step_minutes": 30}, RULES, lat, lon)
+    lowest = sun_positions(lat, lon, run.day, 30)[1].min()
+    assert overlap_cells(float((dsm + canopy).max() - dsm.min()), lowest, 1.0) + tile_size < n / 2
+
+    def grids(tiles):
+        return heat_grids(dsm, 1.0, origin, canopy, canopy * 0.25, codes, run, lat, lon, 0.03,
+                          RULES.climate.person, RULES.surfaces, tile_size=tiles)
+
+    whole, tiled = grids(None), grids(tile_size)
+    assert np.array_equal(whole.sun_hours, tiled.sun_hours)
+    assert whole.shade.keys() == tiled.shade.keys()
+    assert all(np.array_equal(whole.shade[h], tiled.shade[h]) for h in whole.shade)
+    for name in ("svf", "tmrt_mean", "utci_max", "pet_mean"):
+        assert np.array_equal(getattr(whole, name), getattr(tiled, name), equal_nan=True)
+    assert 0.0 < (whole.shade[15] < 1.0).mean() < 1.0  # the bumps do cast shadow

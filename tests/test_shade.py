@@ -319,3 +319,59 @@ def test_tiled_sun_hours_equal_untiled(tile_size):
         tile_size=tile_size,
     )
     assert np.array_equal(whole, tiled)
+
+
+def reference_mask(dsm, canopy, azimuth, altitude, transmissivity, cell_size=1.0):
+    """The shadow definition of ``stadstwin.engines.shadow`` in plain numpy: every step of every ray
+    to the raster edge (no stop at the highest obstacle, no skipping), one shifted raster per step."""
+    from stadstwin.engines.shadow import ray_steps
+
+    n_rows, n_cols = dsm.shape
+    crown = np.where(canopy > 0.0, dsm + canopy, -np.inf)
+    stem = np.where(canopy * 0.25 > 0.0, dsm + canopy * 0.25, -np.inf)
+    d_row, d_col, rise = ray_steps(math.radians(azimuth), math.radians(altitude), cell_size, max(dsm.shape) + 1)
+    building = np.zeros(dsm.shape, bool)
+    in_crown = (crown > dsm) & ~(stem > dsm)
+    for k in range(1, rise.size):
+        dr, dc = int(d_row[k]), int(d_col[k])
+        rows = slice(max(0, -dr), min(n_rows, n_rows - dr))
+        cols = slice(max(0, -dc), min(n_cols, n_cols - dc))
+        ahead = (slice(rows.start + dr, rows.stop + dr), slice(cols.start + dc, cols.stop + dc))
+        z0 = dsm[rows, cols]
+        building[rows, cols] |= dsm[ahead] - rise[k] > z0
+        in_crown[rows, cols] |= (crown[ahead] - rise[k - 1] > z0) & ~(stem[ahead] - rise[k] > z0)
+    return np.where(building, 0.0, np.where(in_crown, transmissivity, 1.0))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(8, 70),
+    tower=st.floats(0.0, 150.0),
+    azimuth=st.floats(0.0, 359.9),
+    altitude=st.floats(0.3, 85.0),
+    slope=st.sampled_from([0.0, 0.2, -0.2]),
+)
+def test_shadow_is_exactly_the_full_ray_walk(seed, n, tower, azimuth, altitude, slope):
+    # the kernel stops rays above the highest obstacle and jumps stretches above the local tops;
+    # a tower makes the global top useless, so the jumps decide, and the result must not change
+    dsm, canopy = city(seed, n=n, slope=slope)
+    rng = np.random.default_rng(seed)
+    r, c = rng.integers(0, n, 2)
+    dsm[r : r + 3, c : c + 2] += tower
+    ours = shadow_mask(dsm, 0.5, azimuth, altitude, canopy=canopy, transmissivity=0.03)
+    expected = reference_mask(dsm, canopy, azimuth, altitude, 0.03, cell_size=0.5)
+    assert np.array_equal(ours, expected.astype(np.float32))
+
+
+def test_sun_hours_with_a_tower_are_exactly_the_summed_full_walks():
+    dsm, canopy = city(11, n=90)
+    dsm[40:44, 50:53] += 120.0
+    lat, lon = rd_to_wgs84(AMSTERDAM_RD[0] + 45.0, AMSTERDAM_RD[1] - 45.0)
+    day = date(2026, 6, 21)
+    azimuths, altitudes = sun_positions(float(lat), float(lon), day, 20)
+    total = np.zeros(dsm.shape)
+    for a, h in zip(azimuths, altitudes):
+        total += reference_mask(dsm, canopy, a, min(h, 89.9999), 0.03)
+    hours = sun_hours(dsm, 1.0, AMSTERDAM_RD, day, step_minutes=20, canopy=canopy)
+    assert np.array_equal(hours, (total * (20 / 60)).astype(np.float32))

@@ -83,6 +83,11 @@ def _obstacle_range(surface: np.ndarray, canopy_top: np.ndarray) -> float:
     return float(max(surface.max(), canopy_top.max()) - surface.min())
 
 
+def _whole(raster: np.ndarray) -> tuple[int, int, int, int]:
+    """The region (row0, row1, col0, col1) of every cell of ``raster``."""
+    return (0, raster.shape[0], 0, raster.shape[1])
+
+
 def _check_transmissivity(transmissivity: float) -> None:
     if not 0.0 <= transmissivity <= 1.0:
         raise InputError(f"transmissivity must be in [0, 1], got {transmissivity}", feature="transmissivity")
@@ -113,11 +118,11 @@ def shadow_mask(
     az = math.radians(azimuth % 360.0)
     alt = math.radians(min(altitude, 89.9999))
 
-    def run(s: np.ndarray, c: np.ndarray, t: np.ndarray) -> np.ndarray:
-        return cast_shadow(s, c, t, float(cell_size), az, alt, float(transmissivity))
+    def run(s: np.ndarray, c: np.ndarray, t: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
+        return cast_shadow(s, c, t, float(cell_size), az, alt, float(transmissivity), region)
 
     if tile_size is None:
-        return run(surface, canopy_top, trunk_top)
+        return run(surface, canopy_top, trunk_top, _whole(surface))
     overlap = overlap_cells(_obstacle_range(surface, canopy_top), min(altitude, 90.0), cell_size)
     return map_tiles(run, (surface, canopy_top, trunk_top), tile_size, overlap)
 
@@ -199,12 +204,12 @@ def sun_hours(
     az = np.radians(azimuths)
     alt = np.radians(np.minimum(altitudes, 89.9999))
 
-    def run(s: np.ndarray, c: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def run(s: np.ndarray, c: np.ndarray, t: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
         return sunlit_hours(
-            s, c, t, float(cell_size), az, alt, hours_per_step, float(transmissivity)
+            s, c, t, float(cell_size), az, alt, hours_per_step, float(transmissivity), region
         )
 
     if tile_size is None or altitudes.size == 0:
-        return run(surface, canopy_top, trunk_top)
+        return run(surface, canopy_top, trunk_top, _whole(surface))
     overlap = overlap_cells(_obstacle_range(surface, canopy_top), float(altitudes.min()), cell_size)
     return map_tiles(run, (surface, canopy_top, trunk_top), tile_size, overlap)

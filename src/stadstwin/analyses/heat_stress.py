@@ -211,11 +211,13 @@ def radiant_moments(
     person: Person,
     surfaces: Surfaces,
     core: tuple[slice, slice] = WHOLE,
+    tile_size: int | None = None,
 ) -> Iterator[Moment]:
     """Tmrt of a standing person per cell at each of ``times`` (SOLWEIG style, ``stadstwin.heat``).
 
     ``dsm``, ``canopy`` and ``trunk`` may be wider than the cells asked for (``svf``, ``codes``): the
-    part ``core`` of them; the rest only casts shadow. Shadow per moment from :func:`shadow_mask`; direct and diffuse radiation from the weather
+    part ``core`` of them; the rest only casts shadow. Shadow per moment from :func:`shadow_mask` (in tiles of
+    ``tile_size`` cells if given, same result); direct and diffuse radiation from the weather
     (split from the global radiation by Erbs where the source has no split); sunlit ground and
     walls warmed by SOLWEIG's ground-heating wave per surface type (``surfaces``, the rules' land
     cover), scaled by the clearness (measured over Ineichen clear-sky global radiation, at most 1).
@@ -236,7 +238,7 @@ def radiant_moments(
             lookup[int(kind)] = surface_heating(props, sun.altitude_max, hour, sunrise, clearness[i])
         wall = surface_heating(surfaces.wall, sun.altitude_max, hour, sunrise, clearness[i])
         shadow = shadow_mask(dsm, cell_size, float(azimuth[i]), float(altitude[i]), canopy=canopy,
-                             trunk=trunk, transmissivity=transmissivity)[core]
+                             trunk=trunk, transmissivity=transmissivity, tile_size=tile_size)[core]
         row = state.iloc[i]
         tmrt = mean_radiant_temperature(
             shadow, svf, float(row["ta"]), float(row["rh"]), max(float(dni[i]), 0.0),
@@ -286,22 +288,26 @@ def heat_grids(
     surfaces: Surfaces,
     progress: Progress = _silent,
     core: tuple[slice, slice] = WHOLE,
+    tile_size: int | None = None,
 ) -> HeatGrids:
     """Every result raster of the analysis on plain arrays (see the module docstring).
 
     ``dsm``, ``canopy`` and ``trunk`` (grid corner ``origin``) may reach beyond the cells analysed,
-    their part ``core`` (the shape of ``codes``): the surroundings only cast shadow and close the sky."""
+    their part ``core`` (the shape of ``codes``): the surroundings only cast shadow and close the sky.
+    ``tile_size`` [cells] runs sun hours and shadows in tiles with the margin of the longest shadow
+    (``stadstwin.shade``), equal to the untiled result; the sky view factor always sees the whole raster
+    (a horizon has no finite reach, so no margin makes it exact)."""
     steps = 3 + len(run.hours) + PERIOD_HOURS[1] - PERIOD_HOURS[0]
     progress("heat & shade", 0, steps)
     hours = sun_hours(dsm, cell_size, origin, run.day, run.step_minutes, canopy=canopy, trunk=trunk,
-                      transmissivity=transmissivity)[core]
+                      transmissivity=transmissivity, tile_size=tile_size)[core]
     progress("heat & shade", 1, steps)
     shade = {}
     snapshots = local_times(run.day, list(run.hours))
     zenith, azimuth = solar_position(snapshots, lat, lon)
     for k, hour in enumerate(run.hours):
         shade[hour] = shadow_mask(dsm, cell_size, float(azimuth[k]), 90.0 - float(zenith[k]), canopy=canopy,
-                                  trunk=trunk, transmissivity=transmissivity)[core]
+                                  trunk=trunk, transmissivity=transmissivity, tile_size=tile_size)[core]
         progress("heat & shade", 2 + k, steps)
     svf = sky_view_factor(dsm, cell_size, canopy=canopy)[core]
     done = 2 + len(run.hours)
@@ -311,7 +317,7 @@ def heat_grids(
     utci_max = np.full(codes.shape, -np.inf)
     times = period_moments(run.day)
     moments = radiant_moments(dsm, cell_size, canopy, trunk, svf, codes, times, run.weather,
-                              lat, lon, transmissivity, person, surfaces, core)
+                              lat, lon, transmissivity, person, surfaces, core, tile_size)
     for n, moment in enumerate(moments, start=1):
         wind_utci = float(np.clip(moment.wind_10m, *UTCI_WIND_RANGE))
         tmrt_sum += moment.tmrt

@@ -22,6 +22,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+BLOCK = 32
+"""Cells per side of the blocks the kernels walk one at a time: neighbouring cells cast nearly the
+same rays, so a block's rays stay in cache and the cost per cell does not grow with the raster."""
+
 
 @njit(cache=True, nogil=True)
 def ray_steps(azimuth: float, altitude: float, cell_size: float, n_steps: int):
@@ -52,6 +56,23 @@ def ray_steps(azimuth: float, altitude: float, cell_size: float, n_steps: int):
 
 
 @njit(cache=True, nogil=True)
+def n_blocks(region: tuple[int, int, int, int]) -> int:
+    """Number of ``BLOCK``-sized blocks covering rows [row0, row1) × columns [col0, col1) of ``region``."""
+    row0, row1, col0, col1 = region
+    return ((row1 - row0 + BLOCK - 1) // BLOCK) * ((col1 - col0 + BLOCK - 1) // BLOCK)
+
+
+@njit(cache=True, nogil=True)
+def block_bounds(block: int, region: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """Rows [r0, r1) and columns [c0, c1) of block number ``block`` (row-major) of ``region``."""
+    row0, row1, col0, col1 = region
+    n_block_cols = (col1 - col0 + BLOCK - 1) // BLOCK
+    r0 = row0 + (block // n_block_cols) * BLOCK
+    c0 = col0 + (block % n_block_cols) * BLOCK
+    return r0, min(r0 + BLOCK, row1), c0, min(c0 + BLOCK, col1)
+
+
+@njit(cache=True, nogil=True)
 def _crown_hit(canopy_top: float, trunk_top: float, z0: float, dz: float, dz_prev: float) -> bool:
     """True when the ray segment [z0+dz_prev, z0+dz] meets the crown slab.
 
@@ -74,6 +95,30 @@ def obstacle_top(dsm: np.ndarray, canopy_top: np.ndarray) -> tuple[float, bool]:
     return highest, has_vegetation
 
 
+SKIP = 16
+"""Side [cells] of the squares whose local obstacle top lets a ray skip ``SKIP`` steps at once."""
+
+
+@njit(cache=True, nogil=True)
+def local_tops(dsm: np.ndarray, canopy_top: np.ndarray) -> np.ndarray:
+    """Highest obstacle [m] around each ``SKIP`` square: the maximum of DSM and crowns over the
+    square and its eight neighbours, so every cell within ``SKIP`` cells of a cell in the square is
+    covered."""
+    n_rows, n_cols = dsm.shape
+    n_r = (n_rows + SKIP - 1) // SKIP
+    n_c = (n_cols + SKIP - 1) // SKIP
+    own = np.full((n_r, n_c), -np.inf)
+    for r in range(n_rows):
+        for c in range(n_cols):
+            top = max(dsm[r, c], canopy_top[r, c])
+            own[r // SKIP, c // SKIP] = max(own[r // SKIP, c // SKIP], top)
+    around = np.empty((n_r, n_c))
+    for a in range(n_r):
+        for b in range(n_c):
+            around[a, b] = own[max(a - 1, 0) : a + 2, max(b - 1, 0) : b + 2].max()
+    return around
+
+
 @njit(cache=True, nogil=True)
 def sunlit_fraction(
     dsm: np.ndarray,
@@ -85,22 +130,35 @@ def sunlit_fraction(
     d_col: np.ndarray,
     rise: np.ndarray,
     highest: float,
+    tops: np.ndarray,
     has_vegetation: bool,
     transmissivity: float,
 ) -> float:
-    """Direct-sun fraction of cell (i, j) along the ray steps from ``ray_steps``."""
+    """Direct-sun fraction of cell (i, j) along the ray steps from ``ray_steps``.
+
+    The ray stops once it has risen above ``highest``; every ``SKIP`` steps it jumps the next
+    ``SKIP`` steps when it is above the local obstacle top ``tops`` (from ``local_tops``): over
+    those steps it moves less than ``SKIP`` cells per axis and rises, so none of them could shade
+    (the floating-point tests are monotone, the result is bit-identical)."""
     n_rows, n_cols = dsm.shape
     z0 = dsm[i, j]
     lit = 1.0
     if has_vegetation and _crown_hit(canopy_top[i, j], trunk_top[i, j], z0, 0.0, 0.0):
         lit = transmissivity
-    for k in range(1, rise.size):
+    k = 1
+    check = 1  # the local top is looked at every SKIP steps
+    while k < rise.size:
         if rise[k - 1] > highest - z0:
             break
         r = i + d_row[k]
         c = j + d_col[k]
         if r < 0 or r >= n_rows or c < 0 or c >= n_cols:
             break
+        if k == check:
+            check += SKIP
+            if tops[r // SKIP, c // SKIP] - rise[k - 1] <= z0:
+                k = check
+                continue
         if dsm[r, c] - rise[k] > z0:
             return 0.0
         if (
@@ -109,6 +167,7 @@ def sunlit_fraction(
             and _crown_hit(canopy_top[r, c], trunk_top[r, c], z0, rise[k], rise[k - 1])
         ):
             lit = transmissivity
+        k += 1
     return lit
 
 
@@ -121,30 +180,38 @@ def cast_shadow(
     azimuth: float,
     altitude: float,
     transmissivity: float,
+    region: tuple[int, int, int, int],
 ) -> np.ndarray:
     """Sunlit fraction per cell (float32): 1 sunlit, ``transmissivity`` under crowns, 0 shaded.
 
     ``dsm`` ground plus buildings [m]; ``canopy_top``/``trunk_top`` absolute crown top and trunk
     zone top [m] (-inf without vegetation, same shape as ``dsm``); angles in radians. Each ray
-    stops at the raster edge or once it rises above the highest obstacle.
+    stops at the raster edge or once it rises above the highest obstacle. Cells are walked in
+    ``BLOCK``-sized blocks (in parallel). Only the cells of ``region`` (row0, row1, col0, col1) are
+    computed and returned; the whole raster casts shadow on them.
     """
     n_rows, n_cols = dsm.shape
     highest, has_vegetation = obstacle_top(dsm, canopy_top)
+    tops = local_tops(dsm, canopy_top)
     d_row, d_col, rise = ray_steps(azimuth, altitude, cell_size, max(n_rows, n_cols) + 1)
-    out = np.empty((n_rows, n_cols), np.float32)
-    for i in prange(n_rows):
-        for j in range(n_cols):
-            out[i, j] = sunlit_fraction(
-                dsm,
-                canopy_top,
-                trunk_top,
-                i,
-                j,
-                d_row,
-                d_col,
-                rise,
-                highest,
-                has_vegetation,
-                transmissivity,
-            )
+    row0, row1, col0, col1 = region
+    out = np.empty((row1 - row0, col1 - col0), np.float32)
+    for block in prange(n_blocks(region)):
+        r0, r1, c0, c1 = block_bounds(block, region)
+        for i in range(r0, r1):
+            for j in range(c0, c1):
+                out[i - row0, j - col0] = sunlit_fraction(
+                    dsm,
+                    canopy_top,
+                    trunk_top,
+                    i,
+                    j,
+                    d_row,
+                    d_col,
+                    rise,
+                    highest,
+                    tops,
+                    has_vegetation,
+                    transmissivity,
+                )
     return out

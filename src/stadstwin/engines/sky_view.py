@@ -14,6 +14,10 @@ obstacles ahead is kept, so each cell's horizon is the exact tangent to every ob
 up to the raster edge (Dozier & Frew 1990 style, O(log n) per cell); directions run in
 parallel. An obstacle cell is a square prism: its top edge is taken at the near face, half a step
 before its centre.
+
+No search distance is capped: an obstacle that cannot raise any horizon behind it (below the tangent
+over farther ones) is already popped from the hull, so a cap would save no work, and any fixed reach
+would drop far tall obstacles (their elevation never reaches zero) and change the result.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A cell's shadow depends only on cells within the longest possible shadow, L = Δh / tan(α_min)
 (Δh the height range of all obstacles, α_min the lowest sun altitude used). Each tile is computed
-on its core plus that margin and only its core is kept.
+on its core plus that margin: the margin is read, only the core is computed.
 """
 
 from __future__ import annotations
@@ -61,12 +61,16 @@ def map_tiles(
     tile_size: int,
     overlap: int,
 ) -> np.ndarray:
-    """Apply ``func(*padded_rasters)`` tile by tile and stitch the cores into one raster."""
+    """Apply ``func(*padded_rasters, region)`` tile by tile and stitch the cores into one raster.
+
+    ``region`` = (row0, row1, col0, col1) is the tile's core inside its padded window; ``func``
+    returns the values of those cells only, so a tile costs its core, not its margin."""
     out: np.ndarray | None = None
     for core, padded, inner in tiles(rasters[0].shape, tile_size, overlap):
-        result = func(*(raster[padded] for raster in rasters))
+        region = (inner[0].start, inner[0].stop, inner[1].start, inner[1].stop)
+        result = func(*(raster[padded] for raster in rasters), region)
         if out is None:
             out = np.empty(rasters[0].shape, result.dtype)
-        out[core] = result[inner]
+        out[core] = result
     assert out is not None
     return out
