@@ -8,6 +8,9 @@ and network GLBs, results list, a result PNG, findings; then the same again as a
 each answer and revalidates it (If-None-Match with the answer's ETag: 304 without a body). Responses
 other than 200 (304 when revalidating) and dropped connections are counted as failures.
 
+Load generator: wrk (C, Debian package ``wrk``, one thread, ``--seconds`` per run) where installed, else
+the httpx clients (``--client httpx``; the Python client itself tops out near 200 req/s on 2 cores).
+
 Peer (the floor): the same files (the GLBs and PNGs the service serves) from a bare Starlette
 ``StaticFiles`` app under the same uvicorn, read by the same clients in the same pattern; the
 ratio is service throughput / static throughput (1.0 = auth, lookups and redaction are free).
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -163,6 +167,49 @@ async def _load(base: str, urls: list[str], headers: dict[str, str], clients: in
             **{f"p{q}_ms": 1000 * latencies[min(len(latencies) - 1, int(q / 100 * len(latencies)))] for q in (95, 99)}}
 
 
+_WRK_SCRIPT = """
+local paths = {%(paths)s}
+local tags = {%(tags)s}
+local auth = %(auth)s
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  local headers = {["Accept-Encoding"] = "gzip"}
+  if auth ~= "" then headers["Authorization"] = auth end
+  if tags[i] ~= "" then headers["If-None-Match"] = tags[i] end
+  return wrk.format("GET", paths[i], headers)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("STADSTWIN %%d %%d %%d %%d %%d %%d\\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def _wrk(base: str, urls: list[str], headers: dict[str, str], clients: int, seconds: float,
+         tags: dict[str, str] | None = None) -> dict[str, float]:
+    """The same load from wrk (C, one thread): ``clients`` connections for ``seconds``, round robin over
+    ``urls``; failures are socket errors and answers other than 2xx/3xx (a 304 counts as served)."""
+    def lua_list(values):
+        return ", ".join('"' + v.replace('"', '\\"') + '"' for v in values)
+
+    script = _WRK_SCRIPT % {"paths": lua_list(urls), "tags": lua_list((tags or {}).get(u, "") for u in urls),
+                            "auth": '"' + headers.get("Authorization", "") + '"'}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        out = subprocess.run(["wrk", "-t1", f"-c{clients}", f"-d{seconds:g}s", "-s", f.name, base],
+                             capture_output=True, text=True, check=True).stdout
+    finally:
+        os.unlink(f.name)
+    line = next(row for row in out.splitlines() if row.startswith("STADSTWIN "))
+    requests, duration_us, failures, p50, p95, p99 = (int(v) for v in line.split()[1:])
+    return {"requests": requests, "failures": failures, "throughput_rps": requests / (duration_us / 1e6),
+            "p50_ms": p50 / 1000, "p95_ms": p95 / 1000, "p99_ms": p99 / 1000}
+
+
 def _tags(base: str, urls: list[str], headers: dict[str, str]) -> dict[str, str]:
     """The ETag of each URL that has one (a browser's cache after the first visit)."""
     with httpx.Client(base_url=base, headers=headers) as client:
@@ -186,29 +233,39 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--no-analyses", action="store_true", help="skip running the analyses first")
+    parser.add_argument("--seconds", type=float, default=15.0, help="load duration per run with wrk")
+    parser.add_argument("--client", choices=("wrk", "httpx"), default="wrk" if shutil.which("wrk") else "httpx",
+                        help="load generator: wrk (C, Debian package) or httpx (Python, the client's own limit "
+                             "is ~200 req/s here)")
     args = parser.parse_args()
+
+    def measure(base, urls, headers, tags):
+        if args.client == "wrk":
+            return _wrk(base, urls, headers, args.clients, args.seconds, tags)
+        return asyncio.run(_load(base, urls, headers, args.clients, args.requests, tags))
+
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with serve_demo(folder) as (base, token):
             headers = {"Authorization": f"Bearer {token}"}
             urls = _prepare(base, headers, not args.no_analyses)
             asyncio.run(_load(base, urls, headers, args.clients, min(args.requests, 200)))  # warm-up
-            service = asyncio.run(_load(base, urls, headers, args.clients, args.requests))
             tags = _tags(base, urls, headers)
-            revalidated = asyncio.run(_load(base, urls, headers, args.clients, args.requests, tags))
+            service, revalidated = (measure(base, urls, headers, t) for t in (None, tags))
             static_folder = folder / "static"
             static_folder.mkdir()
             static_urls = _static_copy(static_folder, folder, urls, base, headers)
         with _server(["--serve-static", str(static_folder)], static_urls[0]) as static_base:
             asyncio.run(_load(static_base, static_urls, {}, args.clients, min(args.requests, 200)))
-            peer = asyncio.run(_load(static_base, static_urls, {}, args.clients, args.requests))
+            peer = measure(static_base, static_urls, {}, None)
     rows = [{"server": "stadstwin service", **service},
             {"server": "stadstwin service, revalidated (304)", **revalidated},
             {"server": "static files (peer)", **peer},
             {"server": "ratio service/static", "throughput_rps": service["throughput_rps"] / peer["throughput_rps"],
              **{k: service[k] / peer[k] for k in ("p50_ms", "p95_ms", "p99_ms")}}]
+    load = f"{args.seconds:g} s of wrk" if args.client == "wrk" else f"{args.requests} requests from httpx"
     report("service", rows, notes=(
-        f"{args.clients} concurrent clients, {args.requests} requests round robin over {len(urls)} URLs "
+        f"{args.clients} concurrent clients, {load}, round robin over {len(urls)} URLs "
         f"({', '.join(urls)}); uvicorn on loopback, one worker process; {os.cpu_count()} CPUs shared with the clients."))
 
 
