@@ -122,8 +122,8 @@ def tiled_twin(scene: Scene, tile_size: float, margin: float | None = None) -> T
 def tile_scene(scene: Scene, tiled: TiledTwin, tile: Tile) -> Scene:
     """The scene of one tile: the same sources and settings on the tile's padded extent."""
     r0, r1, c0, c1 = tile.padded
-    x0, y1 = tiled.transform * (c0, r0)
-    x1, y0 = tiled.transform * (c1, r1)
+    x0, y1 = tiled.transform @ (c0, r0)
+    x1, y0 = tiled.transform @ (c1, r1)
     return scene.model_copy(update={"extent": Extent(xmin=x0, ymin=y0, xmax=x1, ymax=y1),
                                     "name": f"{scene.name} tile {tile.name}"})
 
