@@ -58,7 +58,7 @@ def test_tiles_cover_the_grid_once_and_pad_by_the_margin():
 
 
 def test_tile_twins_lie_on_the_scene_grid(runs):
-    scene, tiled, twin, *_ = runs
+    _, tiled, twin, *_ = runs
     assert tiled.shape == twin.dtm.shape and len(tiled.tiles) == 4
     for tile in tiled.tiles:
         part = tiled.load(tile)
