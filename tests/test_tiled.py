@@ -172,3 +172,24 @@ pointclouds = ["{files[0]}", "{files[1]}"]
         expected += sorted(name for name, (a, b, c, d) in headers.items() if a <= x1 and c >= x0 and b <= y1 and d >= y0)
     assert sorted(decoded) == sorted(expected)
     assert len(expected) < 2 * len(tiled.tiles)  # some tiles meet only one of the two files
+
+
+def test_cli_tiled_heat_writes_the_stitched_cogs_and_the_same_metrics(runs, demo_scene, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from stadstwin.cli import app
+
+    *_, result, _, _ = runs
+    runner = CliRunner()
+    args = ["check", "heat", str(demo_scene), "--tile-size", str(TILE), "--margin", str(MARGIN),
+            "--step-minutes", str(SETTINGS["step_minutes"]), "--workers", "1"]
+    done = runner.invoke(app, [*args, "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    written = json.loads((tmp_path / "heat.json").read_text())
+    assert written["tiles"] == 4
+    assert written["metrics"] == pytest.approx(result.metrics, abs=1e-9)
+    assert {p.name for p in tmp_path.glob("*.tif")} == {p.name for p in result.paths.values()}
+    refused = runner.invoke(app, [*args, "--variant", "plan"])
+    assert refused.exit_code == 1 and "--variant" in refused.output
