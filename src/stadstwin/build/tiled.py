@@ -3,9 +3,11 @@
 The scene grid is cut into square tiles of ``tile_size`` metres (whole cells, aligned to the scene
 grid). Each tile is built by the same builder as a whole scene, on its *padded* extent: the tile plus
 ``margin`` metres on every side (clipped to the scene extent), so the ground, trees and buildings
-that cast shadow across the tile's edge are in its twin; buildings beyond the padded extent with
-heights in the sources (CityJSON) within the scene's ``shadow_buffer`` come in as its ``context``.
-Point clouds are decoded only for the tiles their header bounds meet (``io.pointcloud``).
+that cast shadow across the tile's edge are in its twin; buildings outside the scene extent with
+heights in the sources (CityJSON) within the scene's ``shadow_buffer`` of the padded extent come in as
+its ``context``, as the untiled twin has them.
+Point clouds are decoded only for the tiles their header bounds meet (``io.pointcloud``); the vector
+sources (CityJSON, BGT buildings, KLIC) are parsed once and clipped per tile.
 
 Tiles are written as one pickle each under ``SCENE/.stadstwin-cache/tiles/<key>/<row>_<col>.pickle``
 (atomically; a tile already there is not built again, so an interrupted build resumes), ``key``
@@ -16,14 +18,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import shapely
 from affine import Affine
 
 from stadstwin.build import cache
 from stadstwin.build.twin_builder import _build, _silent
 from stadstwin.errors import InputError
+from stadstwin.model.buildings import Buildings
 from stadstwin.model.scene import Extent, Scene
 from stadstwin.model.twin import Twin
 
@@ -128,6 +132,14 @@ def tile_scene(scene: Scene, tiled: TiledTwin, tile: Tile) -> Scene:
                                     "name": f"{scene.name} tile {tile.name}"})
 
 
+def _outside(context: Buildings, scene: Scene) -> Buildings:
+    """The context buildings outside the scene extent (as the untiled twin has them): inside it the margin
+    holds what casts shadow into the tile, and a context there would widen every tile's casters."""
+    if not len(context):
+        return context
+    return context.select(~shapely.intersects(context.footprint, shapely.box(*scene.extent.bounds)))
+
+
 def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | None = None,
                 use_cache: bool = True, progress: Progress | None = None) -> TiledTwin:
     """Build every tile of ``scene`` not yet on disk (all with ``use_cache=False``), one at a time."""
@@ -137,10 +149,12 @@ def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | 
     progress = progress or _silent
     rules = scene.load_rules()
     total = len(tiled.tiles)
+    parsed: dict = {}  # the vector sources, parsed once for all tiles (small next to the rasters)
     progress("tiles", 0, total)
     for done, tile in enumerate(tiled.tiles, start=1):
         path = tiled.path(tile)
         if not (use_cache and path.is_file()):
-            cache.write_pickle(path, _build(tile_scene(scene, tiled, tile), rules, _silent))
+            twin = _build(tile_scene(scene, tiled, tile), rules, _silent, parsed)
+            cache.write_pickle(path, replace(twin, context=_outside(twin.context, scene)))
         progress("tiles", done, total)
     return tiled
