@@ -8,7 +8,7 @@ one cold run (numba kernels loaded from their disk cache). Ratios are tiled / un
 Scenes: ``scenes/delft`` (real AHN3 + BGT, 192 × 228 m at 0.5 m) and, with ``--demo-scale N``, the
 demo district written at scale N (synthetic, larger).
 
-Run: ``python benchmarks/bench_tiled.py [--tile 100] [--margin 40] [--demo-scale 10]``.
+Run: ``python benchmarks/bench_tiled.py [--tile 100] [--margin 40] [--demo-scale 10 --demo-tile 250]``.
 """
 
 from __future__ import annotations
@@ -76,22 +76,24 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--step", type=float, default=10.0)
     parser.add_argument("--demo-scale", type=int, default=0)
+    parser.add_argument("--demo-tile", type=float, default=250.0)
     args = parser.parse_args()
     if args.case:
         run_case(args.case[0], args.case[1], args.tile, args.margin, args.workers, args.step)
         return
-    scenes = [ROOT / "scenes" / "delft"]
+    scenes = [(ROOT / "scenes" / "delft", args.tile)]
     with tempfile.TemporaryDirectory() as folder:
         if args.demo_scale:
             from stadstwin.sample import write_sample
 
-            scenes.append(write_sample(Path(folder) / f"demo-x{args.demo_scale}", scale=args.demo_scale))
+            scenes.append((write_sample(Path(folder) / f"demo-x{args.demo_scale}", scale=args.demo_scale),
+                           args.demo_tile))
         rows = []
-        for scene in scenes:
-            base = measure_case("untiled", scene, args.tile, args.margin, 1, args.step)
+        for scene, tile in scenes:
+            base = measure_case("untiled", scene, tile, args.margin, 1, args.step)
             rows.append(base)
             for workers in (1, 2):
-                row = measure_case("tiled", scene, args.tile, args.margin, workers, args.step)
+                row = measure_case("tiled", scene, tile, args.margin, workers, args.step)
                 row["time_ratio"] = round((row["build_s"] + row["heat_s"]) / (base["build_s"] + base["heat_s"]), 2)
                 row["memory_ratio"] = round(row["peak_rss_mib"] / base["peak_rss_mib"], 2)
                 rows.append(row)

@@ -11,12 +11,13 @@ sources (CityJSON, BGT buildings, KLIC) are parsed once and clipped per tile.
 
 Tiles are written as one pickle each under ``SCENE/.stadstwin-cache/tiles/<key>/<row>_<col>.pickle``
 (atomically; a tile already there is not built again, so an interrupted build resumes), ``key``
-being the scene's twin key with the tile size and margin.
+being the scene's twin key with the tile size and margin; a finished build drops the other keys' tiles.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -157,4 +158,7 @@ def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | 
             twin = _build(tile_scene(scene, tiled, tile), rules, _silent, parsed)
             cache.write_pickle(path, replace(twin, context=_outside(twin.context, scene)))
         progress("tiles", done, total)
+    for old in tiled.folder.parent.iterdir():  # tiles of older inputs or other tile sizes, as cache.store does
+        if old != tiled.folder:
+            shutil.rmtree(old, ignore_errors=True)
     return tiled
