@@ -101,13 +101,20 @@ def sample(folder: Path = typer.Argument(..., help="Folder to write the demo dis
 
 @app.command()
 def build(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
-          no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even if a cached twin exists.")) -> None:
+          no_cache: bool = typer.Option(False, "--no-cache", help="Rebuild even if a cached twin exists."),
+          tile_size: float = typer.Option(None, "--tile-size", min=1.0,
+                                          help="Build tile by tile: square tiles of this size [m], one twin each on disk."),
+          margin: float = typer.Option(None, min=0.0, help="With --tile-size: margin around each tile [m] "
+                                                           "(default: the scene's shadow_buffer).")) -> None:
     """Build (and cache) the twin of a scene and print what it holds."""
     import json
 
     from stadstwin.build.summary import summarize
     from stadstwin.build.twin_builder import build_twin
 
+    if tile_size is not None:
+        _build_tiled(scene, tile_size, margin, no_cache)
+        return
     try:
         with _progress() as progress:
             twin = build_twin(scene, use_cache=not no_cache, progress=_Bars(progress))
@@ -524,6 +531,53 @@ def check_thermal(scene: Path = typer.Argument(..., help="Scene folder or its sc
     console.print(f"water_temperature.gpkg (EPSG:7415), cross-section and year PNGs and thermal.json in [bold]{folder}[/]")
 
 
+def _build_tiled(scene: Path, tile_size: float, margin: float | None, no_cache: bool):
+    """Build the tiles of a scene with a progress bar over tiles; the ``TiledTwin``."""
+    from stadstwin.build.tiled import build_tiled
+
+    try:
+        with _progress() as progress:
+            tiled = build_tiled(scene, tile_size, margin=margin, use_cache=not no_cache, progress=_Bars(progress))
+    except StadstwinError as exc:
+        fail(exc)
+    rows = 1 + max(t.row for t in tiled.tiles)
+    console.print(f"twin {tiled.name}: {len(tiled.tiles)} tiles ({rows} × {len(tiled.tiles) // rows}) of "
+                  f"{tile_size:g} m over {tiled.shape[0]}×{tiled.shape[1]} cells in [bold]{tiled.folder}[/]")
+    return tiled
+
+
+def _check_heat_tiled(scene: Path, overrides: dict, out: Path | None, tile_size: float, margin: float | None,
+                      scheduler: str | None, workers: int) -> None:
+    """``check heat --tile-size``: tiles built (or loaded), analysed as Dask tasks, stitched."""
+    import json
+
+    from stadstwin.batch.tiled_heat import run_tiled_heat
+    from stadstwin.model.scene import Scene
+    from stadstwin.scenario.pipeline import resolve_settings
+
+    tiled = _build_tiled(scene, tile_size, margin, False)
+    try:
+        loaded = Scene.load(scene)
+        _, inputs = resolve_settings(loaded, "heat", [], overrides)
+        folder = out or loaded.root / "results" / "heat-base"
+        with _progress() as progress:
+            result = run_tiled_heat(tiled, loaded.load_rules(), inputs, folder, scheduler=scheduler,
+                                    workers=workers, progress=_Bars(progress))
+    except StadstwinError as exc:
+        fail(exc)
+    except OSError as exc:  # a scheduler that cannot be reached
+        fail(StadstwinError(f"cannot reach the Dask scheduler: {exc}", hint="check --scheduler ADDRESS"))
+    table = Table(title=f"heat & shade: {tiled.name}, {len(tiled.tiles)} tiles ({result.day})", show_header=False)
+    for key in ("pet_mean_c", "shade_fraction", "sun_hours_mean_h", "utci_max_c", "tmrt_mean_c", "svf_mean"):
+        if key in result.metrics:
+            table.add_row(f"{key} (public space)", f"{result.metrics[key]:.3f}")
+    console.print(table)
+    (folder / "heat.json").write_text(json.dumps({"terrain": result.terrain, "day": result.day, "tiles": len(tiled.tiles),
+                                                  "tile_size_m": tile_size, "metrics": result.metrics}, indent=1),
+                                      encoding="utf-8")
+    console.print(f"{len(result.paths)} stitched COGs (EPSG:28992) and heat.json in [bold]{folder}[/]")
+
+
 @check_app.command("heat")
 def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene.toml."),
                variant: str = typer.Option(None, help="Plan variant id to apply (its area gets its own statistics)."),
@@ -532,7 +586,15 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
                weather: Path = typer.Option(None, help="EPW or KNMI hourly weather file (default: the scene's, "
                                                        "else the shipped clear hot day)."),
                out: Path = typer.Option(None, help="Output folder (default: SCENE/results/heat-VARIANT)."),
-               step_minutes: float = typer.Option(10.0, min=1.0, max=120.0, help="Time step of the sun hours [min].")) -> None:
+               step_minutes: float = typer.Option(10.0, min=1.0, max=120.0, help="Time step of the sun hours [min]."),
+               tile_size: float = typer.Option(None, "--tile-size", min=1.0,
+                                               help="Run tile by tile on the tiled twin (tiles of this size [m]) as "
+                                                    "Dask tasks; outputs stitched into one COG each."),
+               margin: float = typer.Option(None, min=0.0, help="With --tile-size: margin around each tile [m] "
+                                                                "(default: the scene's shadow_buffer)."),
+               scheduler: str = typer.Option(None, help="With --tile-size: address of a running Dask scheduler "
+                                                        "(default: a local cluster); its workers must see the scene folder."),
+               workers: int = typer.Option(2, min=1, help="With --tile-size: workers of the local cluster.")) -> None:
     """Sun hours, shade, SVF, Tmrt, UTCI and PET (mean 12–18 h): statistics, GeoTIFFs and maps."""
     import json
 
@@ -544,6 +606,12 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
         overrides["date"] = date
     if weather is not None:
         overrides["weather"] = str(weather)
+    if tile_size is not None:
+        if variant is not None:
+            fail(InputError("a tiled run analyses the base scene; --variant is not supported with it",
+                            feature="--tile-size"))
+        _check_heat_tiled(scene, overrides, out, tile_size, margin, scheduler, workers)
+        return
     try:
         with _progress() as progress:
             site, plan, result = _run_analysis(scene, variant, "heat", overrides, _Bars(progress))

@@ -335,16 +335,31 @@ def _mean(values: np.ndarray, mask: np.ndarray) -> float | None:
     return float(picked.mean()) if picked.size else None
 
 
-def _statistics(grids: HeatGrids, mask: np.ndarray, suffix: str = "") -> dict[str, float]:
-    shaded = (grids.shade[SHADE_HOUR] < SHADED_BELOW).astype(np.float64)
-    values = {
-        "pet_mean_c": _mean(grids.pet_mean, mask),
-        "shade_fraction": _mean(shaded, mask),
-        "sun_hours_mean_h": _mean(grids.sun_hours, mask),
-        "utci_max_c": _mean(grids.utci_max, mask),
-        "tmrt_mean_c": _mean(grids.tmrt_mean, mask),
-        "svf_mean": _mean(grids.svf, mask),
+def metric_arrays(grids: HeatGrids) -> dict[str, np.ndarray]:
+    """The raster each metric is the mean of (over public space, a surface type or the plan area)."""
+    return {
+        "pet_mean_c": grids.pet_mean,
+        "shade_fraction": (grids.shade[SHADE_HOUR] < SHADED_BELOW).astype(np.float64),
+        "sun_hours_mean_h": grids.sun_hours,
+        "utci_max_c": grids.utci_max,
+        "tmrt_mean_c": grids.tmrt_mean,
+        "svf_mean": grids.svf,
     }
+
+
+def metric_masks(codes: np.ndarray, area: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Cells each metric suffix averages over: public space (""), each reported surface type
+    (``_pavement`` …) and, with an ``area`` mask, public space in the plan area (``_plan_area``)."""
+    public = inputs.public_space(codes)
+    masks = {"": public}
+    masks.update({f"_{kind.name.lower()}": public & (codes == int(kind)) for kind in REPORTED_SURFACES})
+    if area is not None:
+        masks["_plan_area"] = public & area
+    return masks
+
+
+def _statistics(grids: HeatGrids, mask: np.ndarray, suffix: str = "") -> dict[str, float]:
+    values = {k: _mean(v, mask) for k, v in metric_arrays(grids).items()}
     return {f"{k}{suffix}": v for k, v in values.items() if v is not None}
 
 
@@ -375,12 +390,10 @@ def heat_stress(twin: Twin, rules: Rules, settings: dict[str, Any], *, progress:
                        casters.core)
     for array in (grids.tmrt_mean, grids.utci_max, grids.pet_mean):
         array[in_building] = np.nan
-    public = inputs.public_space(codes)
-    metrics = _statistics(grids, public)
-    for kind in REPORTED_SURFACES:
-        metrics.update(_statistics(grids, public & (codes == int(kind)), f"_{kind.name.lower()}"))
-    if run.area is not None:
-        metrics.update(_statistics(grids, public & inputs.area_mask(grid, run.area), "_plan_area"))
+    metrics = {}
+    area = None if run.area is None else inputs.area_mask(grid, run.area)
+    for suffix, mask in metric_masks(codes, area).items():
+        metrics.update(_statistics(grids, mask, suffix))
 
     def raster(values: np.ndarray) -> Raster:
         return Raster(np.asarray(values, dtype=np.float64), grid.transform, grid.crs)

@@ -53,22 +53,25 @@ def _silent(step: str, done: int, total: int) -> None:
     """A progress callback that reports nothing."""
 
 
-def _build(scene: Scene, rules: Rules, progress: Progress) -> Twin:
+def _build(scene: Scene, rules: Rules, progress: Progress, parsed: dict | None = None) -> Twin:
+    """The twin of ``scene``; ``parsed`` (optional) keeps the vector sources parsed (CityJSON, BGT
+    buildings, KLIC) by file, for builds of several extents of one scene (``build.tiled``)."""
+    parsed = {} if parsed is None else parsed
     grid = Raster.from_bounds(*scene.extent.bounds, scene.cell_size)
     extent = shapely.box(*scene.extent.bounds)
     sources = scene.sources
 
-    read = _cityjson_buildings(scene, progress)
+    read = _cityjson_buildings(scene, progress, parsed)
     modelled = _clip(read, extent)
     context = _context(read, scene)
-    footprints_only = _bgt_buildings(scene, extent, exclude=modelled.source_id)
+    footprints_only = _bgt_buildings(scene, extent, modelled.source_id, parsed)
     dtm, dsm, chm, footprints_only = _terrain(scene, grid, footprints_only, progress)
     buildings = _concat_buildings([modelled, footprints_only])
     if dsm is None:
         dsm = _burn_buildings(dtm, buildings)
     surface = rasterize_surfaces({k.value: v for k, v in sources.bgt.items()}, grid) if sources.bgt else None
     trees = _trees(scene, dtm, chm)
-    networks = _networks(scene, dtm, rules, extent, progress)
+    networks = _networks(scene, dtm, rules, extent, progress, parsed)
     return Twin(scene.name, dtm, buildings, trees, networks, dsm=dsm, chm=chm, surface=surface,
                 terrain=scene.terrain_used, context=context)
 
@@ -83,11 +86,19 @@ def _clip(buildings: Buildings, extent: shapely.Geometry) -> Buildings:
     return buildings.select(shapely.intersects(buildings.footprint, extent))
 
 
-def _cityjson_buildings(scene: Scene, progress: Progress) -> Buildings:
+def _parsed(parsed: dict, kind: str, path: Path, read: Callable[[], object]):
+    """``read()`` of the file at ``path``, parsed once per ``parsed`` dict."""
+    if (kind, path) not in parsed:
+        parsed[kind, path] = read()
+    return parsed[kind, path]
+
+
+def _cityjson_buildings(scene: Scene, progress: Progress, parsed: dict) -> Buildings:
     files = scene.sources.cityjson
     parts = []
     for i, source in enumerate(files):
-        parts.append(read_cityjson(source.path, assumed_crs=source.crs))
+        parts.append(_parsed(parsed, "cityjson", source.path,
+                             lambda s=source: read_cityjson(s.path, assumed_crs=s.crs)))
         progress("CityJSON buildings", i + 1, len(files))
     return _concat_buildings(parts)
 
@@ -105,11 +116,12 @@ def _context(buildings: Buildings, scene: Scene) -> Buildings:
     return buildings.select(outside & shapely.intersects(buildings.footprint, ring) & np.isfinite(buildings.roof_z))
 
 
-def _bgt_buildings(scene: Scene, extent: shapely.Geometry, exclude: np.ndarray) -> Buildings:
+def _bgt_buildings(scene: Scene, extent: shapely.Geometry, exclude: np.ndarray, parsed: dict) -> Buildings:
     pand = scene.sources.bgt.get(BgtLayer.PAND)
     if pand is None:
         return Buildings.empty()
-    buildings = _clip(read_bgt_buildings(pand.path, assumed_crs=pand.crs), extent)
+    buildings = _clip(_parsed(parsed, "bgt pand", pand.path,
+                              lambda: read_bgt_buildings(pand.path, assumed_crs=pand.crs)), extent)
     modelled = {_bag_id(str(i)) for i in exclude}
     keep = np.array([_bag_id(str(i)) not in modelled for i in buildings.source_id], dtype=bool)
     return buildings.select(keep) if len(buildings) else buildings
@@ -200,13 +212,14 @@ def _trees(scene: Scene, dtm: Raster, chm: Raster | None) -> Trees:
     return Trees.empty()
 
 
-def _networks(scene: Scene, dtm: Raster, rules: Rules, extent: shapely.Geometry, progress: Progress) -> NetworkTable:
+def _networks(scene: Scene, dtm: Raster, rules: Rules, extent: shapely.Geometry, progress: Progress,
+              parsed: dict) -> NetworkTable:
     """The KLIC deliveries clipped to the extent, then given depths on the DTM (a delivery may reach
     beyond the DTM, which covers the extent only)."""
     files = scene.sources.klic
     tables = []
     for i, source in enumerate(files):
-        delivery = _clip_delivery(parse_imkl(source.path), extent)
+        delivery = _clip_delivery(_parsed(parsed, "klic", source.path, lambda s=source: parse_imkl(s.path)), extent)
         tables.append(network_table(delivery, ground=dtm, rules=rules))
         progress("KLIC deliveries", i + 1, len(files))
     return NetworkTable.concat(tables)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+import rasterio.shutil
+import rasterio.windows
 from rasterio.errors import RasterioError
 from rasterio.warp import Resampling, reproject
 
@@ -89,3 +91,29 @@ def write_cog(raster: Raster, path: str | PathLike[str], *, crs: str = RD_NEW, h
             target.units = ("metre",)
             target.set_band_description(1, f"height [m {heights}]")
     return path
+
+
+class StitchedCog:
+    """A COG written window by window (one tile at a time), so the whole raster is never in memory.
+
+    The windows go to a tiled GeoTIFF next to ``path``; :meth:`close` copies it to the COG (float32,
+    deflate, NaN nodata, as :func:`write_cog`) and removes it. Cells never written stay NaN."""
+
+    def __init__(self, path: str | PathLike[str], shape: tuple[int, int], transform, *, crs: str = RD_NEW) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial.tif")
+        self.target = rasterio.open(
+            self.partial, "w", driver="GTiff", width=shape[1], height=shape[0], count=1, dtype="float32",
+            crs=crs, transform=transform, nodata=np.nan, tiled=True, blockxsize=256, blockysize=256,
+            compress="deflate", BIGTIFF="IF_SAFER")
+
+    def write(self, values: np.ndarray, row: int, col: int) -> None:
+        """Write ``values`` with its upper-left cell at (``row``, ``col``)."""
+        window = rasterio.windows.Window(col, row, values.shape[1], values.shape[0])
+        self.target.write(values.astype(np.float32), 1, window=window)
+
+    def close(self) -> Path:
+        self.target.close()
+        rasterio.shutil.copy(self.partial, self.path, driver="COG", compress="deflate", blocksize=256)
+        self.partial.unlink()
+        return self.path

@@ -198,6 +198,24 @@ def register_settings(folder: Path) -> dict[str, Any]:
     return {"plans": [plan_feature(p) for p in read_plan_register(register)] if register.is_file() else []}
 
 
+def resolve_settings(scene: Scene | None, name: str, compared: Sequence[Variant],
+                     overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(settings as recorded, inputs as the analysis gets them) of ``name``: the scene's implied settings,
+    ``overrides`` on top, the weather file read (recorded by name and content digest)."""
+    settings = {**implied_settings(scene, name, compared), **(overrides or {})}
+    settings = json.loads(json.dumps(settings, default=str))  # JSON-like, as a job or study stores it
+    inputs = dict(settings)
+    weather = settings.get("weather") if name == "heat" else None
+    if weather is not None:
+        path = Path(str(weather))
+        if not path.is_file():
+            raise InputError("weather file not found", path=path, feature="weather")
+        day = parse_day(settings.get("date"))
+        inputs["weather"] = read_weather(path, year=None if day is None else day.year)
+        settings["weather"] = {"file": path.name, "digest": file_digest(path)}
+    return settings, inputs
+
+
 @dataclass(frozen=True)
 class Prepared:
     """One analysis with its resolved settings: ``settings`` as recorded and keyed (a file by its
@@ -213,17 +231,7 @@ def prepare(site: Site, name: str, compared: Sequence[Variant], overrides: Mappi
             ) -> Prepared:
     """Resolve the settings of ``name`` for a run among ``compared`` and read the files they name."""
     analysis = site.analysis(name)
-    settings = {**implied_settings(site.scene, name, compared), **(overrides or {})}
-    settings = json.loads(json.dumps(settings, default=str))  # JSON-like, as a job or study stores it
-    inputs = dict(settings)
-    weather = settings.get("weather") if name == "heat" else None
-    if weather is not None:
-        path = Path(str(weather))
-        if not path.is_file():
-            raise InputError("weather file not found", path=path, feature="weather")
-        day = parse_day(settings.get("date"))
-        inputs["weather"] = read_weather(path, year=None if day is None else day.year)
-        settings["weather"] = {"file": path.name, "digest": file_digest(path)}
+    settings, inputs = resolve_settings(site.scene, name, compared, overrides)
     module = getattr(analysis, "__module__", None) or type(analysis).__module__
     key = content_key(name, json.dumps(settings, sort_keys=True), code_digest(module))
     return Prepared(name, settings, inputs, key)

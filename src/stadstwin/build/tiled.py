@@ -1,0 +1,164 @@
+"""A scene built tile by tile: one small twin per tile on disk, so memory is bounded by one tile.
+
+The scene grid is cut into square tiles of ``tile_size`` metres (whole cells, aligned to the scene
+grid). Each tile is built by the same builder as a whole scene, on its *padded* extent: the tile plus
+``margin`` metres on every side (clipped to the scene extent), so the ground, trees and buildings
+that cast shadow across the tile's edge are in its twin; buildings outside the scene extent with
+heights in the sources (CityJSON) within the scene's ``shadow_buffer`` of the padded extent come in as
+its ``context``, as the untiled twin has them.
+Point clouds are decoded only for the tiles their header bounds meet (``io.pointcloud``); the vector
+sources (CityJSON, BGT buildings, KLIC) are parsed once and clipped per tile.
+
+Tiles are written as one pickle each under ``SCENE/.stadstwin-cache/tiles/<key>/<row>_<col>.pickle``
+(atomically; a tile already there is not built again, so an interrupted build resumes), ``key``
+being the scene's twin key with the tile size and margin; a finished build drops the other keys' tiles.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import shapely
+from affine import Affine
+
+from stadstwin.build import cache
+from stadstwin.build.twin_builder import _build, _silent
+from stadstwin.errors import InputError
+from stadstwin.model.buildings import Buildings
+from stadstwin.model.scene import Extent, Scene
+from stadstwin.model.twin import Twin
+
+#: ``progress(step, done, total)``, as the builder's.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One tile: ``row``, ``col`` (0, 0 in the north-west); ``core`` the cells it owns and ``padded`` the
+    cells its twin covers, as (row0, row1, col0, col1) of the scene grid."""
+
+    row: int
+    col: int
+    core: tuple[int, int, int, int]
+    padded: tuple[int, int, int, int]
+
+    @property
+    def name(self) -> str:
+        return f"{self.row}_{self.col}"
+
+    @property
+    def core_in_padded(self) -> tuple[slice, slice]:
+        """(rows, cols) of the core inside the padded tile's grid."""
+        r0, r1, c0, c1 = self.core
+        p0, _, q0, _ = self.padded
+        return slice(r0 - p0, r1 - p0), slice(c0 - q0, c1 - q0)
+
+    @property
+    def core_slices(self) -> tuple[slice, slice]:
+        """(rows, cols) of the core in the scene grid."""
+        r0, r1, c0, c1 = self.core
+        return slice(r0, r1), slice(c0, c1)
+
+
+@dataclass(frozen=True)
+class TiledTwin:
+    """A scene's tiles on disk: the scene grid (``shape`` cells of ``cell_size`` m, ``transform``) and
+    where each tile's twin lies."""
+
+    name: str
+    folder: Path
+    shape: tuple[int, int]
+    cell_size: float
+    transform: Affine
+    tiles: tuple[Tile, ...]
+
+    def path(self, tile: Tile) -> Path:
+        return self.folder / f"{tile.name}.pickle"
+
+    def load(self, tile: Tile) -> Twin:
+        """The twin of one tile (its padded extent)."""
+        twin = cache.read_pickle(self.path(tile), Twin)
+        if twin is None:
+            raise InputError(f"tile {tile.name} is missing or unreadable", path=self.path(tile),
+                             hint="run `stadstwin build SCENE --tile-size M` again")
+        return twin  # type: ignore[return-value]
+
+
+def plan_tiles(shape: tuple[int, int], tile_cells: int, margin_cells: int) -> tuple[Tile, ...]:
+    """Tiles of ``tile_cells`` square covering a grid of ``shape``, each padded by ``margin_cells``."""
+    if tile_cells < 1 or margin_cells < 0:
+        raise InputError(f"tiles need >= 1 cell and a margin >= 0 cells, got {tile_cells}, {margin_cells}",
+                         feature="tile_size")
+    rows, cols = shape
+    out = []
+    for i, r0 in enumerate(range(0, rows, tile_cells)):
+        r1 = min(r0 + tile_cells, rows)
+        for j, c0 in enumerate(range(0, cols, tile_cells)):
+            c1 = min(c0 + tile_cells, cols)
+            padded = (max(r0 - margin_cells, 0), min(r1 + margin_cells, rows),
+                      max(c0 - margin_cells, 0), min(c1 + margin_cells, cols))
+            out.append(Tile(i, j, (r0, r1, c0, c1), padded))
+    return tuple(out)
+
+
+def tiled_twin(scene: Scene, tile_size: float, margin: float | None = None) -> TiledTwin:
+    """Where the tiles of ``scene`` lie for ``tile_size`` [m] and ``margin`` [m, default the scene's
+    ``shadow_buffer``], and which cells each covers (nothing is built)."""
+    cell = scene.cell_size
+    margin = scene.shadow_buffer if margin is None else margin
+    if not tile_size > 0.0:
+        raise InputError(f"tile size must be positive, got {tile_size} m", feature="--tile-size")
+    if margin < 0.0:
+        raise InputError(f"margin must be >= 0, got {margin} m", feature="--margin")
+    tile_cells = max(1, round(tile_size / cell))
+    margin_cells = math.ceil(margin / cell - 1e-9)
+    xmin, ymin, xmax, ymax = scene.extent.bounds
+    shape = (math.ceil((ymax - ymin) / cell - 1e-9), math.ceil((xmax - xmin) / cell - 1e-9))
+    key = cache.content_key(cache.twin_key(scene), f"tiles {tile_cells} margin {margin_cells}")
+    folder = scene.root / cache.CACHE_FOLDER / "tiles" / key
+    return TiledTwin(scene.name, folder, shape, cell, Affine(cell, 0.0, xmin, 0.0, -cell, ymax),
+                     plan_tiles(shape, tile_cells, margin_cells))
+
+
+def tile_scene(scene: Scene, tiled: TiledTwin, tile: Tile) -> Scene:
+    """The scene of one tile: the same sources and settings on the tile's padded extent."""
+    r0, r1, c0, c1 = tile.padded
+    x0, y1 = tiled.transform @ (c0, r0)
+    x1, y0 = tiled.transform @ (c1, r1)
+    return scene.model_copy(update={"extent": Extent(xmin=x0, ymin=y0, xmax=x1, ymax=y1),
+                                    "name": f"{scene.name} tile {tile.name}"})
+
+
+def _outside(context: Buildings, scene: Scene) -> Buildings:
+    """The context buildings outside the scene extent (as the untiled twin has them): inside it the margin
+    holds what casts shadow into the tile, and a context there would widen every tile's casters."""
+    if not len(context):
+        return context
+    return context.select(~shapely.intersects(context.footprint, shapely.box(*scene.extent.bounds)))
+
+
+def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | None = None,
+                use_cache: bool = True, progress: Progress | None = None) -> TiledTwin:
+    """Build every tile of ``scene`` not yet on disk (all with ``use_cache=False``), one at a time."""
+    if not isinstance(scene, Scene):
+        scene = Scene.load(scene)
+    tiled = tiled_twin(scene, tile_size, margin)
+    progress = progress or _silent
+    rules = scene.load_rules()
+    total = len(tiled.tiles)
+    parsed: dict = {}  # the vector sources, parsed once for all tiles (small next to the rasters)
+    progress("tiles", 0, total)
+    for done, tile in enumerate(tiled.tiles, start=1):
+        path = tiled.path(tile)
+        if not (use_cache and path.is_file()):
+            twin = _build(tile_scene(scene, tiled, tile), rules, _silent, parsed)
+            cache.write_pickle(path, replace(twin, context=_outside(twin.context, scene)))
+        progress("tiles", done, total)
+    for old in tiled.folder.parent.iterdir():  # tiles of older inputs or other tile sizes, as cache.store does
+        if old != tiled.folder:
+            shutil.rmtree(old, ignore_errors=True)
+    return tiled
