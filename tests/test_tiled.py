@@ -14,6 +14,7 @@ import laspy
 import numpy as np
 import pytest
 import rasterio
+import shapely
 
 from stadstwin import build_twin
 from stadstwin.analyses import heat_inputs as inputs
@@ -67,6 +68,10 @@ def test_tile_twins_lie_on_the_scene_grid(runs):
         assert part.dtm.origin == pytest.approx(twin.dtm.transform @ (c0, r0))
         # the point-cloud DSM of the core equals the untiled one (its gap filling reaches < the margin)
         np.testing.assert_array_equal(part.dsm.values()[tile.core_in_padded], twin.dsm.values()[tile.core_slices])
+        # a BGT building's roof comes from all its points, also where it reaches out of the tile's piece box
+        roofs = dict(zip(twin.buildings.source_id, twin.buildings.roof_z))
+        for source_id, roof in zip(part.buildings.source_id, part.buildings.roof_z):
+            assert roof == pytest.approx(roofs[source_id], nan_ok=True)
 
 
 @pytest.mark.parametrize("name", ["shade_12h", "shade_15h"])
@@ -128,7 +133,7 @@ def _split_laz(source: Path, folder: Path, x_split: float) -> list[Path]:
     return out
 
 
-def test_a_laz_is_decoded_only_for_the_tiles_its_header_meets(demo_scene, tmp_path, monkeypatch):
+def test_each_laz_is_decoded_once_and_each_tile_reads_only_its_own_piece(demo_scene, tmp_path, monkeypatch):
     demo = Scene.load(demo_scene)
     xmin, ymin, xmax, ymax = demo.extent.bounds
     files = _split_laz(demo.sources.pointclouds[0].path, tmp_path, (xmin + xmax) / 2.0)
@@ -149,29 +154,38 @@ pointclouds = ["{files[0]}", "{files[1]}"]
     decoded: list[str] = []
     opened = laspy.open
 
-    def spy(path, *args, **kwargs):
-        reader = opened(path, *args, **kwargs)
-        chunks = reader.chunk_iterator
+    def spy(path, mode="r", *args, **kwargs):
+        handle = opened(path, mode, *args, **kwargs)
+        if mode == "r":
+            chunks = handle.chunk_iterator
 
-        def logged(size):
-            decoded.append(Path(path).name)
-            return chunks(size)
+            def logged(size):
+                decoded.append(Path(path).name)
+                return chunks(size)
 
-        reader.chunk_iterator = logged
-        return reader
+            handle.chunk_iterator = logged
+        return handle
 
     monkeypatch.setattr(pointcloud.laspy, "open", spy)
     tiled = build_tiled(scene, 100.0, margin=10.0, use_cache=False)
+    assert sorted(n for n in decoded if n.endswith(".laz")) == ["east.laz", "west.laz"]  # each streamed once
     headers = {}
-    for path in files:
+    for k, path in enumerate(files):
         with opened(path) as reader:
-            headers[path.name] = (*reader.header.mins[:2], *reader.header.maxs[:2])
-    expected = []
+            headers[k] = (*reader.header.mins[:2], *reader.header.maxs[:2])
+    read = sorted(n for n in decoded if n.endswith(".las"))
+    possible = []
     for tile in tiled.tiles:
         x0, y0, x1, y1 = tile_scene(scene, tiled, tile).extent.bounds
-        expected += sorted(name for name, (a, b, c, d) in headers.items() if a <= x1 and c >= x0 and b <= y1 and d >= y0)
-    assert sorted(decoded) == sorted(expected)
-    assert len(expected) < 2 * len(tiled.tiles)  # some tiles meet only one of the two files
+        possible += [f"{tile.name}-{k}.las" for k, (a, b, c, d) in headers.items()
+                     if a <= x1 and c >= x0 and b <= y1 and d >= y0]
+    assert set(read) <= set(possible) and len(read) < 2 * len(tiled.tiles)  # some tiles meet one file only
+    assert not (tiled.folder / "points").exists()  # the pieces are gone once the tiles are built
+    # a tile built from its piece equals the tile built from the whole files
+    tile = tiled.tiles[0]
+    whole = build_twin(tile_scene(scene, tiled, tile), use_cache=False)
+    np.testing.assert_array_equal(tiled.load(tile).dtm.array, whole.dtm.array)
+    np.testing.assert_array_equal(tiled.load(tile).dsm.array, whole.dsm.array)
 
 
 def test_cli_tiled_heat_writes_the_stitched_cogs_and_the_same_metrics(runs, demo_scene, tmp_path):
@@ -193,3 +207,24 @@ def test_cli_tiled_heat_writes_the_stitched_cogs_and_the_same_metrics(runs, demo
     assert {p.name for p in tmp_path.glob("*.tif")} == {p.name for p in result.paths.values()}
     refused = runner.invoke(app, [*args, "--variant", "plan"])
     assert refused.exit_code == 1 and "--variant" in refused.output
+
+
+def test_point_pieces_cover_the_whole_footprints_of_the_buildings_they_meet(runs):
+    """A BGT building's roof height takes all its points, so a tile's point-cloud piece reaches to the far
+    side of every footprint that meets the tile's padded extent (and only the widening brings those in)."""
+    from stadstwin.build.tiled import _point_boxes, tiled_twin
+    from stadstwin.io.bgt import read_bgt_buildings
+    from stadstwin.model.scene import BgtLayer
+
+    scene = runs[0]
+    tiled = tiled_twin(scene, 30.0, margin=0.0)  # small tiles: many footprints cross a tile edge
+    pand = scene.sources.bgt[BgtLayer.PAND]
+    footprints = read_bgt_buildings(pand.path, assumed_crs=pand.crs).footprint
+    boxes = _point_boxes(scene, tiled, list(tiled.tiles))
+    widened = 0
+    for tile in tiled.tiles:
+        extent = shapely.box(*tile_scene(scene, tiled, tile).extent.bounds)
+        meeting = footprints[shapely.intersects(footprints, extent)]
+        assert shapely.covers(shapely.box(*boxes[tile.name]), meeting).all()
+        widened += int((~shapely.covers(extent, meeting)).sum())
+    assert widened > 0

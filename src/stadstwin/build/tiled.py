@@ -6,8 +6,11 @@ grid). Each tile is built by the same builder as a whole scene, on its *padded* 
 that cast shadow across the tile's edge are in its twin; buildings outside the scene extent with
 heights in the sources (CityJSON) within the scene's ``shadow_buffer`` of the padded extent come in as
 its ``context``, as the untiled twin has them.
-Point clouds are decoded only for the tiles their header bounds meet (``io.pointcloud``); the vector
-sources (CityJSON, BGT buildings, KLIC) are parsed once and clipped per tile.
+Point clouds are streamed once and split into a LAS piece per tile (its padded extent widened to the
+whole footprints of the BGT buildings that meet it, whose roof heights come from the points), only
+from files whose header meets the tile (``io.pointcloud.split_pointclouds``); each tile decodes its
+own piece, and the pieces are removed when the build is done. The vector sources (CityJSON, BGT
+buildings, KLIC) are parsed once and clipped per tile.
 
 Tiles are written as one pickle each under ``SCENE/.stadstwin-cache/tiles/<key>/<row>_<col>.pickle``
 (atomically; a tile already there is not built again, so an interrupted build resumes), ``key``
@@ -28,8 +31,10 @@ from affine import Affine
 from stadstwin.build import cache
 from stadstwin.build.twin_builder import _build, _silent
 from stadstwin.errors import InputError
+from stadstwin.io.bgt import read_bgt_buildings
+from stadstwin.io.pointcloud import split_pointclouds
 from stadstwin.model.buildings import Buildings
-from stadstwin.model.scene import Extent, Scene
+from stadstwin.model.scene import BgtLayer, Extent, Scene, SourceFile
 from stadstwin.model.twin import Twin
 
 #: ``progress(step, done, total)``, as the builder's.
@@ -124,13 +129,32 @@ def tiled_twin(scene: Scene, tile_size: float, margin: float | None = None) -> T
                      plan_tiles(shape, tile_cells, margin_cells))
 
 
-def tile_scene(scene: Scene, tiled: TiledTwin, tile: Tile) -> Scene:
-    """The scene of one tile: the same sources and settings on the tile's padded extent."""
+def tile_scene(scene: Scene, tiled: TiledTwin, tile: Tile,
+               points: list[tuple[Path, str | None]] | None = None) -> Scene:
+    """The scene of one tile: the same sources and settings on the tile's padded extent; ``points``
+    (pieces of the point clouds, with the CRS to assume) replace the scene's point clouds when given."""
     r0, r1, c0, c1 = tile.padded
     x0, y1 = tiled.transform @ (c0, r0)
     x1, y0 = tiled.transform @ (c1, r1)
-    return scene.model_copy(update={"extent": Extent(xmin=x0, ymin=y0, xmax=x1, ymax=y1),
-                                    "name": f"{scene.name} tile {tile.name}"})
+    update: dict = {"extent": Extent(xmin=x0, ymin=y0, xmax=x1, ymax=y1), "name": f"{scene.name} tile {tile.name}"}
+    if points:
+        pieces = [SourceFile(path=path, crs=crs) for path, crs in points]
+        update["sources"] = scene.sources.model_copy(update={"pointclouds": pieces})
+    return scene.model_copy(update=update)
+
+
+def _point_boxes(scene: Scene, tiled: TiledTwin, tiles: list[Tile]) -> dict[str, tuple[float, float, float, float]]:
+    """Per tile the box [RD New m] its point-cloud piece must cover: its padded extent and the whole
+    footprints of the BGT buildings that meet it (their roof statistics take all their points)."""
+    pand = scene.sources.bgt.get(BgtLayer.PAND)
+    footprints = read_bgt_buildings(pand.path, assumed_crs=pand.crs).footprint if pand is not None else None
+    boxes = {}
+    for tile in tiles:
+        box = shapely.box(*tile_scene(scene, tiled, tile).extent.bounds)
+        if footprints is not None and len(footprints):
+            box = shapely.union_all([box, *footprints[shapely.intersects(footprints, box)]])
+        boxes[tile.name] = tuple(float(v) for v in box.bounds)
+    return boxes
 
 
 def _outside(context: Buildings, scene: Scene) -> Buildings:
@@ -151,13 +175,19 @@ def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | 
     rules = scene.load_rules()
     total = len(tiled.tiles)
     parsed: dict = {}  # the vector sources, parsed once for all tiles (small next to the rasters)
+    todo = [tile for tile in tiled.tiles if not (use_cache and tiled.path(tile).is_file())]
+    points = tiled.folder / "points"
+    pieces = {}
+    if todo and scene.sources.pointclouds:
+        pieces = split_pointclouds(scene.sources.pointclouds, _point_boxes(scene, tiled, todo), points,
+                                   progress=lambda done, all_: progress("splitting point clouds", done, all_))
     progress("tiles", 0, total)
     for done, tile in enumerate(tiled.tiles, start=1):
-        path = tiled.path(tile)
-        if not (use_cache and path.is_file()):
-            twin = _build(tile_scene(scene, tiled, tile), rules, _silent, parsed)
-            cache.write_pickle(path, replace(twin, context=_outside(twin.context, scene)))
+        if tile in todo:
+            twin = _build(tile_scene(scene, tiled, tile, pieces.get(tile.name)), rules, _silent, parsed)
+            cache.write_pickle(tiled.path(tile), replace(twin, context=_outside(twin.context, scene)))
         progress("tiles", done, total)
+    shutil.rmtree(points, ignore_errors=True)
     for old in tiled.folder.parent.iterdir():  # tiles of older inputs or other tile sizes, as cache.store does
         if old != tiled.folder:
             shutil.rmtree(old, ignore_errors=True)

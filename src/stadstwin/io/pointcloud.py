@@ -25,6 +25,7 @@ is given. x, y in another CRS are reprojected to RD New; z is taken as NAP.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from os import PathLike
@@ -213,9 +214,66 @@ def check_last_point(path: str | PathLike[str]) -> None:
 
 def _meets(bounds: tuple[float, float, float, float], grid: Raster) -> bool:
     """Whether header bounds meet the grid (a reprojected box may bulge: 1 m of slack)."""
-    gx0, gy0, gx1, gy1 = grid.bounds
-    x0, y0, x1, y1 = bounds
-    return x0 <= gx1 + 1.0 and x1 >= gx0 - 1.0 and y0 <= gy1 + 1.0 and y1 >= gy0 - 1.0
+    return _overlaps(bounds, grid.bounds)
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two (xmin, ymin, xmax, ymax) boxes [m] meet, with 1 m of slack."""
+    return a[0] <= b[2] + 1.0 and a[2] >= b[0] - 1.0 and a[1] <= b[3] + 1.0 and a[3] >= b[1] - 1.0
+
+
+def split_pointclouds(
+    sources: Iterable[str | PathLike[str] | object],
+    boxes: dict[str, tuple[float, float, float, float]],
+    folder: Path,
+    *,
+    assumed_crs: str | None = None,
+    chunk_size: int = 1_000_000,
+    progress: Progress | None = None,
+) -> dict[str, list[tuple[Path, str | None]]]:
+    """Stream each LAS/LAZ file once and copy its points inside each box (xmin, ymin, xmax, ymax, RD New
+    m) into a LAS piece per (box, file) in ``folder``, header and CRS kept; a tiled build then decodes
+    each tile's own points only. Files whose header meets no box are not read. Returns box name → its
+    pieces with the CRS to assume for each (its file's; a file without points in a box gives none).
+    ``progress(points_done, points_total)``."""
+    files = [_source(item, assumed_crs) for item in sources]
+    headers = [pointcloud_header(path, assumed)[:2] for path, assumed in files]
+    chosen = [(f, h[0], {n: b for n, b in boxes.items() if _overlaps(h[1], b)}) for f, h in zip(files, headers)]
+    chosen = [c for c in chosen if c[2]]
+    folder.mkdir(parents=True, exist_ok=True)
+    pieces: dict[str, list[tuple[Path, str | None]]] = {name: [] for name in boxes}
+    grand_total = sum(total for _, total, _ in chosen)
+    done = 0
+    for k, ((path, assumed), total, meeting) in enumerate(chosen):
+        writers: dict[str, laspy.LasWriter] = {}
+        read = 0
+        try:
+            with laspy.open(path) as reader:
+                crs = _file_crs(reader.header, path, assumed)
+                for points in reader.chunk_iterator(chunk_size):
+                    x, y = to_internal(np.asarray(points.x), np.asarray(points.y), crs, path=str(path))
+                    for name, (x0, y0, x1, y1) in meeting.items():
+                        keep = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+                        if not keep.any():
+                            continue
+                        if name not in writers:
+                            piece = folder / f"{name}-{k}.las"
+                            writers[name] = laspy.open(piece, mode="w", header=copy.deepcopy(reader.header))
+                            pieces[name].append((piece, assumed))
+                        writers[name].write_points(points[keep])
+                    read += len(points)
+                    done += len(points)
+                    if progress is not None:
+                        progress(done, grand_total)
+        except StadstwinError:
+            raise
+        except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
+            raise InputError(f"cannot read points after {read:,} of {total:,}: {exc}", path=path,
+                             hint="the file is truncated or corrupt; download it again") from exc
+        finally:
+            for writer in writers.values():
+                writer.close()
+    return pieces
 
 
 def read_pointclouds(
