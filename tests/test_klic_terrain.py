@@ -2,12 +2,12 @@
 level or a DTM GeoTIFF that covers the extent only, and every output saying which ground it used."""
 
 import json
-import textwrap
 
 import numpy as np
 import pytest
 import rasterio
 from rasterio.transform import from_origin
+from twins import write_scene_toml
 from typer.testing import CliRunner
 
 from stadstwin.build.twin_builder import build_twin
@@ -22,18 +22,8 @@ EXTENT = (189357.0, 352285.0, 189440.0, 352472.0)
 
 
 def _scene(folder, shared_data, terrain: str) -> None:
-    xmin, ymin, xmax, ymax = EXTENT
-    (folder / "scene.toml").write_text(textwrap.dedent(f"""
-        name = "klic"
-        cell_size = 1.0
-        [extent]
-        xmin = {xmin}
-        ymin = {ymin}
-        xmax = {xmax}
-        ymax = {ymax}
-        [sources]
-        klic = ["{shared_data / 'klic' / 'Levering_22O000518_1.zip'}"]
-    """) + terrain)
+    write_scene_toml(folder, EXTENT, f'[sources]\nklic = ["{shared_data / "klic" / "Levering_22O000518_1.zip"}"]\n'
+                     + terrain)
 
 
 def test_constant_ground_level_and_clipping_to_the_extent(tmp_path, shared_data):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
+from twins import write_scene_toml
 
 from stadstwin import build_twin
 from stadstwin.analyses import heat_inputs as inputs
@@ -22,22 +23,8 @@ SETTINGS = {"hours": [12, 15], "step_minutes": 30}
 
 
 def _scene(folder, cityjson, bounds, buffer):
-    xmin, ymin, xmax, ymax = bounds
-    folder.mkdir()
-    (folder / "scene.toml").write_text(f"""
-name = "{folder.name}"
-cell_size = {CELL}
-shadow_buffer = {buffer}
-[extent]
-xmin = {xmin}
-ymin = {ymin}
-xmax = {xmax}
-ymax = {ymax}
-[sources]
-cityjson = ["{cityjson}"]
-[terrain]
-constant_nap = 0.0
-""")
+    write_scene_toml(folder, bounds, f'[sources]\ncityjson = ["{cityjson}"]\n[terrain]\nconstant_nap = 0.0\n',
+                     cell_size=CELL, shadow_buffer=buffer)
     return build_twin(folder, use_cache=False)
 
 

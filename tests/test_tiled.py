@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
+from twins import write_scene_toml
 
 from stadstwin import build_twin
 from stadstwin.analyses import heat_inputs as inputs
@@ -137,19 +138,8 @@ def test_each_laz_is_decoded_once_and_each_tile_reads_only_its_own_piece(demo_sc
     demo = Scene.load(demo_scene)
     xmin, ymin, xmax, ymax = demo.extent.bounds
     files = _split_laz(demo.sources.pointclouds[0].path, tmp_path, (xmin + xmax) / 2.0)
-    folder = tmp_path / "split"
-    folder.mkdir()
-    (folder / "scene.toml").write_text(f"""
-name = "split"
-cell_size = 1.0
-[extent]
-xmin = {xmin}
-ymin = {ymin}
-xmax = {xmax}
-ymax = {ymax}
-[sources]
-pointclouds = ["{files[0]}", "{files[1]}"]
-""")
+    folder = write_scene_toml(tmp_path / "split", demo.extent.bounds,
+                              f'[sources]\npointclouds = ["{files[0]}", "{files[1]}"]\n')
     scene = Scene.load(folder)
     decoded: list[str] = []
     opened = laspy.open

@@ -51,3 +51,16 @@ def small_site(analyses, cache_folder=None, rules=None):
     from stadstwin.scenario.pipeline import ResultCache, Site
 
     return Site(None, rules or load_rules(), small_twin(), "k0", ResultCache(cache_folder), analyses)
+
+
+def write_scene_toml(folder, bounds, body: str, *, cell_size: float = 1.0, **top):
+    """``folder/scene.toml`` (folder created) named after the folder, on ``bounds`` (xmin, ymin, xmax, ymax,
+    RD New m), with top-level numbers ``top`` (e.g. ``shadow_buffer=40``) and ``body`` (sources, terrain, …)
+    after the extent; returns the folder."""
+    xmin, ymin, xmax, ymax = bounds
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = "".join(f"{key} = {value}\n" for key, value in top.items())
+    (folder / "scene.toml").write_text(
+        f'name = "{folder.name}"\ncell_size = {cell_size}\n{settings}'
+        f"[extent]\nxmin = {xmin}\nymin = {ymin}\nxmax = {xmax}\nymax = {ymax}\n{body}", encoding="utf-8")
+    return folder

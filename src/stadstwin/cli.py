@@ -596,10 +596,7 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
                                                         "(default: a local cluster); its workers must see the scene folder."),
                workers: int = typer.Option(2, min=1, help="With --tile-size: workers of the local cluster.")) -> None:
     """Sun hours, shade, SVF, Tmrt, UTCI and PET (mean 12–18 h): statistics, GeoTIFFs and maps."""
-    import json
 
-    from stadstwin.io.geotiff import write_cog
-    from stadstwin.render.figures import analysis_figures
 
     overrides: dict = {"step_minutes": step_minutes}
     if date is not None:
@@ -618,9 +615,6 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
     except StadstwinError as exc:
         fail(exc)
     loaded, twin = site.scene, site.twin(plan)
-    figures = analysis_figures(result, twin, site.rules)
-    folder = out or loaded.root / "results" / f"heat-{variant or 'base'}"
-    folder.mkdir(parents=True, exist_ok=True)
     columns = {"pet_mean_c": "PET 12–18 h [°C]", "shade_fraction": "shade 15 h", "sun_hours_mean_h": "sun [h]",
                "utci_max_c": "UTCI max [°C]", "tmrt_mean_c": "Tmrt [°C]", "svf_mean": "SVF"}
     table = Table(title=f"heat & shade: {twin.name} ({result.details.get('day', 'hot day')})")
@@ -632,14 +626,11 @@ def check_heat(scene: Path = typer.Argument(..., help="Scene folder or its scene
         if f"pet_mean_c{suffix}" in result.metrics:
             table.add_row(where, *(f"{result.metrics.get(k + suffix, float('nan')):.2f}" for k in columns))
     console.print(table)
-    for name, raster in result.rasters.items():
-        write_cog(raster, folder / f"{name}.tif")
-    for name, png in figures.items():
-        (folder / f"{name}.png").write_bytes(png)
-    (folder / "heat.json").write_text(json.dumps({"terrain": result.details["terrain"], "metrics": result.metrics},
-                                                 indent=1), encoding="utf-8")
+    folder = out or loaded.root / "results" / f"heat-{variant or 'base'}"
+    figures = _write_result(result, twin, site.rules, folder, "heat",
+                            {"terrain": result.details["terrain"], "metrics": result.metrics})
     console.print(f"ground: {result.details['terrain']}")
-    console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992), {len(figures)} maps and "
+    console.print(f"{len(result.rasters)} GeoTIFFs (EPSG:28992), {figures} maps and "
                   f"heat.json in [bold]{folder}[/]")
 
 
@@ -650,6 +641,24 @@ def _xy(text: str, option: str) -> tuple[float, float]:
     except ValueError:
         raise InputError(f"expected X,Y in metres, got {text!r}", feature=option) from None
     return x, y
+
+
+def _write_result(result, twin, rules, folder: Path, name: str, summary: dict) -> int:
+    """An analysis result into ``folder``: its rasters as COGs, its figures as PNGs and ``summary`` as
+    ``NAME.json``; returns the number of figures."""
+    import json
+
+    from stadstwin.io.geotiff import write_cog
+    from stadstwin.render.figures import analysis_figures
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for key, raster in result.rasters.items():
+        write_cog(raster, folder / f"{key}.tif")
+    figures = analysis_figures(result, twin, rules)
+    for key, png in figures.items():
+        (folder / f"{key}.png").write_bytes(png)
+    (folder / f"{name}.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return len(figures)
 
 
 def _run_analysis(scene: Path, variant: str | None, name: str, overrides: dict, bars):
@@ -784,13 +793,10 @@ def check_water(scene: Path = typer.Argument(..., help="Scene folder or its scen
                 hyetograph: Path = typer.Option(None, help="CSV hyetograph (columns minutes, mm) instead of --storm."),
                 out: Path = typer.Option(None, help="Output folder (default: SCENE/results/water-VARIANT).")) -> None:
     """Water nuisance stress test: max water depth, flooded area > 10 / > 30 cm, wet entrances, volume balance."""
-    import json
 
-    from stadstwin.io.geotiff import write_cog
     from rich.markup import escape
 
     from stadstwin.io.hyetograph import read_hyetograph
-    from stadstwin.render.figures import analysis_figures
 
     try:
         settings: dict = {"storm": storm}
@@ -817,17 +823,10 @@ def check_water(scene: Path = typer.Argument(..., help="Scene folder or its scen
         table.add_row(escape(label), f"{m[key]:.3g}" if key == "volume_balance_relative" else f"{m[key]:,.2f}")
     console.print(table)
     folder = out or site.scene.root / "results" / f"water-{variant or 'base'}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, raster in result.rasters.items():
-        write_cog(raster, folder / f"{name}.tif")
-    figures = analysis_figures(result, twin, site.rules)
-    for name, png in figures.items():
-        (folder / f"{name}.png").write_bytes(png)
+    figures = _write_result(result, twin, site.rules, folder, "water", {
+        "metrics": m, "details": result.details, "findings": {"type": "FeatureCollection", "features": result.findings}})
     console.print(f"ground: {result.details['terrain']}")
-    summary = {"metrics": m, "details": result.details,
-               "findings": {"type": "FeatureCollection", "features": result.findings}}
-    (folder / "water.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    console.print(f"water_depth.tif (EPSG:28992), {len(figures)} map(s) and water.json ({len(result.findings)} "
+    console.print(f"water_depth.tif (EPSG:28992), {figures} map(s) and water.json ({len(result.findings)} "
                   f"wet entrances) in [bold]{folder}[/]")
 
 
@@ -1100,13 +1099,10 @@ def check_sightlines(scene: Path = typer.Argument(..., help="Scene folder or its
                      out: Path = typer.Option(None, help="Output folder (default: SCENE/results/sightlines-VARIANT).")
                      ) -> None:
     """Sight lines: visible area per viewpoint, how many viewpoints see each cell, blocked sight lines."""
-    import json
 
     from rich.markup import escape
 
     from stadstwin.errors import SceneError
-    from stadstwin.io.geotiff import write_cog
-    from stadstwin.render.figures import analysis_figures
 
     overrides = {key: value for key, value in (("radius", radius), ("transparent_trees", transparent_trees),
                                                ("curvature", curvature)) if value is not None}
@@ -1143,17 +1139,11 @@ def check_sightlines(scene: Path = typer.Argument(..., help="Scene folder or its
             table.add_row(*first, line["landmark"], f"{line['distance_m']:.0f}", escape(state))
     console.print(table)
     folder = out or site.scene.root / "results" / f"sightlines-{variant or 'base'}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, raster in result.rasters.items():
-        write_cog(raster, folder / f"{name}.tif")
-    figures = analysis_figures(result, twin, site.rules)
-    for name, png in figures.items():
-        (folder / f"{name}.png").write_bytes(png)
-    summary = {"scene": twin.name, "variant": variant or "base", "ground": twin.terrain, "settings": result.settings,
-               "metrics": result.metrics, "details": result.details,
-               "findings": {"type": "FeatureCollection", "features": result.findings}}
-    (folder / "sightlines.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-    console.print(f"visible_count.tif (EPSG:28992), {len(figures)} map(s) and sightlines.json "
+    figures = _write_result(result, twin, site.rules, folder, "sightlines", {
+        "scene": twin.name, "variant": variant or "base", "ground": twin.terrain, "settings": result.settings,
+        "metrics": result.metrics, "details": result.details,
+        "findings": {"type": "FeatureCollection", "features": result.findings}})
+    console.print(f"visible_count.tif (EPSG:28992), {figures} map(s) and sightlines.json "
                   f"({len(result.findings)} blocked sight lines) in [bold]{folder}[/]")
 
 

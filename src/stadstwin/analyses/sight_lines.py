@@ -150,6 +150,21 @@ def _first_blocker(surface: np.ndarray, top: np.ndarray, eye_cell: tuple[int, in
     return hit
 
 
+def _blocked_for_all(surface: np.ndarray, top: np.ndarray, observers: list[tuple[int, int]], eyes: list[float],
+                     target: tuple[int, int], target_z: float, cell: float, kernel: dict[str, Any]
+                     ) -> tuple[int, int] | None:
+    """None when any observer sees the target (nearest first, stopping at the first that does); else the
+    cell that blocks the observer nearest to it."""
+    order = sorted(range(len(observers)),
+                   key=lambda k: np.hypot(observers[k][0] - target[0], observers[k][1] - target[1]))
+    hits = []
+    for k in order:
+        hits.append(_first_blocker(surface, top, observers[k], eyes[k], target, target_z, cell, kernel))
+        if hits[-1] is None:
+            return None
+    return hits[0]
+
+
 def sight_lines(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisResult:
     """Viewsheds of the scene's viewpoints and their sight lines to landmarks (module doc); a scene
     without viewpoints gives a result without metrics."""
@@ -183,12 +198,7 @@ def sight_lines(twin: Twin, rules: Rules, settings: dict[str, Any]) -> AnalysisR
             mark = landmarks[name]
             t_row, t_col = _cell(twin, mark.x, mark.y, f"landmark {name}")
             target_z = float(surface[t_row, t_col] + mark.height)
-            # seen when any observer sees it; else the observer nearest to it names the blocker
-            nearest = sorted(range(len(observers)), key=lambda k: np.hypot(observers[k][0] - t_row,
-                                                                           observers[k][1] - t_col))
-            hits = [_first_blocker(surface, top, observers[k], eyes[k], (t_row, t_col), target_z, cell, kernel)
-                    for k in nearest]
-            hit = None if any(h is None for h in hits) else hits[0]
+            hit = _blocked_for_all(surface, top, observers, eyes, (t_row, t_col), target_z, cell, kernel)
             line = {"viewpoint": vp.name, "landmark": name, "blocked": hit is not None,
                     "distance_m": float(np.hypot(mark.x - vp.x, mark.y - vp.y))}
             if hit is not None:

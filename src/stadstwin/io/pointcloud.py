@@ -26,7 +26,7 @@ is given. x, y in another CRS are reprojected to RD New; z is taken as NAP.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from os import PathLike
 from pathlib import Path
@@ -222,6 +222,28 @@ def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float
     return a[0] <= b[2] + 1.0 and a[2] >= b[0] - 1.0 and a[1] <= b[3] + 1.0 and a[3] >= b[1] - 1.0
 
 
+def _chunks(path: Path, assumed: str | None, total: int, chunk_size: int
+            ) -> Iterator[tuple[laspy.LasHeader, laspy.ScaleAwarePointRecord, np.ndarray, np.ndarray]]:
+    """(header, points, x, y in RD New [m]) per chunk of a LAS/LAZ file announcing ``total`` points; a
+    file that cannot be decoded or holds another number of points is an ``InputError`` naming it."""
+    read = 0
+    try:
+        with laspy.open(path) as reader:
+            crs = _file_crs(reader.header, path, assumed)
+            for points in reader.chunk_iterator(chunk_size):
+                x, y = to_internal(np.asarray(points.x), np.asarray(points.y), crs, path=str(path))
+                yield reader.header, points, x, y
+                read += len(points)
+    except StadstwinError:
+        raise  # already names the file (a CRS, a coordinate out of range)
+    except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read points after {read:,} of {total:,}: {exc}", path=path,
+                         hint="the file is truncated or corrupt; download it again") from exc
+    if read != total:
+        raise InputError(f"the header announces {total:,} points but the file holds {read:,}", path=path,
+                         hint="the file is truncated or corrupt; download it again")
+
+
 def split_pointclouds(
     sources: Iterable[str | PathLike[str] | object],
     boxes: dict[str, tuple[float, float, float, float]],
@@ -246,30 +268,20 @@ def split_pointclouds(
     done = 0
     for k, ((path, assumed), total, meeting) in enumerate(chosen):
         writers: dict[str, laspy.LasWriter] = {}
-        read = 0
         try:
-            with laspy.open(path) as reader:
-                crs = _file_crs(reader.header, path, assumed)
-                for points in reader.chunk_iterator(chunk_size):
-                    x, y = to_internal(np.asarray(points.x), np.asarray(points.y), crs, path=str(path))
-                    for name, (x0, y0, x1, y1) in meeting.items():
-                        keep = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
-                        if not keep.any():
-                            continue
-                        if name not in writers:
-                            piece = folder / f"{name}-{k}.las"
-                            writers[name] = laspy.open(piece, mode="w", header=copy.deepcopy(reader.header))
-                            pieces[name].append((piece, assumed))
-                        writers[name].write_points(points[keep])
-                    read += len(points)
-                    done += len(points)
-                    if progress is not None:
-                        progress(done, grand_total)
-        except StadstwinError:
-            raise
-        except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
-            raise InputError(f"cannot read points after {read:,} of {total:,}: {exc}", path=path,
-                             hint="the file is truncated or corrupt; download it again") from exc
+            for header, points, x, y in _chunks(path, assumed, total, chunk_size):
+                for name, (x0, y0, x1, y1) in meeting.items():
+                    keep = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+                    if not keep.any():
+                        continue
+                    if name not in writers:
+                        piece = folder / f"{name}-{k}.las"
+                        writers[name] = laspy.open(piece, mode="w", header=copy.deepcopy(header))
+                        pieces[name].append((piece, assumed))
+                    writers[name].write_points(points[keep])
+                done += len(points)
+                if progress is not None:
+                    progress(done, grand_total)
         finally:
             for writer in writers.values():
                 writer.close()
@@ -318,31 +330,17 @@ def read_pointclouds(
     index = None if footprints is None else _FootprintIndex(footprints)
     done = inside = 0
     for (path, assumed), total in zip(files, totals):
-        read = 0
-        try:
-            with laspy.open(path) as reader:
-                crs = _file_crs(reader.header, path, assumed)
-                for points in reader.chunk_iterator(chunk_size):
-                    x, y = to_internal(np.asarray(points.x), np.asarray(points.y), crs, path=str(path))
-                    z = np.asarray(points.z, dtype=np.float64)
-                    point_class = np.asarray(points.classification, dtype=np.uint8)
-                    inside += accumulate_points(x, y, z, point_class, layers, *slots, x0, y0, grid.cell_size,
-                                                z_min, z_max, z_sum, count)
-                    if index is not None:
-                        building = np.isin(point_class, BUILDING_CLASSES)
-                        index.add(x[building], y[building], z[building])
-                    read += len(points)
-                    done += len(points)
-                    if progress is not None:
-                        progress(done, sum(totals))
-        except StadstwinError:
-            raise  # already names the file (a CRS, a coordinate out of range)
-        except (laspy.LaspyException, lazrs.LazrsError, OSError, ValueError) as exc:
-            raise InputError(f"cannot read points after {read:,} of {total:,}: {exc}", path=path,
-                             hint="the file is truncated or corrupt; download it again") from exc
-        if read != total:
-            raise InputError(f"the header announces {total:,} points but the file holds {read:,}", path=path,
-                             hint="the file is truncated or corrupt; download it again")
+        for _, points, x, y in _chunks(path, assumed, total, chunk_size):
+            z = np.asarray(points.z, dtype=np.float64)
+            point_class = np.asarray(points.classification, dtype=np.uint8)
+            inside += accumulate_points(x, y, z, point_class, layers, *slots, x0, y0, grid.cell_size,
+                                        z_min, z_max, z_sum, count)
+            if index is not None:
+                building = np.isin(point_class, BUILDING_CLASSES)
+                index.add(x[building], y[building], z[building])
+            done += len(points)
+            if progress is not None:
+                progress(done, sum(totals))
     if inside == 0:
         raise InputError(f"no point lies inside the scene extent {grid.bounds}", path=names,
                          hint="check the scene extent and the point cloud's CRS")

@@ -24,7 +24,7 @@ from stadstwin.sample.district import (
     main_street,
     street_low,
 )
-from stadstwin.sample.write_trees import tree_collection
+from stadstwin.sample.write_trees import CRS_MEMBER, tree_collection
 
 HEAT_PIPE = {
     "utility": "district_heating",
@@ -148,13 +148,9 @@ def _write_sight_variant(district: District, folder: Path) -> None:
     x, y = sight_points(district)["paviljoen"]
     width, depth, height = PAVILION
     box = (x - width / 2, y - depth / 2, x + width / 2, y + depth / 2)
-    collection = {"type": "FeatureCollection", "name": SIGHT_PLAN_ID,
-                  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
-                  "features": [{"type": "Feature", "properties": {"id": "paviljoen", "kind": "paviljoen",
-                                                                   "height_m": height},
-                                "geometry": shapely.geometry.mapping(shapely.box(*box))}]}
-    (folder / f"{SIGHT_PLAN_ID}.geojson").write_text(json.dumps(collection, ensure_ascii=False, indent=1),
-                                                     encoding="utf-8")
+    _write_geometry(folder, _collection(SIGHT_PLAN_ID, [{
+        "type": "Feature", "properties": {"id": "paviljoen", "kind": "paviljoen", "height_m": height},
+        "geometry": shapely.geometry.mapping(shapely.box(*box))}]))
     (folder / f"{SIGHT_PLAN_ID}.toml").write_text(
         f"""# Plan variant of the demo district; its intended geometry is in {SIGHT_PLAN_ID}.geojson beside this file.
 # A park pavilion ({width:g} x {depth:g} m, {height:g} m high) west of the pond: it stands in the view
@@ -183,6 +179,17 @@ footprint = {{ type = "Polygon", coordinates = {_polygon(box)} }}
     )
 
 
+def _collection(name: str, features: list[dict]) -> dict:
+    """A plan's intended geometry as a GeoJSON FeatureCollection in RD New."""
+    return {"type": "FeatureCollection", "name": name, "crs": CRS_MEMBER, "features": features}
+
+
+def _write_geometry(folder: Path, collection: dict) -> None:
+    """``collection`` as NAME.geojson beside the plan's variant file."""
+    (folder / f"{collection['name']}.geojson").write_text(json.dumps(collection, ensure_ascii=False, indent=1),
+                                                          encoding="utf-8")
+
+
 WATER_PLAN_ID = "waterberging"
 CRATE_DEPTH = 0.4
 """Storage [m³ per m² of courtyard] of the demo's infiltration crates (a 0.4 m deep crate layer)."""
@@ -207,10 +214,7 @@ area = {{ type = "Polygon", coordinates = {_polygon(yard.bounds)} }}""" for k, y
                   "properties": {"id": f"krat-{k + 1}", "kind": "infiltratiekrat",
                                  "volume_m3": round(yard.area * CRATE_DEPTH, 1)},
                   "geometry": shapely.geometry.mapping(shapely.box(*yard.bounds))} for k, yard in enumerate(yards)]
-    collection = {"type": "FeatureCollection", "name": WATER_PLAN_ID,
-                  "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}}, "features": features}
-    (folder / f"{WATER_PLAN_ID}.geojson").write_text(json.dumps(collection, ensure_ascii=False, indent=1),
-                                                      encoding="utf-8")
+    _write_geometry(folder, _collection(WATER_PLAN_ID, features))
     (folder / f"{WATER_PLAN_ID}.toml").write_text(
         f"""# Plan variant of the demo district; its intended geometry is in {WATER_PLAN_ID}.geojson beside this file.
 # Rain kept where it falls (stress test 70 mm in 2 h).
@@ -258,24 +262,14 @@ def _write_variant(route: Route, folder: Path) -> None:
             for role, coords in route.lines
         )
         intent = f"# Intended heat-network pair (DN150, casing 250 mm, 1.0 m deep), RD New:\n{what}"
-        collection = {
-            "type": "FeatureCollection",
-            "name": route.id,
-            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
-            "features": [
-                {
-                    "type": "Feature",
-                    "properties": {
-                        "id": f"{route.id}-{role}",
-                        "role": role,
-                        "status": "planned",
-                        **HEAT_PIPE,
-                    },
-                    "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
-                }
-                for role, coords in route.lines
-            ],
-        }
+        collection = _collection(route.id, [
+            {
+                "type": "Feature",
+                "properties": {"id": f"{route.id}-{role}", "role": role, "status": "planned", **HEAT_PIPE},
+                "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
+            }
+            for role, coords in route.lines
+        ])
         asset_types = '["warmtenet"]'
     else:
         intent = (
@@ -283,9 +277,7 @@ def _write_variant(route: Route, folder: Path) -> None:
         )
         collection = tree_collection(route.trees, route.id)
         asset_types = '["bomen"]'
-    (folder / f"{route.id}.geojson").write_text(
-        json.dumps(collection, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    _write_geometry(folder, collection)
     parties = json.dumps(PARTIES[route.theme], ensure_ascii=False)
     planted = _tree_edits(route) if route.trees else _pipe_edits(route)
     (folder / f"{route.id}.toml").write_text(
