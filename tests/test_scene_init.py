@@ -43,7 +43,8 @@ def _extent(folder: Path) -> tuple[float, ...]:
 
 @pytest.fixture(scope="module")
 def delft(shared_data) -> Path:
-    return shared_data / "delft"
+    """The Delft data as a scene records it: resolved (``../shared`` may be a link)."""
+    return (shared_data / "delft").resolve()
 
 
 @pytest.fixture(scope="module")
