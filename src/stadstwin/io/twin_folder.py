@@ -162,7 +162,7 @@ def _columns(table) -> tuple[dict[str, np.ndarray | pd.Series], dict]:
 def _write_table(table, path: Path) -> dict:
     columns, fields = _columns(table)
     rows = len(table)
-    entry = {"file": None, "rows": rows, "fields": fields}
+    entry = {"file": None, "rows": rows, "geometry": None, "fields": fields}
     if not rows:
         return entry
     frame = {}
@@ -175,8 +175,11 @@ def _write_table(table, path: Path) -> dict:
             if array.dtype == object and shapely.is_geometry(np.asarray(array)).all():
                 geometry.append(name)
     data = pd.DataFrame(frame)
+    if len(geometry) > 1:
+        raise ValueError(f"a table has one geometry column, {type(table).__name__} has {geometry}")
     if geometry:
         gpd.GeoDataFrame(data, geometry=geometry[0], crs=RD_NEW).to_parquet(path, index=False)
+        entry["geometry"] = geometry[0]
     else:
         data.to_parquet(path, index=False)
     entry["file"] = path.name
@@ -189,7 +192,7 @@ def _read_table(cls, folder: Path, entry: dict):
     if entry["file"] is not None:
         path = folder / entry["file"]
         try:
-            frame = gpd.read_parquet(path) if "geo" in _schema_metadata(path) else pd.read_parquet(path)
+            frame = gpd.read_parquet(path) if entry["geometry"] else pd.read_parquet(path)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise InputError(f"not a readable Parquet table: {exc}", path=path, hint="build the twin again") from exc
         if len(frame) != rows:
@@ -208,21 +211,20 @@ def _read_table(cls, folder: Path, entry: dict):
     hints = typing.get_type_hints(cls)
     values = {}
     for name, spec in entry["fields"].items():
-        if "array" in spec:
-            values[name] = column(name, spec["array"], spec["shape"])
-        elif "arrays" in spec:
-            values[name] = {key: column(f"{name}.{key}", dtype, []) for key, dtype in spec["arrays"].items()}
-        elif "meshes" in spec:
-            values[name] = [] if frame is None else [
-                None if v is None else trimesh.Trimesh(np.asarray(v).reshape(-1, 3), np.asarray(f).reshape(-1, 3),
-                                                       process=False)
-                for v, f in zip(frame[f"{name}.vertices"], frame[f"{name}.faces"])]
-        else:
-            values[name] = _adapter(hints[name]).validate_python(spec["value"])
+        try:
+            if "array" in spec:
+                values[name] = column(name, spec["array"], spec["shape"])
+            elif "arrays" in spec:
+                values[name] = {key: column(f"{name}.{key}", dtype, []) for key, dtype in spec["arrays"].items()}
+            elif "meshes" in spec:
+                values[name] = [] if frame is None else [
+                    None if v is None else trimesh.Trimesh(np.asarray(v).reshape(-1, 3),
+                                                           np.asarray(f).reshape(-1, 3), process=False)
+                    for v, f in zip(frame[f"{name}.vertices"], frame[f"{name}.faces"])]
+            else:
+                values[name] = _adapter(hints[name]).validate_python(spec["value"])
+        except (KeyError, ValueError) as exc:
+            raise InputError(f"column {name!r} missing or invalid: {exc}", path=folder / str(entry["file"]),
+                             feature=name) from exc
     return cls(**values)
 
-
-def _schema_metadata(path: Path) -> dict[bytes, bytes]:
-    import pyarrow.parquet as pq
-
-    return {k.decode(): v for k, v in (pq.read_schema(path).metadata or {}).items()}
