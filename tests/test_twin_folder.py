@@ -140,12 +140,14 @@ def test_meshes_networks_retention_reservations_and_operating_read_back_equal(de
 def test_a_missing_or_damaged_tile_names_its_folder_and_file(delft, delft_tiles, tmp_path):
     tiled = dataclasses.replace(delft_tiles, folder=tmp_path / "copy")
     shutil.copytree(delft_tiles.folder, tiled.folder)
-    first, second, third = tiled.tiles[:3]
+    first, second, third, fourth = tiled.tiles[:4]
     shutil.rmtree(tiled.path(first))
     (tiled.path(second) / "dsm.tif").write_bytes(b"II*\0 cut short")
     path = tiled.path(third) / "buildings.parquet"
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    for tile, name in ((first, MANIFEST), (second, "dsm.tif"), (third, "buildings.parquet")):
+    manifest = tiled.path(fourth) / MANIFEST
+    manifest.write_text(manifest.read_text().replace('"version": 1', '"version": 0'))
+    for tile, name in ((first, MANIFEST), (second, "dsm.tif"), (third, "buildings.parquet"), (fourth, MANIFEST)):
         with pytest.raises(InputError) as raised:
             tiled.load(tile)
         assert raised.value.path == str(tiled.path(tile) / name)

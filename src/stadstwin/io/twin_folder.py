@@ -95,14 +95,13 @@ def read_twin_folder(folder: Path) -> Twin:
     path = folder / MANIFEST
     try:
         manifest = json.loads(path.read_text())
-        fields = manifest["fields"]
-        if (manifest.get("format"), manifest.get("version")) != (FORMAT, VERSION):
-            raise InputError(f"not a {FORMAT} folder of version {VERSION}", path=path,
-                             hint="build the twin again with this stadstwin")
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        if isinstance(exc, InputError):
-            raise
+    except (OSError, ValueError) as exc:
         raise InputError(f"twin manifest missing or unreadable: {exc}", path=path) from exc
+    known = isinstance(manifest, dict) and (manifest.get("format"), manifest.get("version")) == (FORMAT, VERSION)
+    fields = manifest.get("fields") if known else None
+    if not isinstance(fields, dict):
+        raise InputError(f"not a {FORMAT} manifest of version {VERSION}", path=path,
+                         hint="build the twin again with this stadstwin")
     values = {}
     for field in dataclasses.fields(Twin):
         if field.name not in fields:
@@ -137,7 +136,7 @@ def _read_raster(folder: Path, entry: dict) -> Raster:
 
 def _columns(table) -> tuple[dict[str, np.ndarray | pd.Series], dict]:
     """The per-row arrays of a table dataclass by column name, and the JSON description of its fields."""
-    columns: dict[str, np.ndarray] = {}
+    columns: dict[str, np.ndarray | pd.Series] = {}
     fields: dict = {}
     for field in dataclasses.fields(table):
         value = getattr(table, field.name)
