@@ -12,9 +12,11 @@ from files whose header meets the tile (``io.pointcloud.split_pointclouds``); ea
 own piece, and the pieces are removed when the build is done. The vector sources (CityJSON, BGT
 buildings, KLIC) are parsed once and clipped per tile.
 
-Tiles are written as one pickle each under ``SCENE/.stadstwin-cache/tiles/<key>/<row>_<col>.pickle``
-(atomically; a tile already there is not built again, so an interrupted build resumes), ``key``
-being the scene's twin key with the tile size and margin; a finished build drops the other keys' tiles.
+Each tile is a folder ``SCENE/.stadstwin-cache/tiles/<key>/<row>_<col>/`` of COG rasters, GeoParquet
+tables and a JSON manifest (``io.twin_folder``), written into a temporary folder and renamed, so a tile
+folder that exists is complete and is not built again: an interrupted build resumes (its leftover
+temporary folders are removed). ``key`` is the scene's twin key with the tile size and margin; a finished
+build drops the other keys' tiles.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from stadstwin.build.twin_builder import _build, _silent
 from stadstwin.errors import InputError
 from stadstwin.io.bgt import read_bgt_buildings
 from stadstwin.io.pointcloud import split_pointclouds
+from stadstwin.io.twin_folder import read_twin_folder, write_twin_folder
 from stadstwin.model.buildings import Buildings
 from stadstwin.model.scene import BgtLayer, Extent, Scene, SourceFile
 from stadstwin.model.twin import Twin
@@ -82,15 +85,16 @@ class TiledTwin:
     tiles: tuple[Tile, ...]
 
     def path(self, tile: Tile) -> Path:
-        return self.folder / f"{tile.name}.pickle"
+        """The folder of one tile's twin."""
+        return self.folder / tile.name
 
     def load(self, tile: Tile) -> Twin:
-        """The twin of one tile (its padded extent)."""
-        twin = cache.read_pickle(self.path(tile), Twin)
-        if twin is None:
-            raise InputError(f"tile {tile.name} is missing or unreadable", path=self.path(tile),
-                             hint="run `stadstwin build SCENE --tile-size M` again")
-        return twin  # type: ignore[return-value]
+        """The twin of one tile (its padded extent); a missing or damaged file is an ``InputError`` naming it."""
+        try:
+            return read_twin_folder(self.path(tile))
+        except InputError as exc:
+            raise InputError(exc.message, path=exc.path, feature=f"tile {tile.name}",
+                             hint="run `stadstwin build SCENE --tile-size M` again") from exc
 
 
 def plan_tiles(shape: tuple[int, int], tile_cells: int, margin_cells: int) -> tuple[Tile, ...]:
@@ -175,7 +179,9 @@ def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | 
     rules = scene.load_rules()
     total = len(tiled.tiles)
     parsed: dict = {}  # the vector sources, parsed once for all tiles (small next to the rasters)
-    todo = [tile for tile in tiled.tiles if not (use_cache and tiled.path(tile).is_file())]
+    for partial in tiled.folder.glob(".*.partial"):  # left by an interrupted build
+        shutil.rmtree(partial, ignore_errors=True)
+    todo = [tile for tile in tiled.tiles if not (use_cache and tiled.path(tile).is_dir())]
     points = tiled.folder / "points"
     pieces = {}
     if todo and scene.sources.pointclouds:
@@ -185,7 +191,7 @@ def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | 
     for done, tile in enumerate(tiled.tiles, start=1):
         if tile in todo:
             twin = _build(tile_scene(scene, tiled, tile, pieces.get(tile.name)), rules, _silent, parsed)
-            cache.write_pickle(tiled.path(tile), replace(twin, context=_outside(twin.context, scene)))
+            write_twin_folder(replace(twin, context=_outside(twin.context, scene)), tiled.path(tile))
         progress("tiles", done, total)
     shutil.rmtree(points, ignore_errors=True)
     for old in tiled.folder.parent.iterdir():  # tiles of older inputs or other tile sizes, as cache.store does

@@ -67,24 +67,31 @@ HEIGHT_MEANINGS = {
 """What the values of a height raster mean, as written into a COG's ``VERTICAL_DATUM`` tag."""
 
 
-def write_cog(raster: Raster, path: str | PathLike[str], *, crs: str = RD_NEW, heights: str | None = None) -> Path:
+def write_cog(raster: Raster, path: str | PathLike[str], *, crs: str = RD_NEW, heights: str | None = None,
+              exact: bool = False) -> Path:
     """Write ``raster`` as a Cloud-Optimised GeoTIFF (float32, deflate, NaN nodata); ``crs`` EPSG:28992 or 7415.
 
     ``heights`` ("NAP" or "maaiveld") marks a height raster: the file carries its vertical reference as
     the ``VERTICAL_DATUM`` tag (and EPSG:5709 for NAP) and band unit metre, so the datum travels with it
-    also when the horizontal CRS is plain RD New."""
+    also when the horizontal CRS is plain RD New. ``exact`` keeps the raster's own dtype and values
+    (its nodata, else NaN for floats) and writes no overviews: a store read back as is."""
     if heights is not None and heights not in HEIGHT_MEANINGS:
         raise ValueError(f"heights must be one of {sorted(HEIGHT_MEANINGS)}, not {heights!r}")
     if parse_crs(crs).to_epsg() not in (28992, 7415):
         raise CRSError(f"COG output is in EPSG:28992 or EPSG:7415, not {crs}", path=str(path))
     path = Path(path)
+    values = raster.array if exact else raster.values().astype(np.float32)
+    floating = np.issubdtype(values.dtype, np.floating)
+    nodata = np.nan if not exact or (floating and raster.nodata is None) else raster.nodata
     profile = {
         "driver": "COG", "width": raster.shape[1], "height": raster.shape[0], "count": 1,
-        "dtype": "float32", "crs": crs, "transform": raster.transform, "nodata": np.nan,
-        "compress": "deflate", "blocksize": 256,
+        "dtype": values.dtype.name, "crs": crs, "transform": raster.transform,
+        "nodata": nodata, "compress": "deflate", "blocksize": 256,
     }
+    if exact:
+        profile.update(overviews="NONE", compress="zstd", level=1)
     with rasterio.open(path, "w", **profile) as target:
-        target.write(raster.values().astype(np.float32), 1)
+        target.write(values, 1)
         if heights is not None:
             target.update_tags(VERTICAL_DATUM=HEIGHT_MEANINGS[heights],
                                VERTICAL_CRS="EPSG:5709" if heights == "NAP" else "none (relative to maaiveld)")
