@@ -4,7 +4,7 @@ The scene is written by ``full_tile_scene.py`` (the real Delft crop repeated; ~4
 25 LAZ files, ~110 k BGT buildings). Each step runs as the CLI a user would run, in its own process:
 ``stadstwin build SCENE --tile-size T --no-cache`` and ``stadstwin check heat SCENE --tile-size T``
 (Dask local cluster of worker processes). Memory is the peak of the summed resident memory of the
-whole process tree (the CLI and every Dask worker), sampled every 0.2 s; the bound the issue sets is
+whole process tree (the CLI and every Dask worker), sampled every 0.5 s; the bound the issue sets is
 4 GiB. Baseline in the same run: the untiled build + heat (``--tile-size`` left out) on the first
 sub-tile of 1000 × 1250 m (one LAZ file, 1/25 of the tile) — the full tile does not fit untiled —
 against the tiled run of that same sub-tile; the ratios are per cell.
@@ -55,7 +55,7 @@ def run_sampled(command: list[str]) -> tuple[float, float]:
                 peak = max(peak, tree_rss_mib(process))
             except psutil.NoSuchProcess:
                 return
-            stop.wait(0.2)
+            stop.wait(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()

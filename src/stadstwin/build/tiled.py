@@ -191,7 +191,9 @@ def build_tiled(scene: Scene | str | Path, tile_size: float, *, margin: float | 
     for done, tile in enumerate(tiled.tiles, start=1):
         if tile in todo:
             twin = _build(tile_scene(scene, tiled, tile, pieces.get(tile.name)), rules, _silent, parsed)
-            write_twin_folder(replace(twin, context=_outside(twin.context, scene)), tiled.path(tile))
+            # the tile's terrain names the scene's sources, not the temporary piece of them it was built from
+            write_twin_folder(replace(twin, context=_outside(twin.context, scene), terrain=scene.terrain_used),
+                              tiled.path(tile))
         progress("tiles", done, total)
     shutil.rmtree(points, ignore_errors=True)
     for old in tiled.folder.parent.iterdir():  # tiles of older inputs or other tile sizes, as cache.store does
