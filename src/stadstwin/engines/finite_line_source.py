@@ -23,12 +23,19 @@ from numba import njit, prange
 @njit(cache=True, nogil=True, error_model="numpy")
 def segment_potential(px, py, pz, ax, ay, az, bx, by, bz):
     """∫ ds/|P − s| along the segment A→B [-]; +inf for P on the segment, 0 for a zero-length one."""
+    outer, excess = _potential_ratio(px, py, pz, ax, ay, az, bx, by, bz)
+    return math.log(outer / excess)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _potential_ratio(px, py, pz, ax, ay, az, bx, by, bz):
+    """(rA + rB + L, rA + rB − L) of the segment A→B [m], (1, 1) for a zero-length one."""
     dx = bx - ax
     dy = by - ay
     dz = bz - az
     length = math.sqrt(dx * dx + dy * dy + dz * dz)
     if length == 0.0:
-        return 0.0
+        return 1.0, 1.0
     ux = dx / length
     uy = dy / length
     uz = dz / length
@@ -46,17 +53,15 @@ def segment_potential(px, py, pz, ax, ay, az, bx, by, bz):
     excess_a = offset2 / (ra + along) if along > 0.0 else ra - along
     beyond = length - along
     excess_b = offset2 / (rb + beyond) if beyond > 0.0 else rb - beyond
-    return math.log((ra + rb + length) / (excess_a + excess_b))
+    return ra + rb + length, excess_a + excess_b
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def source_minus_image(px, py, pz, ax, ay, az, bx, by, bz, ground_z):
-    """Segment potential of A→B minus that of its image mirrored in z = ground_z [-]."""
-    direct = segment_potential(px, py, pz, ax, ay, az, bx, by, bz)
-    image = segment_potential(
-        px, py, pz, ax, ay, 2.0 * ground_z - az, bx, by, 2.0 * ground_z - bz
-    )
-    return direct - image
+    """Segment potential of A→B minus that of its image mirrored in z = ground_z [-] (one logarithm)."""
+    outer, excess = _potential_ratio(px, py, pz, ax, ay, az, bx, by, bz)
+    outer_img, excess_img = _potential_ratio(px, py, pz, ax, ay, 2.0 * ground_z - az, bx, by, 2.0 * ground_z - bz)
+    return math.log((outer * excess_img) / (excess * outer_img))
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
