@@ -36,9 +36,12 @@ def _potential_ratio(px, py, pz, ax, ay, az, bx, by, bz):
     length = math.sqrt(dx * dx + dy * dy + dz * dz)
     if length == 0.0:
         return 1.0, 1.0
-    ux = dx / length
-    uy = dy / length
-    uz = dz / length
+    return _ratio_along(px, py, pz, ax, ay, az, bx, by, bz, dx / length, dy / length, dz / length, length)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ratio_along(px, py, pz, ax, ay, az, bx, by, bz, ux, uy, uz, length):
+    """``_potential_ratio`` given the unit vector u along A→B and its length L > 0 [m]."""
     qx = px - ax
     qy = py - ay
     qz = pz - az
@@ -70,18 +73,31 @@ def steady_temperature_rise(sources, watts_per_m, points, resistivity, ground_z)
     n_points = points.shape[0]
     out = np.zeros(n_points)
     scale = resistivity / (4.0 * math.pi)
+    loaded = np.nonzero(watts_per_m)[0]
+    # Per loaded segment: A, B, the image ends' z, unit vector and length, shared by all points.
+    geometry = np.empty((loaded.shape[0], 13))
+    for i in range(loaded.shape[0]):
+        m = loaded[i]
+        d = sources[m, 1] - sources[m, 0]
+        length = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
+        geometry[i, :3] = sources[m, 0]
+        geometry[i, 3:6] = sources[m, 1]
+        geometry[i, 6] = 2.0 * ground_z[m] - sources[m, 0, 2]
+        geometry[i, 7] = 2.0 * ground_z[m] - sources[m, 1, 2]
+        geometry[i, 8:11] = d / length if length > 0.0 else np.zeros(3)
+        geometry[i, 11] = length
+        geometry[i, 12] = watts_per_m[m]
     for p in prange(n_points):
         px, py, pz = points[p, 0], points[p, 1], points[p, 2]
         total = 0.0
-        for m in range(sources.shape[0]):
-            if watts_per_m[m] == 0.0:
+        for i in range(geometry.shape[0]):
+            g = geometry[i]
+            if g[11] == 0.0:  # zero-length segment
                 continue
-            total += watts_per_m[m] * source_minus_image(
-                px, py, pz,
-                sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-                sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
-                ground_z[m],
-            )
+            outer, excess = _ratio_along(px, py, pz, g[0], g[1], g[2], g[3], g[4], g[5], g[8], g[9], g[10], g[11])
+            outer_img, excess_img = _ratio_along(
+                px, py, pz, g[0], g[1], g[6], g[3], g[4], g[7], g[8], g[9], -g[10], g[11])
+            total += g[12] * math.log((outer * excess_img) / (excess * outer_img))
         out[p] = scale * total
     return out
 

@@ -496,7 +496,9 @@ def hourly_temperature_rise(
     """
     n_points = points.shape[0]
     n_steps = watts_per_m.shape[1]
-    increments = np.diff(watts_per_m, axis=1, prepend=initial[:, None])
+    increments = np.empty_like(watts_per_m)  # W[:, k] − W[:, k − 1] in one (M, T) buffer
+    np.subtract(watts_per_m[:, 0], initial, out=increments[:, 0])
+    np.subtract(watts_per_m[:, 1:], watts_per_m[:, :-1], out=increments[:, 1:])
     n_fft = scipy.fft.next_fast_len(2 * n_steps - 1, real=True)
     sampled, sample_index, sample_weights = sampling_plan(n_steps, sample_ratio)
     spreads = 2.0 * np.sqrt(diffusivity * step_seconds * sampled)
@@ -506,7 +508,7 @@ def hourly_temperature_rise(
     classes = None
     if superposition != "pairs":  # a class costs one transform per receiver, as a pair does
         limit = increments.shape[0] if superposition == "classes" else 1 + -(-int(starts[-1]) // max(n_points, 1))
-        classes = load_classes(increments, np.linalg.norm(watts_per_m, axis=1), limit)
+        classes = load_classes(increments, np.sqrt(np.einsum("ij,ij->i", watts_per_m, watts_per_m)), limit)
     if classes is None:  # rows: pairs, each convolved with its source's increments
         rows = pair_step_responses(
             points, sources, ground_z, np.repeat(np.arange(n_points), np.diff(starts)), pair_source, spreads, scale,
