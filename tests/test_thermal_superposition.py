@@ -97,9 +97,13 @@ def _class_loads(rng, n_sources, n_steps, n_profiles):
 
 @pytest.mark.parametrize("ratio", [1.0, 1.04])
 @pytest.mark.parametrize("warm_start", [True, False])
-def test_class_superposition_equals_the_direct_per_pair_sum(ratio, warm_start):
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_class_superposition_equals_the_direct_per_pair_sum(ratio, warm_start, horizontal):
+    """Sloping segments, and horizontal ones (cables, pipes) whose image shares the erf terms."""
     rng = np.random.default_rng(3)
     sources, points = _layout(rng, 8, 5)
+    if horizontal:
+        sources[:, 1, 2] = sources[:, 0, 2]
     watts = _class_loads(rng, 8, 600, 3)
     initial = watts.mean(axis=1) if warm_start else np.zeros(8)
     got = temperature_rise_hourly(sources, watts, points, 1.1, ALPHA, cutoff=6.0, warm_start=warm_start,
