@@ -67,26 +67,37 @@ def source_minus_image(px, py, pz, ax, ay, az, bx, by, bz, ground_z):
     return math.log((outer * excess_img) / (excess * outer_img))
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _loaded_segments(sources, watts_per_m, ground_z):
+    """Per loaded segment (L, 13): A, B, the image ends' z, unit vector, length [m] and W/m.
+
+    Serial on purpose: array expressions in a parallel function become parallel regions of their own.
+    """
+    loaded = np.nonzero(watts_per_m)[0]
+    out = np.zeros((loaded.shape[0], 13))
+    for i in range(loaded.shape[0]):
+        m = loaded[i]
+        for c in range(3):
+            out[i, c] = sources[m, 0, c]
+            out[i, 3 + c] = sources[m, 1, c]
+        dx, dy, dz = out[i, 3] - out[i, 0], out[i, 4] - out[i, 1], out[i, 5] - out[i, 2]
+        length = math.sqrt(dx * dx + dy * dy + dz * dz)
+        out[i, 6] = 2.0 * ground_z[m] - sources[m, 0, 2]
+        out[i, 7] = 2.0 * ground_z[m] - sources[m, 1, 2]
+        if length > 0.0:
+            out[i, 8], out[i, 9], out[i, 10] = dx / length, dy / length, dz / length
+        out[i, 11] = length
+        out[i, 12] = watts_per_m[m]
+    return out
+
+
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
 def steady_temperature_rise(sources, watts_per_m, points, resistivity, ground_z):
     """Steady rise [K] at points (P, 3) from segments (M, 2, 3) of W/m (M,), ground z (M,), ρ [K·m/W]."""
     n_points = points.shape[0]
     out = np.zeros(n_points)
     scale = resistivity / (4.0 * math.pi)
-    loaded = np.nonzero(watts_per_m)[0]
-    # Per loaded segment: A, B, the image ends' z, unit vector and length, shared by all points.
-    geometry = np.empty((loaded.shape[0], 13))
-    for i in range(loaded.shape[0]):
-        m = loaded[i]
-        d = sources[m, 1] - sources[m, 0]
-        length = math.sqrt(d[0] * d[0] + d[1] * d[1] + d[2] * d[2])
-        geometry[i, :3] = sources[m, 0]
-        geometry[i, 3:6] = sources[m, 1]
-        geometry[i, 6] = 2.0 * ground_z[m] - sources[m, 0, 2]
-        geometry[i, 7] = 2.0 * ground_z[m] - sources[m, 1, 2]
-        geometry[i, 8:11] = d / length if length > 0.0 else np.zeros(3)
-        geometry[i, 11] = length
-        geometry[i, 12] = watts_per_m[m]
+    geometry = _loaded_segments(sources, watts_per_m, ground_z)
     for p in prange(n_points):
         px, py, pz = points[p, 0], points[p, 1], points[p, 2]
         total = 0.0
