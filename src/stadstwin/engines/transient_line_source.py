@@ -502,8 +502,8 @@ def empty_rows(n_rows, n_columns):
     """Uninitialised (rows, columns) float64 array in the pages the system gives by default.
 
     numpy asks the kernel for transparent huge pages on large arrays; on a busy machine each 2 MB
-    page may first be compacted, measured 0.5–1.5 s of system time for the 0.7 GB year of 10k
-    receivers against a steady 0.3 s in 4 KiB pages (numba's allocator does not ask)."""
+    page may first be compacted: 0.1–1.5 s of system time for the 0.7 GB year of 10k receivers,
+    0.3–0.6 s in 4 KiB pages in most runs (numba's allocator does not ask)."""
     return np.empty((n_rows, n_columns))
 
 
