@@ -17,6 +17,7 @@ from stadstwin.engines.transient_line_source import (
     load_classes,
     sampled_step_response,
     sampling_plan,
+    time_nodes,
 )
 from stadstwin.thermal import temperature_rise, temperature_rise_hourly
 
@@ -96,9 +97,13 @@ def _class_loads(rng, n_sources, n_steps, n_profiles):
 
 @pytest.mark.parametrize("ratio", [1.0, 1.04])
 @pytest.mark.parametrize("warm_start", [True, False])
-def test_class_superposition_equals_the_direct_per_pair_sum(ratio, warm_start):
+@pytest.mark.parametrize("horizontal", [False, True])
+def test_class_superposition_equals_the_direct_per_pair_sum(ratio, warm_start, horizontal):
+    """Sloping segments, and horizontal ones (cables, pipes) whose image shares the erf terms."""
     rng = np.random.default_rng(3)
     sources, points = _layout(rng, 8, 5)
+    if horizontal:
+        sources[:, 1, 2] = sources[:, 0, 2]
     watts = _class_loads(rng, 8, 600, 3)
     initial = watts.mean(axis=1) if warm_start else np.zeros(8)
     got = temperature_rise_hourly(sources, watts, points, 1.1, ALPHA, cutoff=6.0, warm_start=warm_start,
@@ -156,7 +161,8 @@ def _mean_step_response(a, b, receiver_a, receiver_b, times, rho, n=48):
     total, out = np.zeros(len(times)), np.empty(len(times))
     for xi, wi in zip(x, w, strict=True):
         p = np.asarray(receiver_a) + 0.5 * (xi + 1.0) * (np.asarray(receiver_b) - np.asarray(receiver_a))
-        sampled_step_response(p[0], p[1], p[2], sources, np.zeros(1), 0, spreads, rho / (4 * math.pi), X16, W16, out)
+        sampled_step_response(p[0], p[1], p[2], sources, np.zeros(1), 0, spreads, rho / (4 * math.pi), X16, W16,
+                              *time_nodes(spreads), out)
         total += 0.5 * wi * out
     return total
 
@@ -201,7 +207,7 @@ def test_step_response_over_the_year_matches_quadrature(seed, crossing):
     sampled, _, _ = sampling_plan(8760, 1.04)
     spreads = 2.0 * np.sqrt(ALPHA * 3600.0 * sampled)
     got = np.empty(len(spreads))
-    sampled_step_response(*p, np.array([[a, b]]), np.zeros(1), 0, spreads, 1.0, X16, W16, got)
+    sampled_step_response(*p, np.array([[a, b]]), np.zeros(1), 0, spreads, 1.0, X16, W16, *time_nodes(spreads), got)
     mirror = np.array([1.0, 1.0, -1.0])
     steady = transient_line_source.segment_geometry(*p, *a, *b)
     for j in (0, 3, 24, 60, 120, len(spreads) - 1):

@@ -23,15 +23,25 @@ from numba import njit, prange
 @njit(cache=True, nogil=True, error_model="numpy")
 def segment_potential(px, py, pz, ax, ay, az, bx, by, bz):
     """∫ ds/|P − s| along the segment A→B [-]; +inf for P on the segment, 0 for a zero-length one."""
+    outer, excess = _potential_ratio(px, py, pz, ax, ay, az, bx, by, bz)
+    return math.log(outer / excess)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _potential_ratio(px, py, pz, ax, ay, az, bx, by, bz):
+    """(rA + rB + L, rA + rB − L) of the segment A→B [m], (1, 1) for a zero-length one."""
     dx = bx - ax
     dy = by - ay
     dz = bz - az
     length = math.sqrt(dx * dx + dy * dy + dz * dz)
     if length == 0.0:
-        return 0.0
-    ux = dx / length
-    uy = dy / length
-    uz = dz / length
+        return 1.0, 1.0
+    return _ratio_along(px, py, pz, ax, ay, az, bx, by, bz, dx / length, dy / length, dz / length, length)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ratio_along(px, py, pz, ax, ay, az, bx, by, bz, ux, uy, uz, length):
+    """``_potential_ratio`` given the unit vector u along A→B and its length L > 0 [m]."""
     qx = px - ax
     qy = py - ay
     qz = pz - az
@@ -46,17 +56,39 @@ def segment_potential(px, py, pz, ax, ay, az, bx, by, bz):
     excess_a = offset2 / (ra + along) if along > 0.0 else ra - along
     beyond = length - along
     excess_b = offset2 / (rb + beyond) if beyond > 0.0 else rb - beyond
-    return math.log((ra + rb + length) / (excess_a + excess_b))
+    return ra + rb + length, excess_a + excess_b
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def source_minus_image(px, py, pz, ax, ay, az, bx, by, bz, ground_z):
-    """Segment potential of A→B minus that of its image mirrored in z = ground_z [-]."""
-    direct = segment_potential(px, py, pz, ax, ay, az, bx, by, bz)
-    image = segment_potential(
-        px, py, pz, ax, ay, 2.0 * ground_z - az, bx, by, 2.0 * ground_z - bz
-    )
-    return direct - image
+    """Segment potential of A→B minus that of its image mirrored in z = ground_z [-] (one logarithm)."""
+    outer, excess = _potential_ratio(px, py, pz, ax, ay, az, bx, by, bz)
+    outer_img, excess_img = _potential_ratio(px, py, pz, ax, ay, 2.0 * ground_z - az, bx, by, 2.0 * ground_z - bz)
+    return math.log((outer * excess_img) / (excess * outer_img))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _loaded_segments(sources, watts_per_m, ground_z):
+    """Per loaded segment (L, 13): A, B, the image ends' z, unit vector, length [m] and W/m.
+
+    Serial on purpose: array expressions in a parallel function become parallel regions of their own.
+    """
+    loaded = np.nonzero(watts_per_m)[0]
+    out = np.zeros((loaded.shape[0], 13))
+    for i in range(loaded.shape[0]):
+        m = loaded[i]
+        for c in range(3):
+            out[i, c] = sources[m, 0, c]
+            out[i, 3 + c] = sources[m, 1, c]
+        dx, dy, dz = out[i, 3] - out[i, 0], out[i, 4] - out[i, 1], out[i, 5] - out[i, 2]
+        length = math.sqrt(dx * dx + dy * dy + dz * dz)
+        out[i, 6] = 2.0 * ground_z[m] - sources[m, 0, 2]
+        out[i, 7] = 2.0 * ground_z[m] - sources[m, 1, 2]
+        if length > 0.0:
+            out[i, 8], out[i, 9], out[i, 10] = dx / length, dy / length, dz / length
+        out[i, 11] = length
+        out[i, 12] = watts_per_m[m]
+    return out
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -65,18 +97,18 @@ def steady_temperature_rise(sources, watts_per_m, points, resistivity, ground_z)
     n_points = points.shape[0]
     out = np.zeros(n_points)
     scale = resistivity / (4.0 * math.pi)
+    geometry = _loaded_segments(sources, watts_per_m, ground_z)
     for p in prange(n_points):
         px, py, pz = points[p, 0], points[p, 1], points[p, 2]
         total = 0.0
-        for m in range(sources.shape[0]):
-            if watts_per_m[m] == 0.0:
+        for i in range(geometry.shape[0]):
+            g = geometry[i]
+            if g[11] == 0.0:  # zero-length segment
                 continue
-            total += watts_per_m[m] * source_minus_image(
-                px, py, pz,
-                sources[m, 0, 0], sources[m, 0, 1], sources[m, 0, 2],
-                sources[m, 1, 0], sources[m, 1, 1], sources[m, 1, 2],
-                ground_z[m],
-            )
+            outer, excess = _ratio_along(px, py, pz, g[0], g[1], g[2], g[3], g[4], g[5], g[8], g[9], g[10], g[11])
+            outer_img, excess_img = _ratio_along(
+                px, py, pz, g[0], g[1], g[6], g[3], g[4], g[7], g[8], g[9], -g[10], g[11])
+            total += g[12] * math.log((outer * excess_img) / (excess * outer_img))
         out[p] = scale * total
     return out
 

@@ -22,6 +22,9 @@ integral over ln t of the instantaneous source, in closed form along the segment
 u₁, u₂ the segment ends measured from the foot point: 3-point Gauss–Legendre on pieces of ln t
 at most ``TIME_PIECE`` wide (one piece per step of the 1.04 grid) — 1e-13 of the steady value
 against adaptive quadrature and about 5× fewer special functions than the spatial rule per sample.
+The nodes in ln t are the same for every pair (``time_nodes``, 1/s tabulated once); a node before
+the heat reaches the line (h > 6s) is skipped, and a horizontal segment shares u₁, u₂ with its
+image, so one erf pair serves both (2 exp + 2 erf per node instead of 3 exp + 4 erf).
 
 Load history. Loads W[m, k] [W/m] hold during step k, [kΔt, (k+1)Δt); the result at index n is
 the rise at the end of step n. Before step 0 the load is ``initial`` (the annual mean for a warm
@@ -41,7 +44,8 @@ response spectrum, accumulated per receiver, one inverse per receiver. With few 
 convolution are done once per (class, sample) instead — kernels B_k ∗ ψ_j by FFT, ψ_j the weight
 of sample j at each step — and a receiver is one product of its K·S summed samples with that
 (K·S, T) matrix (BLAS) — fewer than S columns per class, as the summed responses of all
-receivers span few shapes in ln t (``compress``: ~35 of 177 on the street grid at 1e-13). When the loads need more classes than a receiver has sources
+receivers span few shapes in ln t (``compress``: ~35 of 177 on the street grid at 1e-13, the
+classes' greedy bases built in parallel). When the loads need more classes than a receiver has sources
 (unstructured loads) the rows are the pairs instead, each with its source's increments. Direct
 convolution is O(T²) per row (≈ 3.8e7 multiply-adds for a year).
 
@@ -86,7 +90,8 @@ COMPRESS_RTOL = 1e-13
 
 @njit(cache=True, nogil=True)
 def segment_geometry(px, py, pz, ax, ay, az, bx, by, bz):
-    """(h, v_start, v_end, nearest distance) of P against segment A→B in the sinh substitution."""
+    """(h, v_start, v_end, nearest distance, u_start, u_end) of P against segment A→B: v in the sinh
+    substitution, u the ends measured along the segment from the foot point [m]."""
     dx = bx - ax
     dy = by - ay
     dz = bz - az
@@ -95,7 +100,7 @@ def segment_geometry(px, py, pz, ax, ay, az, bx, by, bz):
     qy = py - ay
     qz = pz - az
     if length == 0.0:
-        return 1.0, 0.0, 0.0, math.sqrt(qx * qx + qy * qy + qz * qz)
+        return 1.0, 0.0, 0.0, math.sqrt(qx * qx + qy * qy + qz * qz), 0.0, 0.0
     ux = dx / length
     uy = dy / length
     uz = dz / length
@@ -108,7 +113,7 @@ def segment_geometry(px, py, pz, ax, ay, az, bx, by, bz):
     offset = max(offset, 1e-12 * (length + abs(along)))
     clamped = min(max(along, 0.0), length)
     nearest = math.sqrt(offset * offset + (along - clamped) ** 2)
-    return offset, math.asinh(-along / offset), math.asinh((length - along) / offset), nearest
+    return offset, math.asinh(-along / offset), math.asinh((length - along) / offset), nearest, -along, length - along
 
 
 @njit(cache=True, nogil=True)
@@ -243,8 +248,57 @@ def sampling_plan(n_steps, ratio):
 
 
 @njit(cache=True, nogil=True)
-def sampled_step_response(px, py, pz, sources, ground_z, m, spreads, scale, nodes, weights, out):
-    """Step response of source m at P for each spread 2√(αt) (S,) into ``out`` [K per W/m]."""
+def time_nodes(spreads):
+    """Quadrature over ln t between the samples: (1/spread (Q,) [1/m], weight (Q,), ends (S,)).
+
+    Interval n (sample n − 1 to n) is cut into pieces of ln t at most ``TIME_PIECE`` wide, each
+    with the 3-point Gauss–Legendre rule; its nodes are ends[n − 1]:ends[n] (ends[0] = 0). The
+    nodes depend on the samples only, so all pairs share them.
+    """
+    n_samples = spreads.shape[0]
+    ends = np.zeros(n_samples, dtype=np.int64)
+    for n in range(1, n_samples):
+        width = 2.0 * math.log(spreads[n]) - 2.0 * math.log(spreads[n - 1])
+        ends[n] = ends[n - 1] + 3 * max(1, math.ceil(width / TIME_PIECE))
+    inverse = np.empty(ends[-1])
+    weight = np.empty(ends[-1])
+    for n in range(1, n_samples):
+        y0 = 2.0 * math.log(spreads[n - 1])
+        pieces = (ends[n] - ends[n - 1]) // 3
+        half = 0.5 * (2.0 * math.log(spreads[n]) - y0) / pieces
+        for piece in range(pieces):
+            mid = y0 + (2 * piece + 1) * half
+            for k in range(3):
+                q = ends[n - 1] + 3 * piece + k
+                inverse[q] = math.exp(-0.5 * (mid + half * GAUSS3_NODES[k]))
+                weight[q] = half * GAUSS3_WEIGHTS[k]
+    return inverse, weight, ends
+
+
+@njit(cache=True, nogil=True)
+def _first_reached(offset, inverse):
+    """First time node where the heat has reached ``offset``: offset ≤ ``ERFC_NEGLIGIBLE``·spread."""
+    q = 0
+    while q < inverse.shape[0] and offset * inverse[q] > ERFC_NEGLIGIBLE:
+        q += 1
+    return q
+
+
+@njit(cache=True, nogil=True)
+def _erf(x):
+    """erf(x), ±1 without the call where 1 − erf(|x|) < 2.2e-17 rounds to 1 (|x| ≥ ``ERFC_NEGLIGIBLE``)."""
+    if x >= ERFC_NEGLIGIBLE:
+        return 1.0
+    if x <= -ERFC_NEGLIGIBLE:
+        return -1.0
+    return math.erf(x)
+
+
+@njit(cache=True, nogil=True)
+def sampled_step_response(px, py, pz, sources, ground_z, m, spreads, scale, nodes, weights, inverse, time_weight,
+                          ends, out):
+    """Step response of source m at P for each spread 2√(αt) (S,) into ``out`` [K per W/m];
+    inverse, time_weight, ends: ``time_nodes(spreads)``."""
     mirror = 2.0 * ground_z[m]
     direct = segment_geometry(
         px, py, pz,
@@ -260,40 +314,37 @@ def sampled_step_response(px, py, pz, sources, ground_z, m, spreads, scale, node
         erfc_segment_integral(direct[0], direct[1], direct[2], spreads[0], nodes, weights)
         - erfc_segment_integral(image[0], image[1], image[2], spreads[0], nodes, weights)
     )
-    h, u1, u2 = direct[0], direct[0] * math.sinh(direct[1]), direct[0] * math.sinh(direct[2])
-    h_img, u1_img, u2_img = image[0], image[0] * math.sinh(image[1]), image[0] * math.sinh(image[2])
+    h, u1, u2 = direct[0], direct[4], direct[5]
+    h_img, u1_img, u2_img = image[0], image[4], image[5]
+    # A horizontal segment and its image have the same ends along their lines: one erf pair for both.
+    shared = u1 == u1_img and u2 == u2_img
+    first, first_img = _first_reached(h, inverse), _first_reached(h_img, inverse)
+    total = out[0]
     for n in range(1, spreads.shape[0]):
-        y0 = 2.0 * math.log(spreads[n - 1])
-        width = 2.0 * math.log(spreads[n]) - y0
-        pieces = max(1, math.ceil(width / TIME_PIECE))
-        half = 0.5 * width / pieces
-        total = 0.0
-        for piece in range(pieces):
-            mid = y0 + (2 * piece + 1) * half
-            for k in range(3):
-                spread = math.exp(0.5 * (mid + half * GAUSS3_NODES[k]))
-                total += GAUSS3_WEIGHTS[k] * (
-                    _heating_rate(h, u1, u2, spread) - _heating_rate(h_img, u1_img, u2_img, spread))
-        out[n] = out[n - 1] + scale * half * total
-
-
-@njit(cache=True, nogil=True)
-def _heating_rate(offset, u1, u2, spread):
-    """d/d ln t of ∫ erfc(r/spread)/r ds along u1…u2 of a line at ``offset``: the instantaneous source."""
-    if offset > ERFC_NEGLIGIBLE * spread:
-        return 0.0
-    return 0.5 * math.exp(-((offset / spread) ** 2)) * (math.erf(u2 / spread) - math.erf(u1 / spread))
+        part = 0.0
+        for q in range(max(ends[n - 1], min(first, first_img)), ends[n]):
+            x = inverse[q]
+            near = math.exp(-((h * x) ** 2)) if q >= first else 0.0
+            far = math.exp(-((h_img * x) ** 2)) if q >= first_img else 0.0
+            if shared:
+                part += time_weight[q] * (near - far) * (_erf(u2 * x) - _erf(u1 * x))
+            else:
+                part += time_weight[q] * (
+                    near * (_erf(u2 * x) - _erf(u1 * x)) - far * (_erf(u2_img * x) - _erf(u1_img * x)))
+        total += 0.5 * scale * part
+        out[n] = total
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def pair_step_responses(points, sources, ground_z, pair_point, pair_source, spreads, scale, nodes, weights):
     """Step responses (pairs, S) [K per W/m] at the sampled spreads 2√(αt); scale = ρ/(4π)."""
     out = np.empty((pair_point.shape[0], spreads.shape[0]))
+    inverse, time_weight, ends = time_nodes(spreads)
     for j in prange(pair_point.shape[0]):
         p = pair_point[j]
         sampled_step_response(
             points[p, 0], points[p, 1], points[p, 2], sources, ground_z, pair_source[j], spreads, scale,
-            nodes, weights, out[j],
+            nodes, weights, inverse, time_weight, ends, out[j],
         )
     return out
 
@@ -320,13 +371,14 @@ def class_step_responses(points, sources, ground_z, starts, pair_source, coeffic
     n_classes = coefficients.shape[1]
     n_samples = spreads.shape[0]
     out = np.zeros((n_points, n_classes, n_samples))
+    inverse, time_weight, ends = time_nodes(spreads)
     for p in prange(n_points):
         sampled = np.empty(n_samples)
         for j in range(starts[p], starts[p + 1]):
             m = pair_source[j]
             sampled_step_response(
                 points[p, 0], points[p, 1], points[p, 2], sources, ground_z, m, spreads, scale, nodes, weights,
-                sampled,
+                inverse, time_weight, ends, sampled,
             )
             for k in range(n_classes):
                 c = coefficients[m, k]
@@ -352,37 +404,47 @@ def accumulate_spectra(response_spectra, load_spectra, row_load, local_starts):
 def load_classes(increments, scale, max_classes, rtol=1e-13):
     """(C (M, K), B (K, T)) with increments ≈ C·B, B orthonormal rows, or None beyond ``max_classes``.
 
-    Greedy Gram–Schmidt: the row least represented so far adds its residual as the next class,
-    until every row's residual norm is ≤ ``rtol``·``scale`` (M,), the norm of the source's loads
-    (increments are differences of loads and carry their round-off); C = increments·Bᵀ.
+    ``greedy_basis`` until every row's residual norm is ≤ ``rtol``·``scale`` (M,), the norm of the
+    source's loads (increments are differences of loads and carry their round-off); C = increments·Bᵀ.
     """
-    norms = np.asarray(scale, dtype=float)
-    residual = np.array(increments, dtype=float)
-    left = np.sqrt(np.einsum("ij,ij->i", residual, residual))
-    basis = np.zeros((0, increments.shape[1]))
-    while np.any(left > rtol * norms):
-        if basis.shape[0] >= max_classes:
-            return None
-        q = residual[int(np.argmax(left))].copy()
-        q -= basis.T @ (basis @ q)  # re-orthogonalise against round-off
-        q /= np.linalg.norm(q)
-        basis = np.vstack([basis, q])
-        project_out(residual, q, left)
+    increments = np.ascontiguousarray(increments, dtype=float)
+    basis = np.empty((max_classes, increments.shape[1]))
+    residual = empty_rows(*increments.shape)
+    residual[:] = increments
+    count = greedy_basis(residual, rtol * np.asarray(scale, dtype=float), basis)
+    if count < 0:
+        return None
+    basis = basis[:count].copy()
     return increments @ basis.T, basis
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def project_out(rows, unit, norms):
-    """rows −= (rows·unit) unitᵀ in place, and the new row norms into ``norms``."""
-    for i in prange(rows.shape[0]):
-        c = 0.0
-        for t in range(rows.shape[1]):
-            c += rows[i, t] * unit[t]
-        total = 0.0
-        for t in range(rows.shape[1]):
-            rows[i, t] -= c * unit[t]
-            total += rows[i, t] * rows[i, t]
-        norms[i] = math.sqrt(total)
+@njit(cache=True, nogil=True)
+def greedy_basis(residual, limit, basis):
+    """Greedy Gram–Schmidt on the rows (N, T), in place: the row least represented so far adds its
+    residual, re-orthogonalised and normalised, as the next row of ``basis`` (L, T) until every
+    row norm is ≤ ``limit`` (N,). Returns the rows used, −1 if L are not enough."""
+    n_rows, width = residual.shape
+    left = np.empty(n_rows)
+    for i in range(n_rows):
+        left[i] = math.sqrt(np.dot(residual[i], residual[i]))
+    count = 0
+    while np.any(left > limit):
+        if count == basis.shape[0]:
+            return -1
+        q = residual[np.argmax(left)].copy()
+        for j in range(count):  # re-orthogonalise against round-off
+            q -= np.dot(basis[j], q) * basis[j]
+        q /= math.sqrt(np.dot(q, q))
+        basis[count] = q
+        count += 1
+        for i in range(n_rows):
+            c = np.dot(residual[i], q)
+            total = 0.0
+            for t in range(width):
+                residual[i, t] -= c * q[t]
+                total += residual[i, t] * residual[i, t]
+            left[i] = math.sqrt(total)
+    return count
 
 
 def class_kernels(basis, sample_index, sample_weights, n_samples, n_fft):
@@ -406,19 +468,43 @@ def compress(summed, kernels, rtol=COMPRESS_RTOL):
     """(P, R) and (R, T) factors of Σ_k summed[:, k] @ kernels_k, R ≤ K·S.
 
     The summed step responses of all receivers, as functions of ln t, span few shapes: per class
-    an orthonormal basis of them (``load_classes`` on the rows, residual ≤ ``rtol`` of the largest
+    an orthonormal basis of them (``greedy_basis`` on the rows, residual ≤ ``rtol`` of the largest
     row) replaces the S samples.
     """
     n_points, n_classes, n_samples = summed.shape
+    bases, counts = class_shapes(summed, rtol)
     left, right = [np.zeros((n_points, 0))], [np.zeros((0, kernels.shape[1]))]
     for k in range(n_classes):
-        rows = np.ascontiguousarray(summed[:, k])
-        largest = np.sqrt(np.einsum("ij,ij->i", rows, rows)).max(initial=0.0)
-        shapes = load_classes(rows, np.full(n_points, largest), n_samples, rtol)
-        coefficients, basis = shapes if shapes is not None else (rows, np.eye(n_samples))
-        left.append(coefficients)
+        basis = bases[k, : counts[k]] if counts[k] >= 0 else np.eye(n_samples)
+        left.append(summed[:, k] @ basis.T)
         right.append(basis @ kernels[k * n_samples : (k + 1) * n_samples])
     return np.hstack(left), np.vstack(right)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def class_shapes(summed, rtol):
+    """Per class the ``greedy_basis`` of the receivers' summed responses (K, S, S) and its rows (K,),
+    classes in parallel (one parallel region, not one per basis row)."""
+    n_points, n_classes, n_samples = summed.shape
+    bases = np.zeros((n_classes, n_samples, n_samples))
+    counts = np.empty(n_classes, dtype=np.int64)
+    for k in prange(n_classes):
+        rows = summed[:, k, :].copy()
+        largest = 0.0
+        for p in range(n_points):
+            largest = max(largest, math.sqrt(np.dot(rows[p], rows[p])))
+        counts[k] = greedy_basis(rows, np.full(n_points, rtol * largest), bases[k])
+    return bases, counts
+
+
+@njit(cache=True, nogil=True)
+def empty_rows(n_rows, n_columns):
+    """Uninitialised (rows, columns) float64 array in the pages the system gives by default.
+
+    numpy asks the kernel for transparent huge pages on large arrays; on a busy machine each 2 MB
+    page may first be compacted: 0.1–1.5 s of system time for the 0.7 GB year of 10k receivers,
+    0.3–0.6 s in 4 KiB pages in most runs (numba's allocator does not ask)."""
+    return np.empty((n_rows, n_columns))
 
 
 def hourly_temperature_rise(
@@ -432,7 +518,9 @@ def hourly_temperature_rise(
     """
     n_points = points.shape[0]
     n_steps = watts_per_m.shape[1]
-    increments = np.diff(watts_per_m, axis=1, prepend=initial[:, None])
+    increments = empty_rows(*watts_per_m.shape)  # W[:, k] − W[:, k − 1] in one (M, T) buffer
+    np.subtract(watts_per_m[:, 0], initial, out=increments[:, 0])
+    np.subtract(watts_per_m[:, 1:], watts_per_m[:, :-1], out=increments[:, 1:])
     n_fft = scipy.fft.next_fast_len(2 * n_steps - 1, real=True)
     sampled, sample_index, sample_weights = sampling_plan(n_steps, sample_ratio)
     spreads = 2.0 * np.sqrt(diffusivity * step_seconds * sampled)
@@ -442,7 +530,7 @@ def hourly_temperature_rise(
     classes = None
     if superposition != "pairs":  # a class costs one transform per receiver, as a pair does
         limit = increments.shape[0] if superposition == "classes" else 1 + -(-int(starts[-1]) // max(n_points, 1))
-        classes = load_classes(increments, np.linalg.norm(watts_per_m, axis=1), limit)
+        classes = load_classes(increments, np.sqrt(np.einsum("ij,ij->i", watts_per_m, watts_per_m)), limit)
     if classes is None:  # rows: pairs, each convolved with its source's increments
         rows = pair_step_responses(
             points, sources, ground_z, np.repeat(np.arange(n_points), np.diff(starts)), pair_source, spreads, scale,
@@ -459,13 +547,13 @@ def hourly_temperature_rise(
         if sampled.size <= KERNEL_SAMPLES and n_classes * sampled.size * n_steps <= KERNEL_ELEMENTS:
             kernels = class_kernels(loads, sample_index, sample_weights, sampled.size, n_fft)
             left, right = compress(rows.reshape(n_points, n_classes, sampled.size), kernels)
-            out = left @ right
+            out = np.matmul(left, right, out=empty_rows(n_points, n_steps))
             out += steady[:, None]
             return out
         row_load = np.tile(np.arange(n_classes), n_points)
         row_starts = np.arange(n_points + 1) * n_classes
     load_spectra = scipy.fft.rfft(loads, n_fft, axis=1, workers=-1)
-    out = np.empty((n_points, n_steps))
+    out = empty_rows(n_points, n_steps)
     out[:] = steady[:, None]
     first = 0
     while first < n_points:
