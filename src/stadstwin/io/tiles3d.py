@@ -24,29 +24,128 @@ error of drawing none of them); the tileset = twice the root's.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+import shapely
 import trimesh
+from affine import Affine
 
 from stadstwin.crs import INTERNAL_CRS
 from stadstwin.errors import InputError
-from stadstwin.io.glb import Node, building_nodes, local_origin, terrain_node, write_nodes
+from stadstwin.io.glb import (
+    Node,
+    bounds_origin,
+    building_nodes,
+    local_origin,
+    terrain_node,
+    write_nodes,
+)
+from stadstwin.model.raster import Raster
 from stadstwin.model.twin import Twin
+
+if TYPE_CHECKING:  # the tiled twin lives in the build layer; only its interface is used here
+    from stadstwin.build.tiled import Tile, TiledTwin
+
+#: ``progress(step, done, total)``, as the builders'.
+Progress = Callable[[str, int, int], None]
 
 ECEF = "EPSG:4978"
 #: Step of the finite differences of the root transform [m].
 _STEP = 10.0
+_FLOAT = {"type": "SCALAR", "componentType": "FLOAT32"}
+#: The tileset's metadata schema (3D Tiles 1.1 / EXT_structural_metadata), also embedded in every leaf GLB.
+SCHEMA = {
+    "id": "stadstwin",
+    "classes": {
+        "building": {"description": "A building of the twin; a leaf's property table row per feature id.",
+                     "properties": {
+                         "source_id": {"type": "STRING", "description": "BAG pand id"},
+                         "ground_z": {**_FLOAT, "description": "ground level at the building [m NAP]"},
+                         "roof_z": {**_FLOAT, "description": "roof level (highest) [m NAP]"},
+                         "height": {**_FLOAT, "description": "roof_z - ground_z [m]"}}},
+        "scene": {"description": "The scene the tileset shows (tileset metadata).",
+                  "properties": {
+                      "name": {"type": "STRING", "description": "scene name"},
+                      "crs": {"type": "STRING", "description": "CRS of the source coordinates (RD New + NAP)"},
+                      "terrain": {"type": "STRING", "description": "what the ground (DTM) is made from"},
+                      "origin": {"type": "VEC3", "componentType": "FLOAT64",
+                                 "description": "(x0, y0, z0) of the tileset frame [m RD, m RD, m NAP]"},
+                      "buildings": {"type": "SCALAR", "componentType": "UINT32",
+                                    "description": "number of buildings in the tileset"}}},
+        "tile": {"description": "One tile of a tiled twin (its subtree's root).",
+                 "properties": {
+                     "name": {"type": "STRING", "description": "row_col of the scene tile (0_0 north-west)"},
+                     "buildings": {"type": "SCALAR", "componentType": "UINT32",
+                                   "description": "number of buildings in the tile"}}},
+    },
+}
 
 
 def export_3dtiles(twin: Twin, folder: str | Path, *, max_buildings_per_tile: int = 256,
                    max_terrain_triangles: int = 50_000) -> Path:
     """Write the 3D Tiles 1.1 tileset of ``twin`` into ``folder``; returns the path of tileset.json."""
+    _check(max_buildings_per_tile)
+    folder = Path(folder)
+    origin = local_origin(twin)
+    root, count = _part(twin, folder, "", origin, max_buildings_per_tile, max_terrain_triangles)
+    return _write_tileset(folder, root, twin.name, twin.terrain, origin, count)
+
+
+def export_tiled_3dtiles(tiled: TiledTwin, folder: str | Path, *, max_buildings_per_tile: int = 256,
+                         max_terrain_triangles: int = 50_000, progress: Progress | None = None) -> Path:
+    """Write the 3D Tiles 1.1 tileset of a tiled twin into ``folder``, one scene tile in memory at a time: each tile
+    is a child of the root, written as :func:`export_3dtiles` writes a twin into ``folder/<row>_<col>/``, with the
+    buildings it owns (``TiledTwin.owns`` of a point on the footprint) and the DTM of its core cells plus the
+    first row south and column east (so the terrain meshes of neighbours meet), at most ``max_terrain_triangles``
+    per tile. One local origin and root transform, the scene grid's; returns the path of tileset.json."""
+    _check(max_buildings_per_tile)
+    folder = Path(folder)
+    origin = bounds_origin(tiled.bounds)
+    children, count, terrain = [], 0, ""
+    total = len(tiled.tiles)
+    if progress is not None:
+        progress("3D tiles", 0, total)
+    for done, tile in enumerate(tiled.tiles, start=1):
+        twin = _owned(tiled, tile, tiled.load(tile))
+        child, n = _part(twin, folder, f"{tile.name}/", origin, max_buildings_per_tile, max_terrain_triangles)
+        child["metadata"] = {"class": "tile", "properties": {"name": tile.name, "buildings": n}}
+        children.append(child)
+        count, terrain = count + n, twin.terrain
+        if progress is not None:
+            progress("3D tiles", done, total)
+    bounds = _union([c.pop("_bounds") for c in children])
+    error = max(1.0, *(c["geometricError"] for c in children))  # > 0: a root without content must be refined
+    root = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "ADD", "children": children, "_bounds": bounds}
+    return _write_tileset(folder, root, tiled.name, terrain, origin, count)
+
+
+def _check(max_buildings_per_tile: int) -> None:
     if max_buildings_per_tile < 1:
         raise InputError(f"max_buildings_per_tile must be at least 1, got {max_buildings_per_tile}")
-    folder = Path(folder)
-    (folder / "tiles").mkdir(parents=True, exist_ok=True)
-    origin = local_origin(twin)
+
+
+def _owned(tiled: TiledTwin, tile: Tile, twin: Twin) -> Twin:
+    """The buildings and terrain of a tile's (padded) twin that its 3D tiles show."""
+    points = shapely.get_coordinates(shapely.point_on_surface(twin.buildings.footprint))
+    keep = tiled.owns(tile, points[:, 0], points[:, 1]) if len(points) else np.zeros(0, dtype=bool)
+    rows, cols = tile.core_in_padded
+    rows = slice(rows.start, min(rows.stop + 1, twin.dtm.shape[0]))
+    cols = slice(cols.start, min(cols.stop + 1, twin.dtm.shape[1]))
+    dtm = twin.dtm
+    core = Raster(dtm.array[rows, cols], dtm.transform * Affine.translation(cols.start, rows.start), dtm.crs,
+                  dtm.nodata)
+    return replace(twin, buildings=twin.buildings.select(keep), dtm=core)
+
+
+def _part(twin: Twin, folder: Path, prefix: str, origin: np.ndarray, most: int,
+          max_terrain_triangles: int) -> tuple[dict, int]:
+    """The tile of ``twin`` (its terrain as content, the quadtree of its buildings as children), its GLBs written
+    to ``folder/prefix``; the tile (with its local ``_bounds``) and its number of buildings."""
+    (folder / prefix / "tiles").mkdir(parents=True, exist_ok=True)
     nodes = building_nodes(twin)
     centres = np.array([n[1].bounds.mean(axis=0)[:2] for n in nodes]).reshape(-1, 2)
     xmin, ymin, xmax, ymax = twin.bounds
@@ -54,22 +153,30 @@ def export_3dtiles(twin: Twin, folder: str | Path, *, max_buildings_per_tile: in
     children = []
     if nodes:
         cell = (min(xmin, centres[:, 0].min()), min(ymin, centres[:, 1].min()), size)
-        children.append(_quadtree(nodes, centres, np.arange(len(nodes)), cell, "0", folder, origin,
-                                  max_buildings_per_tile))
+        children.append(_quadtree(nodes, centres, np.arange(len(nodes)), cell, "0", folder, prefix, origin, most))
     ground = terrain_node(twin, max_terrain_triangles)
-    terrain = write_nodes(folder / "terrain.glb", [ground], origin)
-    bounds = _union([_local_bounds(ground[1].bounds, origin)]
-                    + [c.pop("_bounds") for c in children])
+    terrain = write_nodes(folder / prefix / "terrain.glb", [ground], origin)
+    bounds = _union([_local_bounds(ground[1].bounds, origin)] + [c.pop("_bounds") for c in children])
     error = max((float(n[1].bounds[1, 2] - n[1].bounds[0, 2]) for n in nodes), default=0.0)  # tallest [m]
-    root = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "ADD",
-            "transform": root_transform(origin), "content": {"uri": terrain.name}}
+    tile = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "ADD",
+            "content": {"uri": prefix + terrain.name}, "_bounds": bounds}
     if children:
-        root["children"] = children
+        tile["children"] = children
+    return tile, len(nodes)
+
+
+def _write_tileset(folder: Path, root: dict, name: str, terrain: str, origin: np.ndarray, buildings: int) -> Path:
+    """tileset.json with ``root`` (its ``_bounds`` dropped) under the transform of ``origin``, and its metadata."""
+    root.pop("_bounds")
+    root["transform"] = root_transform(origin)
     tileset = {
         "asset": {"version": "1.1", "generator": "stadstwin"},
-        "geometricError": 2.0 * error,
+        "schema": SCHEMA,
+        "metadata": {"class": "scene", "properties": {"name": name, "crs": INTERNAL_CRS, "terrain": terrain,
+                                                      "origin": origin.tolist(), "buildings": buildings}},
+        "geometricError": 2.0 * root["geometricError"],
         "root": root,
-        "extras": {"crs": INTERNAL_CRS, "origin_rd_nap": origin.tolist(), "buildings": len(nodes),
+        "extras": {"crs": INTERNAL_CRS, "origin_rd_nap": origin.tolist(), "buildings": buildings,
                    "frame": "tileset frame = (RD x - x0, RD y - y0, NAP - z0) [m]; root.transform to EPSG:4978"},
     }
     path = folder / "tileset.json"
@@ -94,15 +201,16 @@ def root_transform(origin: np.ndarray) -> list[float]:
 
 
 def _quadtree(nodes: list[Node], centres: np.ndarray, rows: np.ndarray, cell: tuple[float, float, float],
-              name: str, folder: Path, origin: np.ndarray, most: int) -> dict:
+              name: str, folder: Path, prefix: str, origin: np.ndarray, most: int) -> dict:
     """The tile of the square ``cell`` (xmin, ymin, size [m]) with the buildings ``rows``; a leaf holds them
     as content, a larger set is split into the non-empty quadrants."""
     x0, y0, size = cell
     if len(rows) <= most or size < 1e-3:
-        path = _write_leaf(folder / "tiles" / f"{name}.glb", [nodes[i] for i in rows], origin)
+        uri = f"{prefix}tiles/{name}.glb"
+        _write_leaf(folder / uri, [nodes[i] for i in rows], origin)
         bounds = _union([_local_bounds(nodes[i][1].bounds, origin) for i in rows])
         return {"boundingVolume": {"box": _box(bounds)}, "geometricError": 0.0,
-                "content": {"uri": f"tiles/{path.name}"}, "_bounds": bounds}
+                "content": {"uri": uri}, "_bounds": bounds}
     half = size / 2
     east = centres[rows, 0] >= x0 + half
     north = centres[rows, 1] >= y0 + half
@@ -111,7 +219,8 @@ def _quadtree(nodes: list[Node], centres: np.ndarray, rows: np.ndarray, cell: tu
         part = rows[(east == e) & (north == n)]
         if len(part):
             quadrant = (x0 + half * e, y0 + half * n, half)
-            children.append(_quadtree(nodes, centres, part, quadrant, f"{name}{k}", folder, origin, most))
+            children.append(_quadtree(nodes, centres, part, quadrant, f"{name}{k}", folder, prefix, origin,
+                                      most))
     bounds = _union([c.pop("_bounds") for c in children])
     tallest = max(float(nodes[i][1].bounds[1, 2] - nodes[i][1].bounds[0, 2]) for i in rows)
     return {"boundingVolume": {"box": _box(bounds)}, "geometricError": tallest, "children": children,
@@ -119,23 +228,55 @@ def _quadtree(nodes: list[Node], centres: np.ndarray, rows: np.ndarray, cell: tu
 
 
 def _write_leaf(path: Path, nodes: list[Node], origin: np.ndarray) -> Path:
-    """The buildings ``nodes`` as one mesh with per-vertex feature ids and their extras as columns."""
+    """The buildings ``nodes`` as one mesh with per-vertex feature ids indexing an EXT_structural_metadata
+    property table of the ``building`` class (and the same columns as node extras, which the viewer reads)."""
     counts = [len(n[1].vertices) for n in nodes]
     offsets = np.cumsum([0, *counts[:-1]])
     mesh = trimesh.Trimesh(np.vstack([n[1].vertices for n in nodes]),
                            np.vstack([n[1].faces + k for n, k in zip(nodes, offsets, strict=True)]), process=False)
     mesh.vertex_attributes["_FEATURE_ID_0"] = np.repeat(np.arange(len(nodes), dtype=np.float32), counts)
     extras = {key: [n[2][key] for n in nodes] for key in nodes[0][2]}
+    blobs = _property_table(extras)
+    views: dict[tuple[str, str], int] = {}
+
+    def append(items: dict, tree: dict) -> None:
+        for key, data in blobs.items():
+            items[key] = data + bytes(-len(data) % 4)  # trimesh lays views end to end, 4-byte aligned
+            views[key] = items.index(key)
 
     def declare(tree: dict) -> None:
         for gltf_mesh in tree["meshes"]:
             for primitive in gltf_mesh["primitives"]:
                 if "_FEATURE_ID_0" in primitive["attributes"]:
                     primitive.setdefault("extensions", {})["EXT_mesh_features"] = {
-                        "featureIds": [{"featureCount": len(nodes), "attribute": 0}]}
-        tree["extensionsUsed"] = sorted({*tree.get("extensionsUsed", []), "EXT_mesh_features"})
+                        "featureIds": [{"featureCount": len(nodes), "attribute": 0, "propertyTable": 0}]}
+        properties: dict[str, dict] = {}
+        for (name, role), view in views.items():
+            tree["bufferViews"][view]["byteLength"] = len(blobs[name, role])  # without the padding
+            properties.setdefault(name, {})[role] = view
+            if role == "stringOffsets":
+                properties[name]["stringOffsetType"] = "UINT32"
+        tree.setdefault("extensions", {})["EXT_structural_metadata"] = {
+            "schema": SCHEMA, "propertyTables": [{"class": "building", "count": len(nodes), "properties": properties}]}
+        tree["extensionsUsed"] = sorted({*tree.get("extensionsUsed", []), "EXT_mesh_features",
+                                         "EXT_structural_metadata"})
 
-    return write_nodes(path, [("buildings", mesh, extras, nodes[0][3])], origin, tree_postprocessor=declare)
+    return write_nodes(path, [("buildings", mesh, extras, nodes[0][3])], origin, tree_postprocessor=declare,
+                       buffer_postprocessor=append)
+
+
+def _property_table(columns: dict[str, list]) -> dict[tuple[str, str], bytes]:
+    """The binary property table of the ``building`` class from its columns (None as NaN): per (property, role)
+    the bytes of a bufferView, roles ``values`` (float32 or UTF-8) and ``stringOffsets`` (uint32)."""
+    blobs = {}
+    for name, definition in SCHEMA["classes"]["building"]["properties"].items():
+        if definition["type"] == "STRING":
+            encoded = [str(v).encode() for v in columns[name]]
+            blobs[name, "values"] = b"".join(encoded)
+            blobs[name, "stringOffsets"] = np.cumsum([0, *map(len, encoded)], dtype="<u4").tobytes()
+        else:
+            blobs[name, "values"] = np.array([np.nan if v is None else v for v in columns[name]], dtype="<f4").tobytes()
+    return blobs
 
 
 def _local_bounds(bounds: np.ndarray, origin: np.ndarray) -> np.ndarray:
