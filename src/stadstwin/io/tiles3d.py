@@ -1,14 +1,22 @@
 """The twin as OGC 3D Tiles 1.1: a tileset.json tree with one GLB (glTF 2.0) per tile, for city-scale viewers.
 
-Layout of ``folder``: ``tileset.json``, ``terrain.glb`` (content of the root tile) and ``tiles/<path>.glb``, one
-per leaf of a quadtree over the buildings' footprint centres, each holding at most ``max_buildings_per_tile``
-buildings (every building in exactly one leaf). The GLBs are written by ``io.glb.write_nodes`` (the layer
-writer of the viewer): glTF y-up, vertices relative to the twin's local origin (x0, y0, z0) (``io.glb``).
+Layout of ``folder`` (:func:`export_3dtiles`, one twin in memory): ``tileset.json``, ``terrain.glb`` (content of
+the root tile) and ``tiles/<path>.glb``, one per leaf of a quadtree over the buildings' footprint centres, each
+holding at most ``max_buildings_per_tile`` buildings (every building in exactly one leaf). A tiled twin
+(:func:`export_tiled_3dtiles`, ``build.tiled``, one scene tile in memory at a time): the root has no content and
+one child per scene tile, laid out as above under ``<row>_<col>/``; a scene tile shows the buildings it owns (a
+point on the footprint in its core cells, so each building is in one tile) and the DTM of its core cells plus
+the first row south and column east (neighbouring terrain meshes meet). The GLBs are written by
+``io.glb.write_nodes`` (the layer writer of the viewer): glTF y-up, vertices relative to the local origin
+(x0, y0, z0) (``io.glb``) of the twin or of the whole scene grid (one origin for all scene tiles).
 
-A leaf holds its buildings as one mesh (one draw call, not one per building), node ``buildings``: each vertex has
-the feature id ``_FEATURE_ID_0`` (0..n-1, the building's row in the tile; declared with ``EXT_mesh_features``)
-and the node's glTF ``extras`` hold the metadata as columns indexed by it: ``source_id`` (BAG id), ``ground_z``,
-``roof_z`` [m NAP], ``height`` [m] (plain extras, no EXT_structural_metadata property table).
+Metadata, the 3D Tiles 1.1 way (:data:`SCHEMA` in ``tileset.json`` and in every leaf GLB): the tileset's
+``metadata`` is of class ``scene`` (name, CRS, terrain label, origin, number of buildings), a scene tile's of
+class ``tile``. A leaf holds its buildings as one mesh (one draw call), node ``buildings``: each vertex has the
+feature id ``_FEATURE_ID_0`` (0..n-1, ``EXT_mesh_features``) indexing an ``EXT_structural_metadata`` property
+table of class ``building``: ``source_id`` (BAG id), ``ground_z``, ``roof_z`` [m NAP], ``height`` [m] (float32;
+NaN where unknown). The node's glTF ``extras`` hold the same columns (the viewer's tiles page and the service
+tests read them).
 
 Frames: per the 3D Tiles spec a runtime turns glTF y-up content to z-up, so the tileset frame is the local
 (east, north, up) = (RD x − x0, RD y − y0, NAP − z0) [m]; bounding volumes are ``box``es in that frame. The
@@ -18,7 +26,8 @@ there (uniform, as viewers expect; RD grid convergence kept). Without the NAP ge
 NAP heights as ellipsoidal heights (off by ~43 m vertically, the same for all tiles).
 
 Refinement is ``ADD``. geometricError [m]: a leaf 0; a tile above = the tallest building below it (the height
-error of drawing none of them); the tileset = twice the root's.
+error of drawing none of them); the root of a tiled twin the largest of its scene tiles' (at least 1 m); the
+tileset = twice the root's.
 """
 
 from __future__ import annotations
