@@ -196,7 +196,8 @@ def test_leaves_carry_the_building_columns_as_property_tables_of_the_tileset_sch
     units = {name: p["description"] for name, p in tileset["schema"]["classes"]["building"]["properties"].items()}
     assert "[m NAP]" in units["ground_z"] and "[m NAP]" in units["roof_z"] and "[m]" in units["height"]
     meta = tileset["metadata"]
-    assert meta["class"] == "scene" and set(meta["properties"]) <= set(tileset["schema"]["classes"]["scene"]["properties"])
+    assert meta["class"] == "scene"
+    assert set(meta["properties"]) <= set(tileset["schema"]["classes"]["scene"]["properties"])
     assert meta["properties"]["name"] == twin.name and meta["properties"]["buildings"] == len(b) == len(rows)
     assert meta["properties"]["origin"] == tileset["extras"]["origin_rd_nap"]
     # the feature ids of each leaf index its property table (the viewer's extras hold the same columns)

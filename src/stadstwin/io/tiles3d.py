@@ -128,7 +128,8 @@ def export_tiled_3dtiles(tiled: TiledTwin, folder: str | Path, *, max_buildings_
             progress("3D tiles", done, total)
     bounds = _union([c.pop("_bounds") for c in children])
     error = max(1.0, *(c["geometricError"] for c in children))  # > 0: a root without content must be refined
-    root = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "ADD", "children": children, "_bounds": bounds}
+    root = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "ADD", "children": children,
+            "_bounds": bounds}
     return _write_tileset(folder, root, tiled.name, terrain, origin, count)
 
 
