@@ -94,7 +94,7 @@ class TiledTwin:
     def owns(self, tile: Tile, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Which points (x, y) [m RD] lie in ``tile``'s core cells (points off the grid count for its edge
         cells), so every point belongs to exactly one tile."""
-        col, row = ~self.transform * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        col, row = ~self.transform @ (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         row = np.clip(np.floor(row), 0, self.shape[0] - 1)
         col = np.clip(np.floor(col), 0, self.shape[1] - 1)
         r0, r1, c0, c1 = tile.core

@@ -140,13 +140,14 @@ def _check(max_buildings_per_tile: int) -> None:
 
 def _owned(tiled: TiledTwin, tile: Tile, twin: Twin) -> Twin:
     """The buildings and terrain of a tile's (padded) twin that its 3D tiles show."""
-    points = shapely.get_coordinates(shapely.point_on_surface(twin.buildings.footprint))
-    keep = tiled.owns(tile, points[:, 0], points[:, 1]) if len(points) else np.zeros(0, dtype=bool)
+    points = shapely.point_on_surface(twin.buildings.footprint)
+    points[shapely.is_empty(points)] = None  # an empty footprint (x, y NaN) is in no tile
+    keep = tiled.owns(tile, shapely.get_x(points), shapely.get_y(points))
     rows, cols = tile.core_in_padded
     rows = slice(rows.start, min(rows.stop + 1, twin.dtm.shape[0]))
     cols = slice(cols.start, min(cols.stop + 1, twin.dtm.shape[1]))
     dtm = twin.dtm
-    core = Raster(dtm.array[rows, cols], dtm.transform * Affine.translation(cols.start, rows.start), dtm.crs,
+    core = Raster(dtm.array[rows, cols], dtm.transform @ Affine.translation(cols.start, rows.start), dtm.crs,
                   dtm.nodata)
     return replace(twin, buildings=twin.buildings.select(keep), dtm=core)
 
