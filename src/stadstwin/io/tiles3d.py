@@ -119,11 +119,9 @@ def export_tiled_3dtiles(tiled: TiledTwin, folder: str | Path, *, max_buildings_
     if progress is not None:
         progress("3D tiles", 0, total)
     for done, tile in enumerate(tiled.tiles, start=1):
-        twin = _owned(tiled, tile, tiled.load(tile))
-        child, n = _part(twin, folder, f"{tile.name}/", origin, max_buildings_per_tile, max_terrain_triangles)
-        child["metadata"] = {"class": "tile", "properties": {"name": tile.name, "buildings": n}}
+        child, n, terrain = _scene_tile(tiled, tile, folder, origin, max_buildings_per_tile, max_terrain_triangles)
         children.append(child)
-        count, terrain = count + n, twin.terrain
+        count += n
         if progress is not None:
             progress("3D tiles", done, total)
     bounds = _union([c.pop("_bounds") for c in children])
@@ -136,6 +134,16 @@ def export_tiled_3dtiles(tiled: TiledTwin, folder: str | Path, *, max_buildings_
 def _check(max_buildings_per_tile: int) -> None:
     if max_buildings_per_tile < 1:
         raise InputError(f"max_buildings_per_tile must be at least 1, got {max_buildings_per_tile}")
+
+
+def _scene_tile(tiled: TiledTwin, tile: Tile, folder: Path, origin: np.ndarray, most: int,
+                max_terrain_triangles: int) -> tuple[dict, int, str]:
+    """The subtree of one scene tile (its twin loaded here and freed on return), its number of buildings and
+    its terrain label."""
+    twin = _owned(tiled, tile, tiled.load(tile))
+    child, n = _part(twin, folder, f"{tile.name}/", origin, most, max_terrain_triangles)
+    child["metadata"] = {"class": "tile", "properties": {"name": tile.name, "buildings": n}}
+    return child, n, twin.terrain
 
 
 def _owned(tiled: TiledTwin, tile: Tile, twin: Twin) -> Twin:
