@@ -298,6 +298,13 @@ def test_delft_tile_terrains_meet_and_cover_the_untiled_terrain(delft_tilesets):
     lower = np.min([lo for lo, _ in extents.values()], axis=0)
     upper = np.max([hi for _, hi in extents.values()], axis=0)
     np.testing.assert_allclose([lower, upper], [whole.min(axis=0)[:2], whole.max(axis=0)[:2]], atol=1e-6)
+    # the root's overview spans the same ground within the untiled terrain's budget, replaced by the tiles
+    overview = content(folder, tiled["root"])
+    assert set(overview) == {"terrain"} and tiled["root"]["refine"] == "REPLACE"
+    faces = sum(len(g.faces) for g in trimesh.load(folder / "terrain.glb", file_type="glb").geometry.values())
+    assert 1000 < faces <= 50_000  # the default budget, over all tiles
+    np.testing.assert_allclose([overview["terrain"].min(axis=0)[:2], overview["terrain"].max(axis=0)[:2]],
+                               [lower, upper], atol=1e-6)
     for name, (lo, hi) in extents.items():  # each tile's mesh reaches its neighbours' east and south
         row, col = map(int, name.split("_"))
         if f"{row}_{col + 1}" in extents:

@@ -119,6 +119,6 @@ def test_the_tiled_delft_tileset_streams_with_every_building_drawn_once(browser,
     png = page.screenshot()
     page.close()
     assert errors == [] and handle["errors"] == []
-    assert len(tileset["root"]["children"]) == 6 and "content" not in tileset["root"]
+    assert len(tileset["root"]["children"]) == 6 and tileset["root"]["refine"] == "REPLACE"
     assert handle["buildings"] == handle["distinct"] == tileset["metadata"]["properties"]["buildings"] > 100, handle
     assert masks(pixels(png))["building"].mean() > 0.05

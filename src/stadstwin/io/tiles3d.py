@@ -3,8 +3,9 @@
 Layout of ``folder`` (:func:`export_3dtiles`, one twin in memory): ``tileset.json``, ``terrain.glb`` (content of
 the root tile) and ``tiles/<path>.glb``, one per leaf of a quadtree over the buildings' footprint centres, each
 holding at most ``max_buildings_per_tile`` buildings (every building in exactly one leaf). A tiled twin
-(:func:`export_tiled_3dtiles`, ``build.tiled``, one scene tile in memory at a time): the root has no content and
-one child per scene tile, laid out as above under ``<row>_<col>/``; a scene tile shows the buildings it owns (a
+(:func:`export_tiled_3dtiles`, ``build.tiled``, one scene tile in memory at a time): the root's content is an
+overview terrain (``terrain.glb``, refinement ``REPLACE``) and it has one child per scene tile, laid out as above
+under ``<row>_<col>/``; a scene tile shows the buildings it owns (a
 point on the footprint in its core cells, so each building is in one tile) and the DTM of its core cells plus
 the first row south and column east (neighbouring terrain meshes meet). The GLBs are written by
 ``io.glb.write_nodes`` (the layer writer of the viewer): glTF y-up, vertices relative to the local origin
@@ -25,9 +26,9 @@ the rotation nearest to the derivative of EPSG:7415 → EPSG:4978 (pyproj) at th
 there (uniform, as viewers expect; RD grid convergence kept). Without the NAP geoid grid (nlgeo2018) pyproj takes
 NAP heights as ellipsoidal heights (off by ~43 m vertically, the same for all tiles).
 
-Refinement is ``ADD``. geometricError [m]: a leaf 0; a tile above = the tallest building below it (the height
-error of drawing none of them); the root of a tiled twin the largest of its scene tiles' (at least 1 m); the
-tileset = twice the root's.
+Refinement is ``ADD`` (but at the root of a tiled twin). geometricError [m]: a leaf 0; a tile above = the tallest
+building below it (the height error of drawing none of them); the root of a tiled twin the largest of its scene
+tiles' (at least 1 m); the tileset = twice the root's.
 """
 
 from __future__ import annotations
@@ -110,24 +111,31 @@ def export_tiled_3dtiles(tiled: TiledTwin, folder: str | Path, *, max_buildings_
     is a child of the root, written as :func:`export_3dtiles` writes a twin into ``folder/<row>_<col>/``, with the
     buildings it owns (``TiledTwin.owns`` of a point on the footprint) and the DTM of its core cells plus the
     first row south and column east (so the terrain meshes of neighbours meet), at most ``max_terrain_triangles``
-    per tile. One local origin and root transform, the scene grid's; returns the path of tileset.json."""
+    per tile. The root's content ``terrain.glb`` is an overview of the whole terrain (the tiles' terrains thinned
+    to ``max_terrain_triangles`` in all), replaced by the tiles when a viewer refines (``REPLACE``). One local
+    origin and root transform, the scene grid's; returns the path of tileset.json."""
     _check(max_buildings_per_tile)
     folder = Path(folder)
     origin = bounds_origin(tiled.bounds)
-    children, count, terrain = [], 0, ""
+    children, overview, count, terrain = [], [], 0, ""
     total = len(tiled.tiles)
     if progress is not None:
         progress("3D tiles", 0, total)
     for done, tile in enumerate(tiled.tiles, start=1):
-        child, n, terrain = _scene_tile(tiled, tile, folder, origin, max_buildings_per_tile, max_terrain_triangles)
+        child, n, terrain, coarse = _scene_tile(tiled, tile, folder, origin, max_buildings_per_tile,
+                                                max_terrain_triangles, max(2, max_terrain_triangles // total))
         children.append(child)
+        overview.append(coarse)
         count += n
         if progress is not None:
             progress("3D tiles", done, total)
-    bounds = _union([c.pop("_bounds") for c in children])
-    error = max(1.0, *(c["geometricError"] for c in children))  # > 0: a root without content must be refined
-    root = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "ADD", "children": children,
-            "_bounds": bounds}
+    name, _, extras, colour = overview[0]
+    ground = (name, trimesh.util.concatenate([node[1] for node in overview]), extras, colour)
+    path = write_nodes(folder / "terrain.glb", [ground], origin)
+    bounds = _union([_local_bounds(ground[1].bounds, origin)] + [c.pop("_bounds") for c in children])
+    error = max(1.0, *(c["geometricError"] for c in children))  # > 0: refined to the tiles even without buildings
+    root = {"boundingVolume": {"box": _box(bounds)}, "geometricError": error, "refine": "REPLACE",
+            "content": {"uri": path.name}, "children": children, "_bounds": bounds}
     return _write_tileset(folder, root, tiled.name, terrain, origin, count)
 
 
@@ -137,13 +145,13 @@ def _check(max_buildings_per_tile: int) -> None:
 
 
 def _scene_tile(tiled: TiledTwin, tile: Tile, folder: Path, origin: np.ndarray, most: int,
-                max_terrain_triangles: int) -> tuple[dict, int, str]:
-    """The subtree of one scene tile (its twin loaded here and freed on return), its number of buildings and
-    its terrain label."""
+                max_terrain_triangles: int, overview_triangles: int) -> tuple[dict, int, str, Node]:
+    """The subtree of one scene tile (its twin loaded here and freed on return), its number of buildings, its
+    terrain label and its terrain thinned to ``overview_triangles`` for the overview."""
     twin = _owned(tiled, tile, tiled.load(tile))
     child, n = _part(twin, folder, f"{tile.name}/", origin, most, max_terrain_triangles)
     child["metadata"] = {"class": "tile", "properties": {"name": tile.name, "buildings": n}}
-    return child, n, twin.terrain
+    return child, n, twin.terrain, terrain_node(twin, overview_triangles)
 
 
 def _owned(tiled: TiledTwin, tile: Tile, twin: Twin) -> Twin:
