@@ -21,7 +21,7 @@ from stadstwin import build_twin
 from stadstwin.analyses import heat_inputs as inputs
 from stadstwin.analyses.heat_stress import SHADE_HOUR, heat_stress, parse_day
 from stadstwin.batch.tiled_heat import run_tiled_heat
-from stadstwin.build.tiled import build_tiled, plan_tiles, tile_scene
+from stadstwin.build.tiled import build_tiled, plan_tiles, tile_scene, tiled_twin
 from stadstwin.errors import InputError
 from stadstwin.io import pointcloud
 from stadstwin.model.scene import Scene
@@ -218,3 +218,21 @@ def test_point_pieces_cover_the_whole_footprints_of_the_buildings_they_meet(runs
         assert shapely.covers(shapely.box(*boxes[tile.name]), meeting).all()
         widened += int((~shapely.covers(extent, meeting)).sum())
     assert widened > 0
+
+
+def test_every_point_is_owned_by_the_one_tile_whose_core_box_holds_it():
+    scene = Scene.model_validate({"name": "grid", "cell_size": 0.5,
+                                  "extent": {"xmin": 1000, "ymin": 400000, "xmax": 1030.2, "ymax": 400021}})
+    tiled = tiled_twin(scene, 10.0, margin=3.0)
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(990, 1040, 2000), rng.uniform(399990, 400030, 2000)  # also off the grid
+    owners = np.array([tiled.owns(tile, x, y) for tile in tiled.tiles])
+    assert (owners.sum(axis=0) == 1).all()
+    xmin, ymin, xmax, ymax = tiled.bounds
+    assert (xmin, ymin) == (1000, 400000) and xmax == pytest.approx(1030.5) and ymax == 400021
+    inside = (x >= xmin) & (x < xmax) & (y > ymin) & (y <= ymax)
+    for tile, owned in zip(tiled.tiles, owners, strict=True):
+        r0, r1, c0, c1 = tile.core
+        px, py = x[owned & inside], y[owned & inside]
+        assert ((px >= xmin + 0.5 * c0) & (px <= xmin + 0.5 * c1)).all()
+        assert ((py >= ymax - 0.5 * r1) & (py <= ymax - 0.5 * r0)).all()

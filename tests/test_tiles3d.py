@@ -1,11 +1,15 @@
 """3D Tiles 1.1 export: the tileset tree read back with trimesh (every building in exactly one tile, boxes holding
-their content and their children), the root transform against pyproj, the demo district through the CLI checked
-by the Khronos glTF Validator (npm ``gltf-validator``) and the service route."""
+their content and their children), the EXT_structural_metadata property tables decoded by hand from the GLB bytes
+against the twin's columns, the root transform against pyproj, the demo district through the CLI checked by the
+Khronos glTF Validator (npm ``gltf-validator``), and the tiled export of the real scenes/delft (tiles of 100 m)
+against the untiled export of the same scene."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
+import struct
 import subprocess
 from pathlib import Path
 
@@ -21,7 +25,8 @@ from stadstwin.errors import InputError
 from stadstwin.io.tiles3d import export_3dtiles
 from stadstwin.sample.blocks import block_district
 
-VIEWER = Path(__file__).resolve().parents[1] / "viewer"
+REPO = Path(__file__).resolve().parents[1]
+VIEWER = REPO / "viewer"
 
 
 def tiles(tile: dict, depth: int = 0):
@@ -60,6 +65,82 @@ def leaf_buildings(folder: Path, tile: dict) -> tuple[dict[str, np.ndarray], dic
     return {bag: vertices[ids == k] for k, bag in enumerate(node["extras"]["source_id"])}, node["extras"]
 
 
+def property_table(path: Path) -> tuple[dict[str, list], dict]:
+    """The building property table of a leaf GLB, decoded from its bytes (glTF JSON and BIN chunks, bufferViews,
+    EXT_structural_metadata string offsets), and the extension's JSON."""
+    data = path.read_bytes()
+    json_length, = struct.unpack("<I", data[12:16])
+    doc = json.loads(data[20:20 + json_length])
+    bin_length, kind = struct.unpack("<I4s", data[20 + json_length:28 + json_length])
+    assert kind == b"BIN\0"
+    blob = data[28 + json_length:28 + json_length + bin_length]
+    metadata = doc["extensions"]["EXT_structural_metadata"]
+    assert "EXT_structural_metadata" in doc["extensionsUsed"]
+    (table,) = metadata["propertyTables"]
+    assert table["class"] == "building"
+
+    def view(index: int) -> bytes:
+        v = doc["bufferViews"][index]
+        assert v["byteOffset"] % 4 == 0  # aligned to the component size
+        return blob[v["byteOffset"]:v["byteOffset"] + v["byteLength"]]
+
+    columns = {}
+    for name, prop in table["properties"].items():
+        definition = metadata["schema"]["classes"]["building"]["properties"][name]
+        if definition["type"] == "STRING":
+            assert prop["stringOffsetType"] == "UINT32"
+            offsets = np.frombuffer(view(prop["stringOffsets"]), dtype="<u4")
+            text = view(prop["values"])
+            assert len(offsets) == table["count"] + 1 and offsets[-1] == len(text)
+            columns[name] = [text[a:b].decode() for a, b in itertools.pairwise(offsets)]
+        else:
+            assert (definition["type"], definition["componentType"]) == ("SCALAR", "FLOAT32")
+            values = np.frombuffer(view(prop["values"]), dtype="<f4")
+            assert len(values) == table["count"]
+            columns[name] = values.tolist()
+    return columns, metadata
+
+
+def leaf_properties(folder: Path, tileset: dict) -> dict[str, dict]:
+    """BAG id -> the other properties of every building of a tileset, from the leaves' property tables; each id
+    must come once."""
+    rows: dict[str, dict] = {}
+    for tile, _ in tiles(tileset["root"]):
+        if "content" in tile and "children" not in tile and not tile["content"]["uri"].endswith("terrain.glb"):
+            columns, metadata = property_table(folder / tile["content"]["uri"])
+            assert metadata["schema"] == tileset["schema"]
+            for k, bag in enumerate(columns["source_id"]):
+                assert bag not in rows, f"{bag} in two tiles"
+                rows[bag] = {name: values[k] for name, values in columns.items() if name != "source_id"}
+    return rows
+
+
+def assert_boxes_hold_their_content_and_children(folder: Path, tileset: dict) -> None:
+    for tile, _ in tiles(tileset["root"]):
+        bounds = box_bounds(tile["boundingVolume"]["box"])
+        for child in tile.get("children", []):
+            inner = box_bounds(child["boundingVolume"]["box"])
+            assert np.all(inner[0] >= bounds[0] - 1e-6) and np.all(inner[1] <= bounds[1] + 1e-6)
+            assert child["geometricError"] <= tile["geometricError"]
+        if "content" in tile:
+            vertices = np.concatenate(list(content(folder, tile).values()))
+            assert np.all(vertices >= bounds[0] - 1e-3) and np.all(vertices <= bounds[1] + 1e-3)
+
+
+def validate(tileset_path: Path) -> dict:
+    """The report of the Khronos glTF Validator over every content of a tileset (skips without node)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is needed to run the glTF Validator (npm gltf-validator)")
+    if not (VIEWER / "node_modules" / "gltf-validator").is_dir():
+        subprocess.run([shutil.which("npm"), "ci", "--no-audit", "--no-fund"], cwd=VIEWER, check=True)
+    run = subprocess.run([node, "scripts/validate-tiles.mjs", str(tileset_path)], check=False, cwd=VIEWER,
+                         capture_output=True, text=True, timeout=300)
+    report = json.loads(run.stdout)
+    assert run.returncode == 0 and report["errors"] == 0, report
+    return report
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     twin = block_district(300, pitch=10.0, size=6.0, seed=3)
@@ -71,20 +152,13 @@ def exported(tmp_path_factory):
 def test_every_building_is_in_exactly_one_tile_and_boxes_hold_their_content(exported):
     twin, folder, tileset = exported
     assert tileset["asset"]["version"] == "1.1"
+    assert_boxes_hold_their_content_and_children(folder, tileset)
     seen: list[str] = []
     for tile, depth in tiles(tileset["root"]):
-        bounds = box_bounds(tile["boundingVolume"]["box"])
-        for child in tile.get("children", []):
-            inner = box_bounds(child["boundingVolume"]["box"])
-            assert np.all(inner[0] >= bounds[0] - 1e-6) and np.all(inner[1] <= bounds[1] + 1e-6)
-            assert child["geometricError"] <= tile["geometricError"]
         if "content" not in tile:
             continue
-        nodes = content(folder, tile)
-        vertices = np.concatenate(list(nodes.values()))
-        assert np.all(vertices >= bounds[0] - 1e-3) and np.all(vertices <= bounds[1] + 1e-3)
         if depth == 0:
-            assert set(nodes) == {"terrain"}
+            assert set(content(folder, tile)) == {"terrain"}
         else:
             buildings, _ = leaf_buildings(folder, tile)
             assert "children" not in tile and tile["geometricError"] == 0 and 0 < len(buildings) <= 20
@@ -109,6 +183,33 @@ def test_tiles_hold_the_buildings_where_the_twin_has_them_with_their_bag_extras(
         np.testing.assert_allclose(local.min(axis=0) + origin, [xmin, ymin, b.ground_z[i]], atol=1e-3)
         np.testing.assert_allclose(local.max(axis=0) + origin, [xmax, ymax, b.roof_z[i]], atol=1e-3)
         assert extras["height"][k] == pytest.approx(b.height[i]) and extras["roof_z"][k] == pytest.approx(b.roof_z[i])
+
+
+def test_leaves_carry_the_building_columns_as_property_tables_of_the_tileset_schema(exported):
+    twin, folder, tileset = exported
+    b = twin.buildings
+    rows = leaf_properties(folder, tileset)
+    assert sorted(rows) == sorted(b.source_id.tolist())
+    for i, bag in enumerate(b.source_id):
+        expected = np.array([b.ground_z[i], b.roof_z[i], b.height[i]], dtype=np.float32)  # FLOAT32 in the schema
+        assert [rows[bag][k] for k in ("ground_z", "roof_z", "height")] == expected.tolist()
+    units = {name: p["description"] for name, p in tileset["schema"]["classes"]["building"]["properties"].items()}
+    assert "[m NAP]" in units["ground_z"] and "[m NAP]" in units["roof_z"] and "[m]" in units["height"]
+    meta = tileset["metadata"]
+    assert meta["class"] == "scene"
+    assert set(meta["properties"]) <= set(tileset["schema"]["classes"]["scene"]["properties"])
+    assert meta["properties"]["name"] == twin.name and meta["properties"]["buildings"] == len(b) == len(rows)
+    assert meta["properties"]["origin"] == tileset["extras"]["origin_rd_nap"]
+    # the feature ids of each leaf index its property table (the viewer's extras hold the same columns)
+    for tile, depth in tiles(tileset["root"]):
+        if depth > 0 and "content" in tile:
+            columns, _ = property_table(folder / tile["content"]["uri"])
+            _, extras = leaf_buildings(folder, tile)
+            doc = _gltf_json(folder / tile["content"]["uri"])
+            (feature_ids,) = doc["meshes"][0]["primitives"][0]["extensions"]["EXT_mesh_features"]["featureIds"]
+            assert feature_ids["propertyTable"] == 0 and feature_ids["featureCount"] == len(columns["source_id"])
+            assert columns["source_id"] == extras["source_id"]
+            np.testing.assert_allclose(columns["height"], extras["height"], rtol=1e-6)
 
 
 def test_a_twin_without_buildings_is_the_terrain_root_alone(tmp_path):
@@ -143,15 +244,84 @@ def test_demo_district_cli_export_passes_the_gltf_validator(demo_scene, tmp_path
     assert result.exit_code == 0, result.output
     tileset = json.loads((tmp_path / "tileset.json").read_text())
     assert tileset["extras"]["buildings"] > 0
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is needed to run the glTF Validator (npm gltf-validator)")
-    if not (VIEWER / "node_modules" / "gltf-validator").is_dir():
-        subprocess.run([shutil.which("npm"), "ci", "--no-audit", "--no-fund"], cwd=VIEWER, check=True)
-    run = subprocess.run([node, "scripts/validate-tiles.mjs", str(tmp_path / "tileset.json")], check=False,
-                         cwd=VIEWER,
-                         capture_output=True, text=True, timeout=300)
-    report = json.loads(run.stdout)
-    contents = sum("content" in t for t, _ in tiles(tileset["root"]))
-    assert run.returncode == 0 and report["errors"] == 0, report
-    assert report["contents"] == contents > 1
+    report = validate(tmp_path / "tileset.json")
+    assert report["contents"] == sum("content" in t for t, _ in tiles(tileset["root"])) > 1
+
+
+@pytest.fixture(scope="module")
+def delft_tilesets(tmp_path_factory):
+    """scenes/delft (real data) exported through the CLI untiled and tiled (tiles of 100 m), and its twin."""
+    from stadstwin import build_twin
+
+    root = tmp_path_factory.mktemp("delft-3dtiles")
+    shutil.copytree(REPO / "scenes" / "delft", root / "scenes" / "delft",
+                    ignore=shutil.ignore_patterns("results", ".stadstwin-cache"))
+    shutil.copytree(REPO / "data", root / "data")
+    scene = root / "scenes" / "delft"
+    out = {}
+    for name, options in {"untiled": [], "tiled": ["--tile-size", "100"]}.items():
+        result = CliRunner().invoke(app, ["export", str(scene), "--format", "3dtiles", "--out", str(root / name),
+                                          *options])
+        assert result.exit_code == 0, result.output
+        out[name] = (root / name, json.loads((root / name / "tileset.json").read_text()))
+    return out, build_twin(scene)
+
+
+def test_delft_tiled_export_holds_every_building_of_the_untiled_once_with_the_same_properties(delft_tilesets):
+    out, twin = delft_tilesets
+    (folder, tiled), (untiled_folder, untiled) = out["tiled"], out["untiled"]
+    rows = leaf_properties(folder, tiled)
+    reference = leaf_properties(untiled_folder, untiled)
+    assert len(reference) > 100 and rows == reference
+    assert sorted(rows) == sorted(twin.buildings.source_id.tolist())
+    # one root, one origin and transform for the whole scene; one child per scene tile (228 m x 192 m: 3 x 2)
+    assert tiled["extras"]["origin_rd_nap"] == untiled["extras"]["origin_rd_nap"]
+    np.testing.assert_allclose(tiled["root"]["transform"], untiled["root"]["transform"], rtol=0, atol=1e-9)
+    children = tiled["root"]["children"]
+    assert sorted(c["metadata"]["properties"]["name"] for c in children) == ["0_0", "0_1", "1_0", "1_1", "2_0", "2_1"]
+    for child in children:
+        assert child["metadata"]["class"] == "tile" and "transform" not in child
+        assert child["metadata"]["properties"]["buildings"] == len(leaf_properties(folder, {**tiled, "root": child}))
+    scene_meta, untiled_meta = tiled["metadata"]["properties"], untiled["metadata"]["properties"]
+    assert scene_meta == untiled_meta and scene_meta["terrain"] == twin.terrain != ""
+    assert_boxes_hold_their_content_and_children(folder, tiled)
+
+
+def test_delft_tile_terrains_meet_and_cover_the_untiled_terrain(delft_tilesets):
+    out, _ = delft_tilesets
+    (folder, tiled), (untiled_folder, untiled) = out["tiled"], out["untiled"]
+    whole = content(untiled_folder, untiled["root"])["terrain"]
+    extents = {}
+    for child in tiled["root"]["children"]:
+        vertices = content(folder, child)["terrain"]
+        extents[child["metadata"]["properties"]["name"]] = (vertices.min(axis=0)[:2], vertices.max(axis=0)[:2])
+    lower = np.min([lo for lo, _ in extents.values()], axis=0)
+    upper = np.max([hi for _, hi in extents.values()], axis=0)
+    np.testing.assert_allclose([lower, upper], [whole.min(axis=0)[:2], whole.max(axis=0)[:2]], atol=1e-6)
+    # the root's overview spans the same ground within the untiled terrain's budget, replaced by the tiles
+    overview = content(folder, tiled["root"])
+    assert set(overview) == {"terrain"} and tiled["root"]["refine"] == "REPLACE"
+    faces = sum(len(g.faces) for g in trimesh.load(folder / "terrain.glb", file_type="glb").geometry.values())
+    assert 1000 < faces <= 50_000  # the default budget, over all tiles
+    np.testing.assert_allclose([overview["terrain"].min(axis=0)[:2], overview["terrain"].max(axis=0)[:2]],
+                               [lower, upper], atol=1e-6)
+    for name, (lo, hi) in extents.items():  # each tile's mesh reaches its neighbours' east and south
+        row, col = map(int, name.split("_"))
+        if f"{row}_{col + 1}" in extents:
+            assert hi[0] == pytest.approx(extents[f"{row}_{col + 1}"][0][0], abs=1e-6)
+        if f"{row + 1}_{col}" in extents:
+            assert lo[1] == pytest.approx(extents[f"{row + 1}_{col}"][1][1], abs=1e-6)
+
+
+def test_delft_tiled_export_passes_the_gltf_validator(delft_tilesets):
+    out, _ = delft_tilesets
+    folder, tiled = out["tiled"]
+    report = validate(folder / "tileset.json")
+    assert report["contents"] == sum("content" in t for t, _ in tiles(tiled["root"])) > 6
+
+
+def test_tile_size_is_for_the_3dtiles_format_of_the_base_scene(demo_scene, tmp_path):
+    for options in (["--format", "glb"], ["--format", "3dtiles", "--variant", "x"]):
+        result = CliRunner().invoke(app, ["export", str(demo_scene), *options, "--tile-size", "100",
+                                          "--out", str(tmp_path)])
+        assert result.exit_code != 0 and "--tile-size" in result.output

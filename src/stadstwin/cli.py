@@ -148,12 +148,23 @@ def export(scene: Path = typer.Argument(..., help="Scene folder or its scene.tom
                                                                "gpkg (3D lines per utility, for QGIS), cog (DTM/DSM/CHM) or "
                                                                "3dtiles (OGC 3D Tiles 1.1, for city-scale viewers)."),
            variant: str = typer.Option(None, help="Export a plan variant instead of the unchanged scene."),
-           out: Path = typer.Option(None, help="Output folder (default: SCENE/export/VARIANT).")) -> None:
+           out: Path = typer.Option(None, help="Output folder (default: SCENE/export/VARIANT)."),
+           tile_size: float = typer.Option(None, "--tile-size", min=1.0,
+                                           help="With --format 3dtiles: export from the tiled twin (tiles of this "
+                                                "size [m], built if missing), one tile in memory at a time."),
+           margin: float = typer.Option(None, min=0.0, help="With --tile-size: margin around each tile [m] "
+                                                            "(default: the scene's shadow_buffer).")) -> None:
     """Export the twin for viewers and GIS: GLB layers, CityJSON 2.0, GeoPackage, Cloud-Optimised GeoTIFFs or
     3D Tiles."""
     formats = ("glb", "cityjson", "gpkg", "cog", "3dtiles")
     if format not in formats:
         fail(StadstwinError(f"unknown format {format!r}", hint=f"choose one of {', '.join(formats)}"))
+    if tile_size is not None:
+        if format != "3dtiles" or variant is not None:
+            fail(InputError("--tile-size exports the base scene as 3D Tiles; use it with --format 3dtiles and "
+                            "without --variant", feature="--tile-size"))
+        _export_tiled_3dtiles(scene, tile_size, margin, out)
+        return
     try:
         with _progress() as progress:
             loaded, rules, twin, plan = _scene_twin(scene, variant, _Bars(progress))
@@ -544,6 +555,23 @@ def _build_tiled(scene: Path, tile_size: float, margin: float | None, no_cache: 
     console.print(f"twin {tiled.name}: {len(tiled.tiles)} tiles ({rows} × {len(tiled.tiles) // rows}) of "
                   f"{tile_size:g} m over {tiled.shape[0]}×{tiled.shape[1]} cells in [bold]{tiled.folder}[/]")
     return tiled
+
+
+def _export_tiled_3dtiles(scene: Path, tile_size: float, margin: float | None, out: Path | None) -> None:
+    """``export --format 3dtiles --tile-size``: tiles built (or loaded), exported one at a time."""
+    from stadstwin.io.tiles3d import export_tiled_3dtiles
+    from stadstwin.model.scene import Scene
+    from stadstwin.scenario.variants import BASE
+
+    tiled = _build_tiled(scene, tile_size, margin, False)
+    try:
+        folder = out or Scene.load(scene).root / "export" / BASE
+        with _progress() as progress:
+            path = export_tiled_3dtiles(tiled, folder, progress=_Bars(progress))
+    except StadstwinError as exc:
+        fail(exc)
+    console.print(f"wrote {path}: {len(tiled.tiles)} scene tiles as subtrees, "
+                  f"{sum(f.stat().st_size for f in folder.rglob('*.glb')) / 1e6:.1f} MB of GLB")
 
 
 def _check_heat_tiled(scene: Path, overrides: dict, out: Path | None, tile_size: float, margin: float | None,

@@ -1,14 +1,17 @@
 """3D Tiles streamed by the viewer's tiles page (3d-tiles-renderer) in headless Chromium: a synthetic district of
 10,000 box buildings exported with ``export_3dtiles`` and served as static files; every building is drawn exactly
 once at the overview, the canvas shows them, a click names the building by its feature id, and the time to that
-first frame is printed (not asserted)."""
+first frame is printed (not asserted). The tiled export of the real scenes/delft (tiles of 100 m, one subtree
+each) streams with every building drawn once too."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -17,11 +20,13 @@ import shapely
 from conftest import VIEWPORT, build_viewer, free_port
 from test_viewer_browser import masks, pixels
 
-from stadstwin.io.tiles3d import export_3dtiles
+from stadstwin.build.tiled import build_tiled
+from stadstwin.io.tiles3d import export_3dtiles, export_tiled_3dtiles
 from stadstwin.sample.blocks import block_district
 
 pytestmark = pytest.mark.browser
 BUILDINGS = 10_000
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +35,11 @@ def site(tmp_path_factory, chromium_path):
     root = tmp_path_factory.mktemp("tiles-site") / "site"
     shutil.copytree(build_viewer(), root)
     export_3dtiles(block_district(BUILDINGS), root / "tileset")
+    data = tmp_path_factory.mktemp("delft-tiled")  # scenes/delft beside data/, so the tile cache stays out
+    shutil.copytree(REPO / "scenes" / "delft", data / "scenes" / "delft",
+                    ignore=shutil.ignore_patterns("results", ".stadstwin-cache"))
+    shutil.copytree(REPO / "data", data / "data")
+    export_tiled_3dtiles(build_tiled(data / "scenes" / "delft", 100.0), root / "delft")
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
                                "--directory", str(root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -95,3 +105,20 @@ def test_the_viewer_links_to_the_variant_tileset_the_service_streams(browser, vi
     page.close()
     assert errors == [] and handle["errors"] == []
     assert handle["buildings"] == handle["distinct"] == tileset["extras"]["buildings"] > 0
+
+
+def test_the_tiled_delft_tileset_streams_with_every_building_drawn_once(browser, site):
+    tileset = json.loads(httpx.get(f"{site}/delft/tileset.json").text)
+    page = browser.new_page(viewport=VIEWPORT)
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{site}/tiles.html?quality=low&errorTarget=2&tileset=delft/tileset.json")
+    page.wait_for_function("window.__tiles && window.__tiles.ready === true", timeout=120_000)
+    handle = page.evaluate("window.__tiles")
+    png = page.screenshot()
+    page.close()
+    assert errors == [] and handle["errors"] == []
+    assert len(tileset["root"]["children"]) == 6 and tileset["root"]["refine"] == "REPLACE"
+    assert handle["buildings"] == handle["distinct"] == tileset["metadata"]["properties"]["buildings"] > 100, handle
+    assert masks(pixels(png))["building"].mean() > 0.05

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import shapely
 from affine import Affine
 
@@ -83,6 +84,21 @@ class TiledTwin:
     cell_size: float
     transform: Affine
     tiles: tuple[Tile, ...]
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(xmin, ymin, xmax, ymax) of the scene grid [m RD]."""
+        xmin, ymax = self.transform.c, self.transform.f
+        return xmin, ymax - self.shape[0] * self.cell_size, xmin + self.shape[1] * self.cell_size, ymax
+
+    def owns(self, tile: Tile, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Which points (x, y) [m RD] lie in ``tile``'s core cells (points off the grid count for its edge
+        cells), so every point belongs to exactly one tile."""
+        col, row = ~self.transform @ (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        row = np.clip(np.floor(row), 0, self.shape[0] - 1)
+        col = np.clip(np.floor(col), 0, self.shape[1] - 1)
+        r0, r1, c0, c1 = tile.core
+        return (row >= r0) & (row < r1) & (col >= c0) & (col < c1)
 
     def path(self, tile: Tile) -> Path:
         """The folder of one tile's twin."""

@@ -80,9 +80,14 @@ def export_glb(twin: Twin, folder: str | Path, *, rules: Rules | None = None,
 
 
 def local_origin(twin: Twin) -> np.ndarray:
-    """(x0, y0, z0) [m RD, m NAP] the GLB vertices of ``twin`` are relative to: its lower-left corner
-    rounded down to ``OFFSET_STEP``, z0 = 0."""
-    xmin, ymin, _, _ = twin.bounds
+    """(x0, y0, z0) [m RD, m NAP] the GLB vertices of ``twin`` are relative to (:func:`bounds_origin`)."""
+    return bounds_origin(twin.bounds)
+
+
+def bounds_origin(bounds: tuple[float, float, float, float]) -> np.ndarray:
+    """(x0, y0, z0) [m RD, m NAP] for ``bounds`` (xmin, ymin, xmax, ymax) [m]: the lower-left corner rounded down
+    to ``OFFSET_STEP``, z0 = 0."""
+    xmin, ymin = bounds[0], bounds[1]
     return np.array([np.floor(xmin / OFFSET_STEP) * OFFSET_STEP, np.floor(ymin / OFFSET_STEP) * OFFSET_STEP, 0.0])
 
 
@@ -96,10 +101,12 @@ Node = tuple[str, trimesh.Trimesh, dict, str]
 
 
 def write_nodes(path: Path, nodes: list[Node], origin: np.ndarray,
-                tree_postprocessor: Callable[[dict], None] | None = None) -> Path:
+                tree_postprocessor: Callable[[dict], None] | None = None,
+                buffer_postprocessor: Callable[[dict, dict], None] | None = None) -> Path:
     """Write ``nodes`` as one GLB under the georeferenced root node, vertices y-up relative to ``origin`` [m]; a
-    mesh's ``vertex_attributes`` go along (as glTF attributes ``_NAME``), ``tree_postprocessor`` may edit the
-    glTF JSON before it is written."""
+    mesh's ``vertex_attributes`` go along (as glTF attributes ``_NAME``), ``buffer_postprocessor(items, tree)``
+    may append byte blobs (each a multiple of 4 bytes; each becomes a bufferView, in order) and
+    ``tree_postprocessor`` may edit the glTF JSON before it is written (trimesh's hooks)."""
     scene = trimesh.Scene()
     scene.graph.update(frame_from=scene.graph.base_frame, frame_to=ROOT, matrix=np.eye(4),
                        metadata={"crs": INTERNAL_CRS, "origin_rd_nap": origin.tolist(), "up": "y",
@@ -119,7 +126,8 @@ def write_nodes(path: Path, nodes: list[Node], origin: np.ndarray,
             unique, k = f"{name}#{k}", k + 1
         used.add(unique)
         scene.add_geometry(local, node_name=unique, geom_name=unique, parent_node_name=ROOT, metadata=extras)
-    path.write_bytes(scene.export(file_type="glb", tree_postprocessor=tree_postprocessor))
+    path.write_bytes(scene.export(file_type="glb", tree_postprocessor=tree_postprocessor,
+                                  buffer_postprocessor=buffer_postprocessor))
     return path
 
 
