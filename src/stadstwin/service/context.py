@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
 from stadstwin.analyses.result import Analysis
 from stadstwin.io.plan_register import plans_from_features
@@ -29,28 +30,39 @@ from stadstwin.service.redact import Visibility, bodies_in
 from stadstwin.service.store import Job, Principal, Store, StoredVariant
 
 _ID = re.compile(ID_PATTERN)
+T = TypeVar("T")
 
 
 class ResponseCache:
-    """The newest ``size`` response bodies by key (for answers that cannot change, e.g. of finished jobs)."""
+    """The ``size`` most recently used values by key (for answers that cannot change under their key,
+    e.g. of finished jobs, or of a variant version as one organisation sees it)."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 256) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> Any | None:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
             return self._items.get(key)
 
-    def put(self, key: Hashable, body: bytes) -> bytes:
+    def put(self, key: Hashable, value: T) -> T:
         with self._lock:
-            self._items[key] = body
+            self._items[key] = value
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
-        return body
+        return value
+
+    async def get_or_compute(self, key: Hashable, compute: Callable[[], T],
+                             valid: Callable[[T], bool] | None = None) -> T:
+        """The value under ``key``; on a miss (or when ``valid`` says the kept one is stale, e.g. its
+        files went missing) ``compute()`` runs in a worker thread and is kept."""
+        found = self.get(key)
+        if found is None or (valid is not None and not valid(found)):
+            found = self.put(key, await run_in_threadpool(compute))
+        return found
 
 
 @dataclass
@@ -81,11 +93,21 @@ class Service:
 
     def variant(self, scene: str, vid: str) -> tuple[Variant, int]:
         """A variant (``base`` included) and its version (0 for ``base``)."""
+        version, stored = self.variant_version(scene, vid)
+        return self.variant_of(scene, stored), version
+
+    def variant_version(self, scene: str, vid: str) -> tuple[int, StoredVariant | None]:
+        """A variant's version (0 for ``base``) and, for a stored one, what is stored; NotFound otherwise.
+        Reads no more than one row: (scene, id, version) names a variant's content for good."""
         self.scene_name(scene)
         if vid == BASE:
-            return self.catalog.base_variant(scene), 0
+            return 0, None
         stored = self.stored_variant(scene, vid)
-        return Variant.model_validate(stored.body), stored.version
+        return stored.version, stored
+
+    def variant_of(self, scene: str, stored: StoredVariant | None) -> Variant:
+        """The variant a :meth:`variant_version` answer names (``base`` for None)."""
+        return self.catalog.base_variant(scene) if stored is None else Variant.model_validate(stored.body)
 
     def variant_ids(self, scene: str) -> list[str]:
         return [BASE, *(v.id for v in self.store.variants(scene))]
