@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
-from stadstwin.service.http_cache import file_answer, json_answer
+from stadstwin.service.http_cache import Prepared, answer, file_answer, prepare_json
 from stadstwin.service.layers import layer_files, layer_kind, scene_origin, tileset_folder
 from stadstwin.service.store import Principal, StoredVariant
 
@@ -20,21 +20,27 @@ router = APIRouter(prefix="/api/scenes/{scene}/variants/{vid}/layers")
 tiles_router = APIRouter(prefix="/api/scenes/{scene}/variants/{vid}/tiles")
 
 
-def _layers(svc: Service, who: Principal, scene: str,
-            stored: StoredVariant | None) -> tuple[list[float], dict[str, Path]]:
-    """(local origin, folder of layer GLBs) of a variant version as ``who`` may see it (exported on first use)."""
+def _layers(svc: Service, who: Principal, scene: str, vid: str,
+            stored: StoredVariant | None) -> tuple[Prepared, dict[str, Path]]:
+    """(the layer list answer, layer name → GLB file) of a variant version as ``who`` may see it (exported
+    on first use)."""
     variant = svc.variant_of(scene, stored)
     twin = svc.catalog.twin(scene, variant)
     files = layer_files(twin, svc.catalog.key(scene, variant), svc.visibility(who), svc.catalog.rules(scene),
                         svc.files / "layers")
-    return list(scene_origin(twin)), files
+    listed = []
+    for name in files:
+        kind, utility = layer_kind(name)
+        listed.append({"name": name, "kind": kind, "utility": utility,
+                       "url": f"/api/scenes/{scene}/variants/{vid}/layers/{name}.glb"})
+    return prepare_json({"origin": list(scene_origin(twin)), "layers": listed}), files
 
 
-async def _layer_files(svc: Service, who: Principal, scene: str, vid: str) -> tuple[list[float], dict[str, Path]]:
-    """:func:`_layers` once per (variant version, visibility); again when its export folder went missing."""
+async def _layer_files(svc: Service, who: Principal, scene: str, vid: str) -> tuple[Prepared, dict[str, Path]]:
+    """:func:`_layers` once per (variant version, visibility); again when its files went missing."""
     version, stored = svc.variant_version(scene, vid)
     key = ("layers", scene, vid, version, svc.visibility(who).hidden)
-    return await svc.responses.get_or_compute(key, lambda: _layers(svc, who, scene, stored),
+    return await svc.responses.get_or_compute(key, lambda: _layers(svc, who, scene, vid, stored),
                                               lambda found: all(path.is_file() for path in found[1].values()))
 
 
@@ -42,13 +48,8 @@ async def _layer_files(svc: Service, who: Principal, scene: str, vid: str) -> tu
 async def layers(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
     """The variant's layers with their kind, utility and URL, and the local origin of their vertices
     (ETag / 304, gzip)."""
-    origin, files = await _layer_files(svc, who, scene, vid)
-    listed = []
-    for name in files:
-        kind, utility = layer_kind(name)
-        listed.append({"name": name, "kind": kind, "utility": utility,
-                       "url": f"/api/scenes/{scene}/variants/{vid}/layers/{name}.glb"})
-    return json_answer(request, {"origin": origin, "layers": listed})
+    listing, _ = await _layer_files(svc, who, scene, vid)
+    return answer(request, listing)
 
 
 @router.get("/{name}.glb", response_class=Response)

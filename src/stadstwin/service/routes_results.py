@@ -15,7 +15,7 @@ from stadstwin.service.artifacts import read_findings
 from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
-from stadstwin.service.http_cache import Prepared, answer, file_answer, json_answer, prepare_json
+from stadstwin.service.http_cache import Prepared, answer, file_answer, prepare_json
 from stadstwin.service.store import Job, Principal
 
 router = APIRouter(prefix="/api")
@@ -66,8 +66,14 @@ def _current_jobs(svc: Service, scene: str, vid: str) -> list[Job]:
 @router.get("/scenes/{scene}/variants/{vid}/results", response_model=list[dict[str, Any]])
 async def results(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
     """Result rasters of the finished analyses of this variant version (ETag / 304, gzip)."""
-    return json_answer(request, [entry for job in _current_jobs(svc, scene, vid)
-                                 for entry in raster_entries(job, f"/api/scenes/{scene}/variants/{vid}/results/{job.process}")])
+    jobs = _current_jobs(svc, scene, vid)
+    key = ("results", scene, vid, tuple(job.id for job in jobs))
+    listing = svc.responses.get(key)
+    if listing is None:
+        base_url = f"/api/scenes/{scene}/variants/{vid}/results"
+        listing = svc.responses.put(key, prepare_json(
+            [entry for job in jobs for entry in raster_entries(job, f"{base_url}/{job.process}")]))
+    return answer(request, listing)
 
 
 @router.get("/scenes/{scene}/variants/{vid}/results/{analysis}/{raster}.{suffix}")
