@@ -1,15 +1,19 @@
 """What the service prepares once and serves from memory stays true to the files and the database:
 a rewritten file is answered with its new bytes and tag, a big file from disk gives the same answer,
-results written by another connection are seen, and a deleted layer export is made again."""
+concurrent first reads prepare a file once, results written by another connection are seen, and a
+deleted layer export is made again."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import os
 import shutil
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
@@ -59,6 +63,28 @@ def test_a_rewritten_file_is_answered_with_its_new_bytes_and_tag(tmp_path, monke
     check_answers(client, second)
     if not in_memory:
         assert gzip.decompress((path.with_name(path.name + ".gz")).read_bytes()) == second
+
+
+def test_concurrent_first_reads_prepare_a_file_once(tmp_path, monkeypatch):
+    path = tmp_path / "terrain.glb"
+    data = os.urandom(100_000)
+    path.write_bytes(data)
+    prepare, calls = http_cache._files.prepare, []
+
+    def counted(*args):
+        calls.append(args)
+        time.sleep(0.2)  # long enough for every request to arrive while the first preparation runs
+        return prepare(*args)
+
+    monkeypatch.setattr(http_cache._files, "prepare", counted)
+    app = file_app(path, "model/gltf-binary").app
+
+    async def read_all():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            return await asyncio.gather(*(client.get("/file") for _ in range(10)))
+
+    answers = asyncio.run(read_all())
+    assert len(calls) == 1 and all(a.status_code == 200 and a.content == data for a in answers)
 
 
 def test_latest_results_see_a_job_finished_through_another_connection(tmp_path):

@@ -6,6 +6,7 @@ catalogue, variants and jobs from the store; anything else is a 404.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections import OrderedDict
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 
 from stadstwin.analyses.result import Analysis
 from stadstwin.io.plan_register import plans_from_features
@@ -23,6 +23,7 @@ from stadstwin.model.plans import Plan
 from stadstwin.model.variant import Variant
 from stadstwin.scenario.variants import BASE
 from stadstwin.service.catalog import NotFound, SceneCatalog
+from stadstwin.service.http_cache import once
 from stadstwin.service.jobs import JobRunner
 from stadstwin.service.limits import ID_PATTERN
 from stadstwin.service.processes import Process
@@ -41,6 +42,7 @@ class ResponseCache:
         self.size = size
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: dict[Hashable, asyncio.Future] = {}
 
     def get(self, key: Hashable) -> Any | None:
         with self._lock:
@@ -58,10 +60,11 @@ class ResponseCache:
     async def get_or_compute(self, key: Hashable, compute: Callable[[], T],
                              valid: Callable[[T], bool] | None = None) -> T:
         """The value under ``key``; on a miss (or when ``valid`` says the kept one is stale, e.g. its
-        files went missing) ``compute()`` runs in a worker thread and is kept."""
+        files went missing) ``compute()`` runs in a worker thread, once for all who ask meanwhile
+        (``http_cache.once``), and is kept."""
         found = self.get(key)
         if found is None or (valid is not None and not valid(found)):
-            found = self.put(key, await run_in_threadpool(compute))
+            found = self.put(key, await once(self._pending, key, compute))
         return found
 
 

@@ -15,6 +15,7 @@ bytes held in memory stay under ``MEMORY_BUDGET``.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
@@ -22,9 +23,10 @@ import os
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -38,6 +40,7 @@ IN_MEMORY_BYTES = 16 * 2**20
 MEMORY_BUDGET = 256 * 2**20
 _GZIP_LEVEL = 6
 _CHUNK = 1 << 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,19 @@ async def file_answer(request: Request, path: Path, media_type: str) -> Response
     file (hash, gzip) runs in a worker thread."""
     prepared = _files.get(path, media_type)
     if prepared is None:
-        prepared = await run_in_threadpool(_files.prepare, path, media_type)
+        prepared = await once(_files.pending, (str(path), media_type), lambda: _files.prepare(path, media_type))
     return answer(request, prepared)
+
+
+async def once(pending: dict[Hashable, asyncio.Future], key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` in a worker thread, shared by every request that asks for ``key`` while it runs (the
+    first viewers after a start do not each gzip the same layer); a request that goes away leaves it
+    running for the others."""
+    future = pending.get(key)
+    if future is None:
+        future = pending[key] = asyncio.ensure_future(run_in_threadpool(compute))
+        future.add_done_callback(lambda _: pending.pop(key, None))
+    return await asyncio.shield(future)
 
 
 class _DiskFile(FileResponse):
@@ -114,6 +128,7 @@ class _FileCache:
         self._items: OrderedDict[tuple, Prepared] = OrderedDict()
         self._held = 0
         self._lock = threading.Lock()
+        self.pending: dict[Hashable, asyncio.Future] = {}  # preparations running, by path and media type
 
     @staticmethod
     def _key(path: Path, media_type: str) -> tuple:

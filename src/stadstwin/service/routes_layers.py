@@ -37,11 +37,15 @@ def _layers(svc: Service, who: Principal, scene: str, vid: str,
 
 
 async def _layer_files(svc: Service, who: Principal, scene: str, vid: str) -> tuple[Prepared, dict[str, Path]]:
-    """:func:`_layers` once per (variant version, visibility); again when its files went missing."""
+    """:func:`_layers` once per (variant version, visibility); again when its export folder went missing."""
     version, stored = svc.variant_version(scene, vid)
     key = ("layers", scene, vid, version, svc.visibility(who).hidden)
-    return await svc.responses.get_or_compute(key, lambda: _layers(svc, who, scene, vid, stored),
-                                              lambda found: all(path.is_file() for path in found[1].values()))
+    return await svc.responses.get_or_compute(key, lambda: _layers(svc, who, scene, vid, stored), _exported)
+
+
+def _exported(found: tuple[Prepared, dict[str, Path]]) -> bool:
+    """Whether the export folder of a kept layer list is still there (a clean-up removes whole folders)."""
+    return all(folder.is_dir() for folder in {path.parent for path in found[1].values()})
 
 
 @router.get("", response_model=dict[str, Any])
