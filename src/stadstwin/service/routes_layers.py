@@ -21,9 +21,9 @@ tiles_router = APIRouter(prefix="/api/scenes/{scene}/variants/{vid}/tiles")
 
 
 def _layers(svc: Service, who: Principal, scene: str, vid: str,
-            stored: StoredVariant | None) -> tuple[Prepared, dict[str, Path]]:
-    """(the layer list answer, layer name → GLB file) of a variant version as ``who`` may see it (exported
-    on first use)."""
+            stored: StoredVariant | None) -> tuple[Prepared, dict[str, Path], Path]:
+    """(the layer list answer, layer name → GLB file, their folder) of a variant version as ``who`` may see
+    it (exported on first use)."""
     variant = svc.variant_of(scene, stored)
     twin = svc.catalog.twin(scene, variant)
     files = layer_files(twin, svc.catalog.key(scene, variant), svc.visibility(who), svc.catalog.rules(scene),
@@ -33,33 +33,35 @@ def _layers(svc: Service, who: Principal, scene: str, vid: str,
         kind, utility = layer_kind(name)
         listed.append({"name": name, "kind": kind, "utility": utility,
                        "url": f"/api/scenes/{scene}/variants/{vid}/layers/{name}.glb"})
-    return prepare_json({"origin": list(scene_origin(twin)), "layers": listed}), files
+    folder = next(iter(files.values())).parent if files else svc.files / "layers"
+    return prepare_json({"origin": list(scene_origin(twin)), "layers": listed}), files, folder
 
 
-async def _layer_files(svc: Service, who: Principal, scene: str, vid: str) -> tuple[Prepared, dict[str, Path]]:
+async def _layer_files(svc: Service, who: Principal, scene: str,
+                       vid: str) -> tuple[Prepared, dict[str, Path], Path]:
     """:func:`_layers` once per (variant version, visibility); again when its export folder went missing."""
     version, stored = svc.variant_version(scene, vid)
     key = ("layers", scene, vid, version, svc.visibility(who).hidden)
     return await svc.responses.get_or_compute(key, lambda: _layers(svc, who, scene, vid, stored), _exported)
 
 
-def _exported(found: tuple[Prepared, dict[str, Path]]) -> bool:
+def _exported(found: tuple[Prepared, dict[str, Path], Path]) -> bool:
     """Whether the export folder of a kept layer list is still there (a clean-up removes whole folders)."""
-    return all(folder.is_dir() for folder in {path.parent for path in found[1].values()})
+    return found[2].is_dir()
 
 
 @router.get("", response_model=dict[str, Any])
 async def layers(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
     """The variant's layers with their kind, utility and URL, and the local origin of their vertices
     (ETag / 304, gzip)."""
-    listing, _ = await _layer_files(svc, who, scene, vid)
+    listing, _, _ = await _layer_files(svc, who, scene, vid)
     return answer(request, listing)
 
 
 @router.get("/{name}.glb", response_class=Response)
 async def layer(scene: str, vid: str, name: str, who: Reader, svc: Svc, request: Request) -> Response:
     """One layer as binary glTF (ETag / 304, gzip; ``http_cache``)."""
-    _, files = await _layer_files(svc, who, scene, vid)
+    _, files, _ = await _layer_files(svc, who, scene, vid)
     if name not in files:
         raise NotFound(f"unknown layer {name!r}", hint=f"layers: {', '.join(files)}")
     return await file_answer(request, files[name], "model/gltf-binary")
