@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from test_service import scenes, service  # noqa: F401  (fixtures)
 
 from stadstwin.service import http_cache
+from stadstwin.service.context import ResponseCache
 from stadstwin.service.store import Principal, Store
 
 
@@ -113,3 +114,15 @@ def test_a_deleted_layer_export_is_made_again(service):  # noqa: F811
     after = client.get(url, headers=h["public"])
     assert after.status_code == 200 and after.content == before.content
     assert after.headers["etag"] == before.headers["etag"]
+
+
+def test_kept_answers_stay_within_their_byte_budget_dropping_the_least_recently_used():
+    answers = {name: http_cache.prepare_body(os.urandom(1000), "image/png") for name in "abcd"}
+    kept = ResponseCache(size=10, budget=2500)  # room for two 1000-byte answers, not three
+    kept.put("a", answers["a"])
+    kept.put("b", answers["b"])
+    assert kept.get("a") is answers["a"]  # now "b" is the least recently used
+    kept.put("c", answers["c"])
+    assert [k for k in "abc" if kept.get(k) is not None] == ["a", "c"]
+    kept.put("a", answers["d"])  # replacing an answer frees its bytes
+    assert kept.get("a") is answers["d"] and kept.get("c") is answers["c"]

@@ -23,7 +23,7 @@ from stadstwin.model.plans import Plan
 from stadstwin.model.variant import Variant
 from stadstwin.scenario.variants import BASE
 from stadstwin.service.catalog import NotFound, SceneCatalog
-from stadstwin.service.http_cache import once
+from stadstwin.service.http_cache import MEMORY_BUDGET, Prepared, once
 from stadstwin.service.jobs import JobRunner
 from stadstwin.service.limits import ID_PATTERN
 from stadstwin.service.processes import Process
@@ -36,11 +36,14 @@ T = TypeVar("T")
 
 class ResponseCache:
     """The ``size`` most recently used values by key (for answers that cannot change under their key,
-    e.g. of finished jobs, or of a variant version as one organisation sees it)."""
+    e.g. of finished jobs, or of a variant version as one organisation sees it); prepared answers
+    hold at most ``budget`` bytes in all."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 256, budget: int = MEMORY_BUDGET) -> None:
         self.size = size
+        self.budget = budget
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._held = 0
         self._lock = threading.Lock()
         self._pending: dict[Hashable, asyncio.Future] = {}
 
@@ -52,9 +55,10 @@ class ResponseCache:
 
     def put(self, key: Hashable, value: T) -> T:
         with self._lock:
+            self._held += _nbytes(value) - _nbytes(self._items.pop(key, None))
             self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            while len(self._items) > 1 and (len(self._items) > self.size or self._held > self.budget):
+                self._held -= _nbytes(self._items.popitem(last=False)[1])
         return value
 
     async def get_or_compute(self, key: Hashable, compute: Callable[[], T],
@@ -66,6 +70,10 @@ class ResponseCache:
         if found is None or (valid is not None and not valid(found)):
             found = self.put(key, await once(self._pending, key, compute))
         return found
+
+
+def _nbytes(value: Any) -> int:
+    return value.nbytes if isinstance(value, Prepared) else 0
 
 
 @dataclass
