@@ -14,6 +14,9 @@ the httpx clients (``--client httpx``; the Python client itself tops out near 20
 Peer (the floor): the same files (the GLBs and PNGs the service serves) from a bare Starlette
 ``StaticFiles`` app under the same uvicorn, read by the same clients in the same pattern; the
 ratio is service throughput / static throughput (1.0 = auth, lookups and redaction are free).
+Both servers run on uvicorn's defaults, which take uvloop and httptools when installed (the notes
+say which). The machine's load average at the start and end goes into the notes: on a shared
+machine the tail latencies move with it.
 
 Time to first rendered frame of the demo in headless Chromium is measured by the viewer's
 browser benchmark against a server from ``serve_demo`` below (it yields the base URL and a token).
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import shutil
 import socket
@@ -228,6 +232,10 @@ def _static_copy(folder: Path, data: Path, urls: list[str], base: str, headers: 
     return static
 
 
+def _loadavg(averages: tuple[float, float, float]) -> str:
+    return "/".join(f"{a:.2f}" for a in averages)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
@@ -244,6 +252,7 @@ def main() -> None:
             return _wrk(base, urls, headers, args.clients, args.seconds, tags)
         return asyncio.run(_load(base, urls, headers, args.clients, args.requests, tags))
 
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         with serve_demo(folder) as (base, token):
@@ -264,9 +273,12 @@ def main() -> None:
             {"server": "ratio service/static", "throughput_rps": service["throughput_rps"] / peer["throughput_rps"],
              **{k: service[k] / peer[k] for k in ("p50_ms", "p95_ms", "p99_ms")}}]
     load = f"{args.seconds:g} s of wrk" if args.client == "wrk" else f"{args.requests} requests from httpx"
+    stack = ", ".join(name if importlib.util.find_spec(name) else f"no {name}" for name in ("uvloop", "httptools"))
     report("service", rows, notes=(
         f"{args.clients} concurrent clients, {load}, round robin over {len(urls)} URLs "
-        f"({', '.join(urls)}); uvicorn on loopback, one worker process; {os.cpu_count()} CPUs shared with the clients."))
+        f"({', '.join(urls)}); uvicorn on loopback ({stack}), one worker process; {os.cpu_count()} CPUs "
+        f"shared with the clients; load average (1, 5, 15 min) {_loadavg(load_start)} at the start, "
+        f"{_loadavg(os.getloadavg())} at the end."))
 
 
 if __name__ == "__main__":

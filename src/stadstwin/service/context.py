@@ -6,13 +6,14 @@ catalogue, variants and jobs from the store; anything else is a 404.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Hashable, Mapping
+from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -22,6 +23,7 @@ from stadstwin.model.plans import Plan
 from stadstwin.model.variant import Variant
 from stadstwin.scenario.variants import BASE
 from stadstwin.service.catalog import NotFound, SceneCatalog
+from stadstwin.service.http_cache import MEMORY_BUDGET, Prepared, once
 from stadstwin.service.jobs import JobRunner
 from stadstwin.service.limits import ID_PATTERN
 from stadstwin.service.processes import Process
@@ -29,28 +31,49 @@ from stadstwin.service.redact import Visibility, bodies_in
 from stadstwin.service.store import Job, Principal, Store, StoredVariant
 
 _ID = re.compile(ID_PATTERN)
+T = TypeVar("T")
 
 
 class ResponseCache:
-    """The newest ``size`` response bodies by key (for answers that cannot change, e.g. of finished jobs)."""
+    """The ``size`` most recently used values by key (for answers that cannot change under their key,
+    e.g. of finished jobs, or of a variant version as one organisation sees it); prepared answers
+    hold at most ``budget`` bytes in all."""
 
-    def __init__(self, size: int = 64) -> None:
+    def __init__(self, size: int = 256, budget: int = MEMORY_BUDGET) -> None:
         self.size = size
-        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self.budget = budget
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._held = 0
         self._lock = threading.Lock()
+        self._pending: dict[Hashable, asyncio.Future] = {}
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> Any | None:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
             return self._items.get(key)
 
-    def put(self, key: Hashable, body: bytes) -> bytes:
+    def put(self, key: Hashable, value: T) -> T:
         with self._lock:
-            self._items[key] = body
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-        return body
+            self._held += _nbytes(value) - _nbytes(self._items.pop(key, None))
+            self._items[key] = value
+            while len(self._items) > 1 and (len(self._items) > self.size or self._held > self.budget):
+                self._held -= _nbytes(self._items.popitem(last=False)[1])
+        return value
+
+    async def get_or_compute(self, key: Hashable, compute: Callable[[], T],
+                             valid: Callable[[T], bool] | None = None) -> T:
+        """The value under ``key``; on a miss (or when ``valid`` says the kept one is stale, e.g. its
+        files went missing) ``compute()`` runs in a worker thread, once for all who ask meanwhile
+        (``http_cache.once``), and is kept."""
+        found = self.get(key)
+        if found is None or (valid is not None and not valid(found)):
+            found = self.put(key, await once(self._pending, key, compute))
+        return found
+
+
+def _nbytes(value: Any) -> int:
+    return value.nbytes if isinstance(value, Prepared) else 0
 
 
 @dataclass
@@ -81,11 +104,21 @@ class Service:
 
     def variant(self, scene: str, vid: str) -> tuple[Variant, int]:
         """A variant (``base`` included) and its version (0 for ``base``)."""
+        version, stored = self.variant_version(scene, vid)
+        return self.variant_of(scene, stored), version
+
+    def variant_version(self, scene: str, vid: str) -> tuple[int, StoredVariant | None]:
+        """A variant's version (0 for ``base``) and, for a stored one, what is stored; NotFound otherwise.
+        Reads no more than one row: (scene, id, version) names a variant's content for good."""
         self.scene_name(scene)
         if vid == BASE:
-            return self.catalog.base_variant(scene), 0
+            return 0, None
         stored = self.stored_variant(scene, vid)
-        return Variant.model_validate(stored.body), stored.version
+        return stored.version, stored
+
+    def variant_of(self, scene: str, stored: StoredVariant | None) -> Variant:
+        """The variant a :meth:`variant_version` answer names (``base`` for None)."""
+        return self.catalog.base_variant(scene) if stored is None else Variant.model_validate(stored.body)
 
     def variant_ids(self, scene: str) -> list[str]:
         return [BASE, *(v.id for v in self.store.variants(scene))]

@@ -13,8 +13,7 @@ from stadstwin.io.plan_register import plan_feature
 from stadstwin.service.auth import Editor, Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
-from stadstwin.service.http_cache import body_answer
-from stadstwin.service.routes_results import findings, raster_entries, raster_file
+from stadstwin.service.routes_results import findings_answer, raster_entries, raster_file
 from stadstwin.service.store import Job, Principal
 
 router = APIRouter(prefix="/api")
@@ -130,9 +129,9 @@ async def job_results(job_id: str, who: Reader, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/jobs/{job_id}/results/{raster}.{suffix}")
-def job_raster(job_id: str, raster: str, suffix: str, who: Reader, svc: Svc, request: Request) -> Response:
+async def job_raster(job_id: str, raster: str, suffix: str, who: Reader, svc: Svc, request: Request) -> Response:
     """A raster of an analysis job as PNG overlay or GeoTIFF (ETag / 304, gzip)."""
-    return raster_file(svc, _finished(svc, who, job_id), raster, suffix, request)
+    return await raster_file(svc, await run_in_threadpool(_finished, svc, who, job_id), raster, suffix, request)
 
 
 @router.get("/jobs/{job_id}/findings")
@@ -141,4 +140,4 @@ async def job_findings(job_id: str, who: Reader, svc: Svc, request: Request) -> 
     job = _finished(svc, who, job_id)
     if job.process not in svc.analyses and job.process not in PLANNING:
         raise NotFound(f"job {job_id} ({job.process}) has no findings")
-    return body_answer(request, await run_in_threadpool(findings, svc, who, [job]), "application/geo+json")
+    return await findings_answer(svc, who, [job], request)

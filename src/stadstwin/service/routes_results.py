@@ -6,18 +6,16 @@ analyses have to run again before results appear.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from stadstwin.service.artifacts import read_findings
 from stadstwin.service.auth import Reader
 from stadstwin.service.catalog import NotFound
 from stadstwin.service.context import Service, Svc
-from stadstwin.service.http_cache import body_answer, file_answer, json_answer
+from stadstwin.service.http_cache import Prepared, answer, file_answer, prepare_json
 from stadstwin.service.store import Job, Principal
 
 router = APIRouter(prefix="/api")
@@ -32,22 +30,16 @@ def raster_entries(job: Job, base_url: str) -> list[dict[str, Any]]:
             for r in (job.result or {}).get("rasters", [])]
 
 
-def raster_file(svc: Service, job: Job, raster: str, suffix: str, request: Request) -> Response:
+async def raster_file(svc: Service, job: Job, raster: str, suffix: str, request: Request) -> Response:
     """A job's raster as PNG overlay or GeoTIFF (ETag / 304, gzip); 404 unless the job wrote that raster."""
     names = {r["raster"] for r in (job.result or {}).get("rasters", [])}
     if raster not in names or suffix not in _MEDIA:
         raise NotFound(f"no raster {raster!r} ({suffix}) in the results of {job.process}",
                        hint=f"rasters: {', '.join(sorted(names)) or 'none'}")
-    return file_answer(request, svc.runner.folder(job.id) / f"{raster}.{suffix}", _MEDIA[suffix])
+    return await file_answer(request, svc.runner.folder(job.id) / f"{raster}.{suffix}", _MEDIA[suffix])
 
 
-def findings(svc: Service, who: Principal, jobs: list[Job]) -> bytes:
-    """The findings of analysis jobs on one variant version as one GeoJSON FeatureCollection, as
-    ``who`` may see them. Finished jobs never change, so the answer is kept per jobs and visibility."""
-    key = (tuple(job.id for job in jobs), svc.visibility(who).hidden)
-    cached = svc.responses.get(key)
-    if cached is not None:
-        return cached
+def _findings(svc: Service, who: Principal, jobs: list[Job]) -> Prepared:
     features = []
     for job in jobs:
         for feature in read_findings(svc.runner.folder(job.id)):
@@ -55,34 +47,47 @@ def findings(svc: Service, who: Principal, jobs: list[Job]) -> bytes:
             features.append({**feature, "properties": properties})
     withheld = svc.job_withheld(who, jobs[0]) if jobs else frozenset()
     collection = {"type": "FeatureCollection", "features": svc.visibility(who).features(features, withheld)}
-    return svc.responses.put(key, json.dumps(collection, separators=(",", ":")).encode())
+    return prepare_json(collection, "application/geo+json")
+
+
+async def findings_answer(svc: Service, who: Principal, jobs: list[Job], request: Request) -> Response:
+    """The findings of analysis jobs on one variant version as one GeoJSON FeatureCollection, as ``who``
+    may see them (ETag / 304, gzip). Finished jobs never change, so the answer is prepared once per
+    jobs and visibility."""
+    key = ("findings", tuple(job.id for job in jobs), svc.visibility(who).hidden)
+    return answer(request, await svc.responses.get_or_compute(key, lambda: _findings(svc, who, jobs)))
 
 
 def _current_jobs(svc: Service, scene: str, vid: str) -> list[Job]:
-    _, version = svc.variant(scene, vid)
+    version, _ = svc.variant_version(scene, vid)
     return [j for j in svc.store.latest_results(scene, vid, version) if j.process in svc.analyses]
 
 
 @router.get("/scenes/{scene}/variants/{vid}/results", response_model=list[dict[str, Any]])
-def results(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
+async def results(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
     """Result rasters of the finished analyses of this variant version (ETag / 304, gzip)."""
-    return json_answer(request, [entry for job in _current_jobs(svc, scene, vid)
-                                 for entry in raster_entries(job, f"/api/scenes/{scene}/variants/{vid}/results/{job.process}")])
+    jobs = _current_jobs(svc, scene, vid)
+    key = ("results", scene, vid, tuple(job.id for job in jobs))
+    listing = svc.responses.get(key)
+    if listing is None:
+        base_url = f"/api/scenes/{scene}/variants/{vid}/results"
+        listing = svc.responses.put(key, prepare_json(
+            [entry for job in jobs for entry in raster_entries(job, f"{base_url}/{job.process}")]))
+    return answer(request, listing)
 
 
 @router.get("/scenes/{scene}/variants/{vid}/results/{analysis}/{raster}.{suffix}")
-def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str, who: Reader,
-                  svc: Svc, request: Request) -> Response:
+async def result_raster(scene: str, vid: str, analysis: str, raster: str, suffix: str, who: Reader,
+                        svc: Svc, request: Request) -> Response:
     """A result raster as RGBA PNG overlay (north-up, covering its bounds) or GeoTIFF."""
     job = next((j for j in _current_jobs(svc, scene, vid) if j.process == analysis), None)
     if job is None:
         raise NotFound(f"no finished {analysis!r} run on variant {vid!r}",
                        hint=f"POST /api/processes/{{id}}/execution; processes: {', '.join(svc.analyses) or 'none'}")
-    return raster_file(svc, job, raster, suffix, request)
+    return await raster_file(svc, job, raster, suffix, request)
 
 
 @router.get("/scenes/{scene}/variants/{vid}/findings")
 async def variant_findings(scene: str, vid: str, who: Reader, svc: Svc, request: Request) -> Response:
     """Findings of every finished analysis on this variant version (GeoJSON, EPSG:7415; ETag / 304, gzip)."""
-    jobs = _current_jobs(svc, scene, vid)
-    return body_answer(request, await run_in_threadpool(findings, svc, who, jobs), "application/geo+json")
+    return await findings_answer(svc, who, _current_jobs(svc, scene, vid), request)

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 ROLES = ("read", "edit")
+#: Most variant versions whose latest results are kept between two changes of the database.
+_LATEST_KEPT = 1024
 #: Job inputs only their submitter may see, left out of the audit log: the plan register as it saw it.
 PRIVATE_INPUTS = ("plans_body",)
 JOB_STATES = ("accepted", "running", "successful", "failed", "dismissed")
@@ -126,6 +128,8 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._writes = 0  # transactions committed through this connection
+        self._latest: tuple[tuple[int, int], dict[tuple[str, str, int], list[Job]]] = ((-1, -1), {})
 
     def close(self) -> None:
         with self._lock:
@@ -141,6 +145,7 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+            self._writes += 1
 
     def _query(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -330,8 +335,19 @@ class Store:
                 self._audit(db, who, "dismiss job", job_id, {})
             return cursor.rowcount == 1
 
+    def _stamp(self) -> tuple[int, int]:
+        """Changes whenever the database does: this connection's commits and (``PRAGMA data_version``)
+        those of any other connection or process."""
+        with self._lock:
+            return self._writes, self._db.execute("PRAGMA data_version").fetchone()[0]
+
     def latest_results(self, scene: str, variant: str, version: int) -> list[Job]:
-        """The newest successful analysis job per process for one variant version."""
+        """The newest successful analysis job per process for one variant version (read again only after
+        the database changed: a viewer asks for it with every results, overlay and findings read)."""
+        stamp = self._stamp()
+        kept_stamp, kept = self._latest
+        if kept_stamp == stamp and (scene, variant, version) in kept:
+            return list(kept[scene, variant, version])
         rows = self._query(
             "SELECT * FROM jobs WHERE status = 'successful' AND json_extract(inputs, '$.scene') = ? "
             "AND json_extract(inputs, '$.variant') = ? AND json_extract(inputs, '$.variant_version') = ? "
@@ -339,7 +355,11 @@ class Store:
         newest: dict[str, Job] = {}
         for row in rows:
             newest.setdefault(row["process"], self._job(row))
-        return list(newest.values())
+        jobs = list(newest.values())
+        kept = kept if kept_stamp == stamp and len(kept) < _LATEST_KEPT else {}
+        kept[scene, variant, version] = jobs
+        self._latest = stamp, kept
+        return list(jobs)
 
     # audit ----------------------------------------------------------------------------------
     @staticmethod
