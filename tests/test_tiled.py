@@ -136,7 +136,7 @@ def _split_laz(source: Path, folder: Path, x_split: float) -> list[Path]:
 
 def test_each_laz_is_decoded_once_and_each_tile_reads_only_its_own_piece(demo_scene, tmp_path, monkeypatch):
     demo = Scene.load(demo_scene)
-    xmin, ymin, xmax, ymax = demo.extent.bounds
+    xmin, _, xmax, _ = demo.extent.bounds
     files = _split_laz(demo.sources.pointclouds[0].path, tmp_path, (xmin + xmax) / 2.0)
     folder = write_scene_toml(tmp_path / "split", demo.extent.bounds,
                               f'[sources]\npointclouds = ["{files[0]}", "{files[1]}"]\n')
