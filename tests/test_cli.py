@@ -16,6 +16,14 @@ def test_help_lists_only_working_commands():
     assert "scene" in result.output
 
 
+def test_help_keeps_units_in_brackets():
+    # a help text in rich markup would read "[m]" as a style tag and drop it
+    for command in (["build"], ["export"], ["check", "heat"], ["scene", "init"], ["check", "sightlines"]):
+        result = runner.invoke(app, [*command, "--help"], terminal_width=200)
+        assert result.exit_code == 0
+        assert "[m]" in result.output or "[m " in result.output, command
+
+
 def test_version():
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0

@@ -15,14 +15,16 @@ app = typer.Typer(
     help="stadstwin: 3D digital twin of Dutch streets, above and below ground.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts are plain: units such as [m] stay in them
 )
-scene_app = typer.Typer(help="Inspect and validate scene definitions.", no_args_is_help=True)
+scene_app = typer.Typer(help="Inspect and validate scene definitions.", no_args_is_help=True,
+                      rich_markup_mode=None)
 app.add_typer(scene_app, name="scene")
 check_app = typer.Typer(help="Run one analysis on a scene or variant: clashes, thermal, heat, water, sightlines.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(check_app, name="check")
 plans_app = typer.Typer(help="The plan register: every party's works, koppelkansen and graafrust.",
-                        no_args_is_help=True)
+                        no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(plans_app, name="plans")
 
 console = Console()
