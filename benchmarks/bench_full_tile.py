@@ -3,7 +3,7 @@
 The scene is written by ``full_tile_scene.py`` (the real Delft crop repeated; ~457 M AHN3 points in
 25 LAZ files, ~110 k BGT buildings). Each step runs as the CLI a user would run, in its own process:
 ``stadstwin build SCENE --tile-size T --no-cache`` and ``stadstwin check heat SCENE --tile-size T``
-(Dask local cluster of worker processes). Memory is the peak of the summed resident memory of the
+(Dask local cluster, two worker threads by default). Memory is the peak of the summed resident memory of the
 whole process tree (the CLI and every Dask worker), sampled every 0.5 s; the bound the issue sets is
 4 GiB. Baseline in the same run: the untiled build + heat (``--tile-size`` left out) on the first
 sub-tile of 1000 × 1250 m (one LAZ file, 1/25 of the tile) — the full tile does not fit untiled —
@@ -106,7 +106,7 @@ def main() -> None:
     base = rows[0]
     for row in rows[1:]:
         row["us_per_cell_ratio"] = round(row["us_per_cell"] / base["us_per_cell"], 2)
-    report("full_tile", rows, notes=f"heat step_minutes {args.step:g}, {args.workers} Dask worker processes, margin "
+    report("full_tile", rows, notes=f"heat step_minutes {args.step:g}, {args.workers} Dask workers (threads), margin "
                                     "the scene's shadow_buffer (100 m); peak = summed RSS of the process tree; "
                                     "ratios per cell against the untiled sub-tile.")
 
