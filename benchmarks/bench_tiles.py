@@ -8,11 +8,16 @@ the view needs drawn (``window.__tiles.ready``), at the default screen-space err
 out) and at 2 px (every building drawn). The peer is the transfer alone: tileset.json and every tile fetched with
 httpx on the same loopback.
 
-Run: ``.venv/bin/python benchmarks/bench_tiles.py [BUILDINGS]`` (needs Debian chromium and ``pip install playwright``).
+``--tileset DIR`` opens an exported tileset instead (e.g. ``stadstwin export SCENE --format 3dtiles --tile-size M``
+of a whole AHN tile); ``--error-targets`` picks the screen-space errors.
+
+Run: ``.venv/bin/python benchmarks/bench_tiles.py [BUILDINGS] [--tileset DIR] [--error-targets 16 2]`` (needs
+Debian chromium and ``pip install playwright``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import socket
@@ -75,7 +80,7 @@ def fetch_tiles(url: str) -> float:
     return time.perf_counter() - start
 
 
-def main(count: int) -> None:
+def main(count: int, existing: Path | None, error_targets: list[float]) -> None:
     from playwright.sync_api import sync_playwright
 
     from stadstwin.io.tiles3d import export_3dtiles
@@ -85,9 +90,14 @@ def main(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "site"
         shutil.copytree(dist, root)
-        twin = block_district(count)
         start = time.perf_counter()
-        tileset = export_3dtiles(twin, root / "tileset")
+        if existing is None:
+            label = f"{count} buildings"
+            tileset = export_3dtiles(block_district(count), root / "tileset")
+        else:
+            label = f"tileset {existing}"
+            (root / "tileset").symlink_to(existing.resolve(), target_is_directory=True)
+            tileset = root / "tileset" / "tileset.json"
         export_s = time.perf_counter() - start
         megabytes = sum(p.stat().st_size for p in (root / "tileset").rglob("*") if p.is_file()) / 1e6
         process, url = serve(root)
@@ -96,11 +106,11 @@ def main(count: int) -> None:
             peer = min(fetch_tiles(url) for _ in range(REPEAT))
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                for error_target in (16, 2):
+                for error_target in error_targets:
                     open_tiles(browser, url, error_target)  # warm-up: page assets compiled, server warm
                     runs = [open_tiles(browser, url, error_target) for _ in range(REPEAT)]
                     seconds, figures = min(runs, key=lambda r: r[0])
-                    rows.append({"case": f"{count} buildings, error target {error_target} px",
+                    rows.append({"case": f"{label}, error target {error_target:g} px",
                                  "buildings_drawn": figures["buildings"], "tiles": figures["tiles"],
                                  "first_frame_s": round(seconds, 3),
                                  "page_first_frame_ms": round(figures["firstFrameMs"]),
@@ -110,13 +120,18 @@ def main(count: int) -> None:
             process.terminate()
             process.wait(timeout=20)
         tiles = json.loads(tileset.read_text())
+    made = f"export_3dtiles of {count} buildings: {export_s:.1f} s, " if existing is None else ""
     report("tiles", rows, notes=(
-        f"export_3dtiles of {count} buildings: {export_s:.1f} s, {megabytes:.1f} MB, max "
-        f"256 buildings per tile (the default); root geometricError {tiles['root']['geometricError']:.1f} m. first_frame_s: "
-        "navigation to the first frame with every needed tile drawn, fresh browser context, headless Debian "
-        "Chromium, WebGL on SwiftShader (CPU), 1280x800, best of 3 after a warm-up. peer_fetch_s: tileset.json "
+        f"{label}: {made}{megabytes:.1f} MB; root geometricError {tiles['root']['geometricError']:.1f} m. "
+        "first_frame_s: navigation to the first frame with every needed tile drawn, fresh browser context, headless "
+        "Debian Chromium, WebGL on SwiftShader (CPU), 1280x800, best of 3 after a warm-up. peer_fetch_s: tileset.json "
         "and every tile fetched with httpx (transfer only). ratio = first frame / peer."))
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else BUILDINGS)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("buildings", type=int, nargs="?", default=BUILDINGS)
+    parser.add_argument("--tileset", type=Path, help="an exported tileset folder to open instead")
+    parser.add_argument("--error-targets", type=float, nargs="+", default=[16.0, 2.0])
+    args = parser.parse_args()
+    main(args.buildings, args.tileset, args.error_targets)
