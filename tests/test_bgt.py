@@ -13,7 +13,7 @@ import shapely
 from pyproj import Transformer
 
 from stadstwin.errors import CRSError, InputError
-from stadstwin.io.bgt import BgtRepairWarning, rasterize_surfaces, read_bgt_buildings
+from stadstwin.io.bgt import BgtRepairWarning, burn_surfaces, rasterize_surfaces, read_bgt_buildings, surface_shapes
 from stadstwin.model.enums import Surface
 from stadstwin.model.raster import Raster
 
@@ -41,6 +41,21 @@ def test_delft_panden_keep_bag_ids(shared_data):
     assert list(buildings.source_id) == [f"NL.IMBAG.Pand.{int(b):016d}" for b in bag]
     np.testing.assert_allclose(shapely.area(buildings.footprint), shapely.area(shapely.from_wkb(wkb)))
     assert np.isnan(buildings.ground_z).all() and np.isnan(buildings.roof_z).all()
+
+
+def test_surfaces_burn_only_the_polygons_that_meet_the_grid_and_equal_burning_all(shared_data):
+    from rasterio.features import rasterize
+
+    paths = {k: shared_data / "delft" / v for k, v in LAYERS.items()}
+    geometries, codes = surface_shapes(paths)
+    for bounds in ((84830.0, 447460.0, 84870.0, 447490.0), (84990.0, 447600.0, 85050.0, 447660.0)):
+        grid = Raster.from_bounds(*bounds, 0.5)
+        # reference: every polygon of the scene burnt in order, as before the selection
+        every = rasterize(zip(geometries, codes.tolist(), strict=True), out_shape=grid.shape,
+                          transform=grid.transform, fill=0, dtype="uint8")
+        assert (shapely.intersects(geometries, shapely.box(*bounds))).sum() < len(geometries) / 2
+        np.testing.assert_array_equal(burn_surfaces(geometries, codes, grid).array, every)
+        np.testing.assert_array_equal(rasterize_surfaces(paths, grid).array, every)
 
 
 def test_delft_surfaces_rasterise_to_their_areas(shared_data):

@@ -98,6 +98,24 @@ def test_every_delft_tile_equals_the_tile_built_in_memory(delft, delft_tiles):
         assert_same(built, stored, f"tile {tile.name}")
 
 
+def test_a_tiled_build_reads_each_bgt_surface_layer_once(delft, monkeypatch):
+    from stadstwin.io import bgt
+
+    reads: list[str] = []
+    read_layer = bgt._read_layer
+
+    def counted(path, *args):
+        reads.append(Path(path).name)
+        return read_layer(path, *args)
+
+    monkeypatch.setattr(bgt, "_read_layer", counted)
+    tiled = build_tiled(delft, 100.0, use_cache=False)
+    assert len(tiled.tiles) == 6
+    surfaces = [name for name in reads if name != "bgt_pand.sqlite"]
+    assert sorted(surfaces) == sorted(f"bgt_{layer}.sqlite" for layer in
+                                      ("wegdeel", "begroeidterreindeel", "onbegroeidterreindeel", "waterdeel"))
+
+
 def test_tile_files_are_what_a_gis_reads(delft, delft_tiles):
     tile = delft_tiles.tiles[0]
     folder = delft_tiles.path(tile)

@@ -16,7 +16,7 @@ from rasterio.features import rasterize
 
 from stadstwin.build import cache
 from stadstwin.errors import SceneError
-from stadstwin.io.bgt import rasterize_surfaces, read_bgt_buildings
+from stadstwin.io.bgt import burn_surfaces, read_bgt_buildings, surface_shapes
 from stadstwin.io.cityjson import read_cityjson
 from stadstwin.io.geotiff import read_elevation
 from stadstwin.io.imkl import ImklDelivery, network_table, parse_imkl
@@ -55,7 +55,7 @@ def _silent(step: str, done: int, total: int) -> None:
 
 def _build(scene: Scene, rules: Rules, progress: Progress, parsed: dict | None = None) -> Twin:
     """The twin of ``scene``; ``parsed`` (optional) keeps the vector sources parsed (CityJSON, BGT
-    buildings, KLIC) by file, for builds of several extents of one scene (``build.tiled``)."""
+    buildings and surfaces, KLIC) by file, for builds of several extents of one scene (``build.tiled``)."""
     parsed = {} if parsed is None else parsed
     grid = Raster.from_bounds(*scene.extent.bounds, scene.cell_size)
     extent = shapely.box(*scene.extent.bounds)
@@ -69,11 +69,18 @@ def _build(scene: Scene, rules: Rules, progress: Progress, parsed: dict | None =
     buildings = _concat_buildings([modelled, footprints_only])
     if dsm is None:
         dsm = _burn_buildings(dtm, buildings)
-    surface = rasterize_surfaces({k.value: v for k, v in sources.bgt.items()}, grid) if sources.bgt else None
+    surface = _surface(scene, grid, parsed) if sources.bgt else None
     trees = _trees(scene, dtm, chm)
     networks = _networks(scene, dtm, rules, extent, progress, parsed)
     return Twin(scene.name, dtm, buildings, trees, networks, dsm=dsm, chm=chm, surface=surface,
                 terrain=scene.terrain_used, context=context)
+
+
+def _surface(scene: Scene, grid: Raster, parsed: dict) -> Raster:
+    """The BGT surface codes on ``grid``; the layers are read once per ``parsed`` dict."""
+    layers = {k.value: v for k, v in scene.sources.bgt.items()}
+    key = tuple(sorted((name, str(source.path)) for name, source in layers.items()))
+    return burn_surfaces(*_parsed(parsed, "bgt surfaces", key, lambda: surface_shapes(layers)), grid)
 
 
 def _bag_id(value: str) -> str:

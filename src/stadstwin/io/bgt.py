@@ -108,22 +108,35 @@ def rasterize_surfaces(layers: dict[str, str | Path], grid: Raster) -> Raster:
 
     Cells no polygon covers (by centre) stay ``Surface.UNKNOWN``; see ``SURFACE_TABLE``.
     """
+    return burn_surfaces(*surface_shapes(layers), grid)
+
+
+def surface_shapes(layers: dict[str, str | Path]) -> tuple[np.ndarray, np.ndarray]:
+    """(polygons [RD New], ``Surface`` codes) of the BGT files per layer name, in burn order (see
+    :func:`rasterize_surfaces`): read once, burnt on any number of grids by :func:`burn_surfaces`."""
     unknown = sorted(set(layers) - set(SURFACE_TABLE) - set(NOT_RASTERISED))
     if unknown:
         raise InputError(f"unknown BGT layer(s) {', '.join(unknown)}",
                          hint=f"use {', '.join((*SURFACE_TABLE, *NOT_RASTERISED))}")
-    shapes: list[tuple[shapely.Geometry, int]] = []
+    geometries, codes = [np.empty(0, dtype=object)], [np.empty(0, dtype=np.uint8)]
     for name in BURN_ORDER:
         if name not in layers:
             continue
         source = layers[name]
         path, crs = (source.path, source.crs) if hasattr(source, "path") else (source, None)
-        geometries, columns, _ = _read_layer(Path(path), None, crs, _layer_names(name))
-        shapes.extend((g, int(code)) for g, code in zip(geometries, _surface_codes(name, columns, len(geometries)))
-                      if not g.is_empty)
+        read, columns, _ = _read_layer(Path(path), None, crs, _layer_names(name))
+        geometries.append(read)
+        codes.append(_surface_codes(name, columns, len(read)))
+    return np.concatenate(geometries), np.concatenate(codes)
+
+
+def burn_surfaces(geometries: np.ndarray, codes: np.ndarray, grid: Raster) -> Raster:
+    """``Surface`` codes (uint8) on ``grid`` of the polygons that meet it, later ones over earlier ones."""
     out = np.zeros(grid.shape, dtype=np.uint8)
-    if shapes:
-        out = rasterize(shapes, out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8")
+    meets = shapely.intersects(geometries, shapely.box(*grid.bounds)) if len(geometries) else np.zeros(0, bool)
+    if meets.any():
+        out = rasterize(zip(geometries[meets], codes[meets].tolist(), strict=True), out_shape=grid.shape,
+                        transform=grid.transform, fill=0, dtype="uint8")
     return Raster(out, grid.transform, grid.crs)
 
 
