@@ -13,7 +13,13 @@ import shapely
 from pyproj import Transformer
 
 from stadstwin.errors import CRSError, InputError
-from stadstwin.io.bgt import BgtRepairWarning, burn_surfaces, rasterize_surfaces, read_bgt_buildings, surface_shapes
+from stadstwin.io.bgt import (
+    BgtRepairWarning,
+    burn_surfaces,
+    rasterize_surfaces,
+    read_bgt_buildings,
+    surface_shapes,
+)
 from stadstwin.model.enums import Surface
 from stadstwin.model.raster import Raster
 
