@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ from stadstwin.model.plans import Plan
 from stadstwin.model.variant import Variant
 from stadstwin.scenario.variants import BASE
 from stadstwin.service.catalog import NotFound, SceneCatalog
-from stadstwin.service.http_cache import MEMORY_BUDGET, Prepared, once
+from stadstwin.service.http_cache import MEMORY_BUDGET, BudgetCache, once
 from stadstwin.service.jobs import JobRunner
 from stadstwin.service.limits import ID_PATTERN
 from stadstwin.service.processes import Process
@@ -34,32 +32,14 @@ _ID = re.compile(ID_PATTERN)
 T = TypeVar("T")
 
 
-class ResponseCache:
+class ResponseCache(BudgetCache):
     """The ``size`` most recently used values by key (for answers that cannot change under their key,
     e.g. of finished jobs, or of a variant version as one organisation sees it); prepared answers
     hold at most ``budget`` bytes in all."""
 
     def __init__(self, size: int = 256, budget: int = MEMORY_BUDGET) -> None:
-        self.size = size
-        self.budget = budget
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
+        super().__init__(size, budget)
         self._pending: dict[Hashable, asyncio.Future] = {}
-
-    def get(self, key: Hashable) -> Any | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-            return self._items.get(key)
-
-    def put(self, key: Hashable, value: T) -> T:
-        with self._lock:
-            self._held += _nbytes(value) - _nbytes(self._items.pop(key, None))
-            self._items[key] = value
-            while len(self._items) > 1 and (len(self._items) > self.size or self._held > self.budget):
-                self._held -= _nbytes(self._items.popitem(last=False)[1])
-        return value
 
     async def get_or_compute(self, key: Hashable, compute: Callable[[], T],
                              valid: Callable[[T], bool] | None = None) -> T:
@@ -70,10 +50,6 @@ class ResponseCache:
         if found is None or (valid is not None and not valid(found)):
             found = self.put(key, await once(self._pending, key, compute))
         return found
-
-
-def _nbytes(value: Any) -> int:
-    return value.nbytes if isinstance(value, Prepared) else 0
 
 
 @dataclass

@@ -120,14 +120,41 @@ class _DiskFile(FileResponse):
     chunk_size = _CHUNK
 
 
+class BudgetCache:
+    """The ``size`` most recently used values by key, whose prepared answers hold at most ``budget``
+    bytes in all; the least recently used go first (the newest always stays). Thread-safe."""
+
+    def __init__(self, size: int, budget: int) -> None:
+        self.size = size
+        self.budget = budget
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+            return self._items.get(key)
+
+    def put(self, key: Hashable, value: T) -> T:
+        with self._lock:
+            self._held += _nbytes(value) - _nbytes(self._items.pop(key, None))
+            self._items[key] = value
+            while len(self._items) > 1 and (len(self._items) > self.size or self._held > self.budget):
+                self._held -= _nbytes(self._items.popitem(last=False)[1])
+        return value
+
+
+def _nbytes(value: Any) -> int:
+    return value.nbytes if isinstance(value, Prepared) else 0
+
+
 class _FileCache:
     """Prepared files by (path, media type, size, mtime), the least recently used dropped past the budget."""
 
     def __init__(self, budget: int) -> None:
-        self.budget = budget
-        self._items: OrderedDict[tuple, Prepared] = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
+        self._kept = BudgetCache(size=2**31, budget=budget)
         self.pending: dict[Hashable, asyncio.Future] = {}  # preparations running, by path and media type
 
     @staticmethod
@@ -137,12 +164,7 @@ class _FileCache:
 
     def get(self, path: Path, media_type: str) -> Prepared | None:
         """The prepared file if its current version is; one ``stat``, no reading."""
-        key = self._key(path, media_type)
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
+        return self._kept.get(self._key(path, media_type))
 
     def prepare(self, path: Path, media_type: str) -> Prepared:
         """Hash (and gzip) the file once; blocking."""
@@ -155,13 +177,7 @@ class _FileCache:
             prepared = prepare_body(body, media_type)
             if self._key(path, media_type) != key:  # rewritten while read: answer it, keep nothing
                 return prepared
-        with self._lock:
-            if key not in self._items:
-                self._items[key] = prepared
-                self._held += prepared.nbytes
-            while self._held > self.budget and len(self._items) > 1:
-                self._held -= self._items.popitem(last=False)[1].nbytes
-        return prepared
+        return self._kept.put(key, prepared)
 
 
 _files = _FileCache(MEMORY_BUDGET)
