@@ -14,16 +14,12 @@ Run: ``python benchmarks/bench_tiled.py [--tile 100] [--margin 40] [--demo-scale
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import report
-
-ROOT = Path(__file__).resolve().parents[1]
+from harness import bench_scenes, report, run_child
 
 
 def run_case(mode: str, scene: str, tile: float, margin: float, workers: int, step: float) -> None:
@@ -55,13 +51,8 @@ def run_case(mode: str, scene: str, tile: float, margin: float, workers: int, st
 
 def measure_case(mode: str, scene: Path, tile: float, margin: float, workers: int, step: float) -> dict:
     """Run one case in a child process under ``/usr/bin/time -v``: its times and peak RSS."""
-    command = ["/usr/bin/time", "-v", sys.executable, __file__, "--case", mode, str(scene), "--tile", str(tile),
-               "--margin", str(margin), "--workers", str(workers), "--step", str(step)]
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    wall = time.perf_counter() - start
-    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
-    fields = dict(item.split("=") for item in re.search(r"RESULT (.*)", done.stdout).group(1).split())
+    fields, peak, wall = run_child([sys.executable, __file__, "--case", mode, str(scene), "--tile", str(tile),
+                                    "--margin", str(margin), "--workers", str(workers), "--step", str(step)])
     return {"scene": scene.name, "mode": mode if mode == "untiled" else f"tiled {tile:g} m ±{margin:g} m, {workers} w",
             "build_s": float(fields["build_s"]), "heat_s": float(fields["heat_s"]), "process_s": round(wall, 1),
             "peak_rss_mib": round(peak), "svf_mean": float(fields["svf_mean"]),
@@ -81,13 +72,8 @@ def main() -> None:
     if args.case:
         run_case(args.case[0], args.case[1], args.tile, args.margin, args.workers, args.step)
         return
-    scenes = [(ROOT / "scenes" / "delft", args.tile)]
     with tempfile.TemporaryDirectory() as folder:
-        if args.demo_scale:
-            from stadstwin.sample import write_sample
-
-            scenes.append((write_sample(Path(folder) / f"demo-x{args.demo_scale}", scale=args.demo_scale),
-                           args.demo_tile))
+        scenes = bench_scenes(Path(folder), args.tile, args.demo_scale, args.demo_tile)
         rows = []
         for scene, tile in scenes:
             base = measure_case("untiled", scene, tile, args.margin, 1, args.step)

@@ -15,17 +15,13 @@ Run: ``python benchmarks/bench_tiles_export.py [--tile 100] [--demo-scale 10 --d
 from __future__ import annotations
 
 import argparse
-import re
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import report
-
-ROOT = Path(__file__).resolve().parents[1]
+from harness import bench_scenes, report, run_child
 
 
 def run_case(mode: str, scene: str, tile: float, out: str) -> None:
@@ -48,13 +44,10 @@ def run_case(mode: str, scene: str, tile: float, out: str) -> None:
 def measure_case(mode: str, scene: Path, tile: float) -> dict:
     """Run one export in a child process under ``/usr/bin/time -v``: its time, peak RSS and the GLB bytes."""
     with tempfile.TemporaryDirectory() as out:
-        command = ["/usr/bin/time", "-v", sys.executable, __file__, "--case", mode, str(scene), "--tile", str(tile),
-                   "--out", out]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        fields, peak, _ = run_child([sys.executable, __file__, "--case", mode, str(scene), "--tile", str(tile),
+                                     "--out", out])
         size = sum(p.stat().st_size for p in Path(out).rglob("*.glb")) / 2**20
         contents = sum(1 for _ in Path(out).rglob("*.glb"))
-    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
-    fields = dict(item.split("=") for item in re.search(r"RESULT (.*)", done.stdout).group(1).split())
     return {"scene": scene.name, "mode": mode if mode == "untiled" else f"tiled {tile:g} m",
             "export_s": float(fields["export_s"]), "peak_rss_mib": round(peak),
             "export_rss_mib": round(peak - float(fields["imported_mib"])), "glb_mib": round(size, 1),
@@ -75,13 +68,8 @@ def main() -> None:
     from stadstwin.build.tiled import build_tiled
     from stadstwin.build.twin_builder import build_twin
 
-    scenes = [(ROOT / "scenes" / "delft", args.tile)]
     with tempfile.TemporaryDirectory() as folder:
-        if args.demo_scale:
-            from stadstwin.sample import write_sample
-
-            scenes.append((write_sample(Path(folder) / f"demo-x{args.demo_scale}", scale=args.demo_scale),
-                           args.demo_tile))
+        scenes = bench_scenes(Path(folder), args.tile, args.demo_scale, args.demo_tile)
         rows = []
         for scene, tile in scenes:
             build_twin(scene)

@@ -111,7 +111,7 @@ def write_full_tile(folder: Path, width: float = 5000.0, height: float = 6250.0,
     write_pointclouds(folder, crop, extent, files)
     bgt = {layer: write_bgt(folder, layer, (DELFT / path).resolve(), crop, extent)
            for layer, path in scene["sources"]["bgt"].items()}
-    lines = [f'name = "full-tile"',
+    lines = ['name = "full-tile"',
              f'description = "Synthetic AHN tile: the Delft crop repeated over {width:g} x {height:g} m"',
              f'crs = "{scene["crs"]}"', f'cell_size = {scene["cell_size"]}', "",
              "[extent]", *(f"{k} = {v}" for k, v in zip(("xmin", "ymin", "xmax", "ymax"), extent, strict=True)), "",

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import resource
+import subprocess
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -81,3 +83,25 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+def run_child(command: list[str]) -> tuple[dict[str, str], float, float]:
+    """Run ``command`` (a ``--case`` of a bench) under ``/usr/bin/time -v``: the ``key=value`` fields of the
+    ``RESULT`` line it prints, its peak resident memory [MiB] and its wall time [s]."""
+    start = time.perf_counter()
+    done = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - start
+    peak = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
+    fields = dict(item.split("=") for item in re.search(r"RESULT (.*)", done.stdout).group(1).split())
+    return fields, peak, wall
+
+
+def bench_scenes(folder: Path, tile: float, demo_scale: int, demo_tile: float) -> list[tuple[Path, float]]:
+    """(scene, tile size [m]) to run: ``scenes/delft`` and, when ``demo_scale``, the demo district written at
+    that scale into ``folder``."""
+    scenes = [(Path(__file__).resolve().parents[1] / "scenes" / "delft", tile)]
+    if demo_scale:
+        from stadstwin.sample import write_sample
+
+        scenes.append((write_sample(folder / f"demo-x{demo_scale}", scale=demo_scale), demo_tile))
+    return scenes
